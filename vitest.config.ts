@@ -1,0 +1,30 @@
+import { fileURLToPath } from 'node:url';
+import { defineConfig } from 'vitest/config';
+
+const src = (p: string) => fileURLToPath(new URL(p, import.meta.url));
+
+export default defineConfig({
+  resolve: {
+    // Tests run against the TypeScript sources of sibling packages, not their dist.
+    alias: [
+      { find: /^@orgplane\/runtime\/wire$/, replacement: src('./runtime/src/wire.ts') },
+      { find: /^@orgplane\/runtime$/, replacement: src('./runtime/src/index.ts') },
+      { find: /^@orgplane\/control-plane\/embedded$/, replacement: src('./control-plane/src/embedded/index.ts') },
+      { find: /^@orgplane\/control-plane$/, replacement: src('./control-plane/src/index.ts') },
+      { find: /^@orgplane\/chaos$/, replacement: src('./chaos/src/index.ts') },
+    ],
+  },
+  test: {
+    include: [
+      '{runtime,control-plane,chaos,cli}/{src,test}/**/*.test.{ts,tsx}',
+      'test/**/*.test.ts',
+      'runbooks/**/*.test.ts',
+      'bench/**/*.test.ts',
+    ],
+    exclude: ['**/node_modules/**', '**/dist/**'],
+    globalSetup: ['./test/globalSetup.ts'],
+    testTimeout: 60_000,
+    hookTimeout: 120_000,
+    pool: 'forks',
+  },
+});
