@@ -1,0 +1,3 @@
+export { migrate, migrationsDir, type SchemaName } from '../db/migrate.js';
+export * from './postgresServer.js';
+export { createTestDatabase, startTestPostgres, TEMPLATE_DB, type TestPostgres } from './testing.js';

