@@ -1,0 +1,164 @@
+// The last good config on disk, so that a service can start while the control plane is
+// unreachable. The file is a ConfigSnapshot (the whole current config, not the last delta),
+// written to a temporary file, fsynced, then renamed over the old one: a reader sees the
+// old file or the new one, never half of one.
+
+import { randomBytes } from 'node:crypto';
+import { mkdir, open, readFile, rename, unlink } from 'node:fs/promises';
+import { join } from 'node:path';
+import { RuntimeError } from './errors.js';
+import { type PinsExport, PLACEMENT_STATES } from './router.js';
+import type { ConfigSnapshot } from './wire.js';
+
+export const CACHE_FILE_NAME = 'orgplane-config.json';
+export const DEFAULT_CACHE_DEBOUNCE_MS = 250;
+/** Placements are serialised this many at a time, so a million pins never make one giant string. */
+const PLACEMENTS_PER_CHUNK = 8192;
+
+/** What gets written: the snapshot without its placements, plus a copy of the pin table. */
+export interface CacheImage {
+  snapshot: Omit<ConfigSnapshot, 'placements'>;
+  pins: PinsExport;
+}
+
+export interface DiskCacheOptions {
+  dir: string;
+  debounceMs?: number;
+  onError(error: RuntimeError): void;
+}
+
+export class DiskCache {
+  readonly path: string;
+  private readonly debounceMs: number;
+  private capture: (() => CacheImage) | undefined;
+  private timer: NodeJS.Timeout | undefined;
+  private writing: Promise<void> | undefined;
+
+  constructor(private readonly options: DiskCacheOptions) {
+    this.path = join(options.dir, CACHE_FILE_NAME);
+    this.debounceMs = options.debounceMs ?? DEFAULT_CACHE_DEBOUNCE_MS;
+  }
+
+  /** The cached snapshot; null when there is no file; throws CACHE_CORRUPT when it is unusable. */
+  async load(): Promise<ConfigSnapshot | null> {
+    let text: string;
+    try {
+      text = await readFile(this.path, 'utf8');
+    } catch (cause) {
+      if ((cause as NodeJS.ErrnoException).code === 'ENOENT') return null;
+      throw new RuntimeError('CACHE_CORRUPT', `config cache ${this.path} cannot be read: ${(cause as Error).message}`, { cause });
+    }
+    let parsed: unknown;
+    try {
+      parsed = JSON.parse(text);
+    } catch (cause) {
+      throw new RuntimeError('CACHE_CORRUPT', `config cache ${this.path} is not valid JSON; ignoring it`, { cause });
+    }
+    if (!looksLikeSnapshot(parsed)) {
+      throw new RuntimeError('CACHE_CORRUPT', `config cache ${this.path} is not a config snapshot; ignoring it`);
+    }
+    return parsed;
+  }
+
+  /**
+   * Writes the config `debounceMs` after the last call. `capture` runs synchronously when the
+   * write starts, so the file is one consistent version even while changes keep coming.
+   */
+  schedule(capture: () => CacheImage): void {
+    this.capture = capture;
+    if (this.timer) {
+      this.timer.refresh();
+      return;
+    }
+    this.timer = setTimeout(() => {
+      this.timer = undefined;
+      void this.writeNow();
+    }, this.debounceMs);
+    this.timer.unref();
+  }
+
+  /** Writes any pending change now and waits for every write to finish. */
+  async flush(): Promise<void> {
+    if (this.timer) {
+      clearTimeout(this.timer);
+      this.timer = undefined;
+    }
+    await this.writeNow();
+  }
+
+  private async writeNow(): Promise<void> {
+    // One write at a time; a change made during a write is picked up by the next one.
+    while (this.writing) await this.writing;
+    const capture = this.capture;
+    if (!capture) return;
+    this.capture = undefined;
+    this.writing = this.write(capture()).finally(() => {
+      this.writing = undefined;
+    });
+    await this.writing;
+  }
+
+  private async write(image: CacheImage): Promise<void> {
+    const tmp = join(this.options.dir, `.${CACHE_FILE_NAME}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`);
+    try {
+      await mkdir(this.options.dir, { recursive: true });
+      const file = await open(tmp, 'w', 0o600);
+      try {
+        let buffered = '';
+        for (const chunk of serialise(image)) {
+          buffered += chunk;
+          if (buffered.length >= 1 << 20) {
+            await file.write(buffered);
+            buffered = '';
+          }
+        }
+        await file.write(buffered);
+        await file.sync();
+      } finally {
+        await file.close();
+      }
+      await rename(tmp, this.path);
+    } catch (cause) {
+      await unlink(tmp).catch(() => {});
+      this.options.onError(
+        new RuntimeError('CACHE_WRITE_FAILED', `config cache ${this.path} could not be written: ${(cause as Error).message}`, { cause }),
+      );
+    }
+  }
+}
+
+/** The image as JSON text, in pieces. */
+export function* serialise(image: CacheImage): Generator<string> {
+  const head = JSON.stringify(image.snapshot);
+  yield `${head.slice(0, -1)},"placements":[`;
+  const { count, orgIds, clusterIndexes, states, epochs, clusterIds } = image.pins;
+  const quotedIds = clusterIds.map((id) => JSON.stringify(id));
+  const quotedStates = PLACEMENT_STATES.map((s) => JSON.stringify(s));
+  for (let start = 0; start < count; start += PLACEMENTS_PER_CHUNK) {
+    const end = Math.min(count, start + PLACEMENTS_PER_CHUNK);
+    const parts: string[] = [];
+    for (let i = start; i < end; i++) {
+      parts.push(
+        `{"orgId":${orgIds[i]},"clusterId":${quotedIds[clusterIndexes[i]!]},"state":${quotedStates[states[i]!]},"epoch":${epochs[i]}}`,
+      );
+    }
+    yield (start === 0 ? '' : ',') + parts.join(',');
+  }
+  yield ']}';
+}
+
+function looksLikeSnapshot(value: unknown): value is ConfigSnapshot {
+  if (typeof value !== 'object' || value === null) return false;
+  const s = value as Record<string, unknown>;
+  return (
+    typeof s['version'] === 'number' &&
+    Number.isSafeInteger(s['version']) &&
+    s['version'] >= 0 &&
+    Array.isArray(s['clusters']) &&
+    Array.isArray(s['ranges']) &&
+    Array.isArray(s['placements']) &&
+    Array.isArray(s['replicas']) &&
+    Array.isArray(s['rollouts']) &&
+    Array.isArray(s['cohorts'])
+  );
+}

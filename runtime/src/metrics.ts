@@ -1,0 +1,63 @@
+// Runtime metrics, registered once on the host's registry. State is read at scrape time
+// (collect), so nothing here runs per route() call.
+
+import { Counter, Gauge, type Registry } from 'prom-client';
+
+export type ConfigSource = 'network' | 'disk';
+
+/** What the metrics read at scrape time. */
+export interface RuntimeMetricsState {
+  version(): number | null;
+  stalenessSeconds(): number;
+  source(): ConfigSource | null;
+}
+
+export interface RuntimeMetrics {
+  /** Label `code` is a RuntimeErrorCode: a bounded set. */
+  errors: Counter<'code'>;
+  reconnects: Counter;
+}
+
+const SOURCES: readonly ConfigSource[] = ['network', 'disk'];
+
+/** Registers the runtime's metrics on `registry`; throws if one runtime already did on it. */
+export function createRuntimeMetrics(registry: Registry, state: RuntimeMetricsState): RuntimeMetrics {
+  new Gauge({
+    name: 'orgplane_runtime_config_version',
+    help: 'Config version the runtime routes with; -1 before it has one.',
+    registers: [registry],
+    collect() {
+      this.set(state.version() ?? -1);
+    },
+  });
+  new Gauge({
+    name: 'orgplane_runtime_config_staleness_seconds',
+    help: 'Seconds since the control plane last confirmed the config is current (snapshot, change or heartbeat); +Inf if it never has in this process.',
+    registers: [registry],
+    collect() {
+      this.set(state.stalenessSeconds());
+    },
+  });
+  new Gauge({
+    name: 'orgplane_runtime_config_source',
+    help: 'Where the config in use came from: 1 for the current source, 0 for the others.',
+    labelNames: ['source'],
+    registers: [registry],
+    collect() {
+      const current = state.source();
+      for (const source of SOURCES) this.set({ source }, current === source ? 1 : 0);
+    },
+  });
+  const errors = new Counter({
+    name: 'orgplane_runtime_config_errors_total',
+    help: 'Problems following the config (by error code): network, auth, protocol, version gaps, cache.',
+    labelNames: ['code'],
+    registers: [registry],
+  });
+  const reconnects = new Counter({
+    name: 'orgplane_runtime_watch_reconnects_total',
+    help: 'Times the runtime reconnected to the config watch stream.',
+    registers: [registry],
+  });
+  return { errors, reconnects };
+}

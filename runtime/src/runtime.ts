@@ -1,0 +1,373 @@
+// The runtime a service embeds: follows the control plane's config, keeps the last good
+// config on disk, routes org ids, and hands out one pg pool per cluster. Nothing on the
+// request path does I/O; nothing in the background throws.
+
+import { EventEmitter } from 'node:events';
+import { performance } from 'node:perf_hooks';
+import pg from 'pg';
+import { Registry } from 'prom-client';
+import { ConfigClient } from './configClient.js';
+import { DiskCache } from './diskCache.js';
+import { RuntimeError } from './errors.js';
+import { type ConfigSource, createRuntimeMetrics, type RuntimeMetrics } from './metrics.js';
+import { Router } from './router.js';
+import type { ConfigDelta, ConfigSnapshot, WirePlacement } from './wire.js';
+
+export type { ConfigSource } from './metrics.js';
+
+export interface Credentials {
+  user?: string;
+  password?: string;
+}
+
+export interface RuntimeOptions {
+  /** Control-plane base URL, e.g. http://127.0.0.1:8080 */
+  url: string;
+  /** A token with the sdk:read scope. */
+  token: string;
+  /** Where to keep the last good config (`orgplane-config.json`); no disk cache when omitted. */
+  cacheDir?: string;
+  /** Database credentials: the config's URLs carry none. A function is asked once per cluster pool. */
+  credentials?: Credentials | ((clusterId: string) => Credentials);
+  /** Registry for the runtime's metrics; a new one (runtime.metrics) when omitted. */
+  registry?: Registry;
+  fetch?: typeof fetch;
+  /** Reconnect when the watch stream is silent this long (default 45 s). */
+  heartbeatTimeoutMs?: number;
+  /** Passed to every pg.Pool (connectionString, user and password are set by the runtime). */
+  poolOptions?: pg.PoolConfig;
+  /** Backoff between reconnects: full jitter on base * 2^attempt, capped (default 100 ms, 30 s). */
+  backoffBaseMs?: number;
+  backoffCapMs?: number;
+  /** Delay before writing the disk cache after a change (default 250 ms). */
+  cacheDebounceMs?: number;
+}
+
+export type Intent = 'read' | 'write';
+
+export interface RuntimeEvents {
+  ready: [];
+  snapshot: [{ version: number; source: ConfigSource }];
+  change: [{ version: number; action: string }];
+  connected: [];
+  disconnected: [{ reason: string }];
+  error: [RuntimeError];
+}
+
+interface PoolEntry {
+  url: string;
+  pool: pg.Pool;
+}
+
+interface Waiter {
+  resolve(): void;
+  reject(error: RuntimeError): void;
+}
+
+export class Runtime extends EventEmitter<RuntimeEvents> {
+  /** The registry holding the runtime's metrics (the one passed in, or its own). */
+  readonly metrics: Registry;
+  private readonly router = new Router();
+  private readonly client: ConfigClient;
+  private readonly cache: DiskCache | undefined;
+  private readonly counters: RuntimeMetrics;
+  private readonly pools = new Map<string, PoolEntry>();
+  private readonly retiring = new Set<Promise<void>>();
+  private meta: Omit<ConfigSnapshot, 'placements' | 'clusters' | 'ranges'> | undefined;
+  private configSource: ConfigSource | null = null;
+  private lastCurrentAt: number | undefined;
+  private isReady = false;
+  private fatal: RuntimeError | undefined;
+  private waiters = new Set<Waiter>();
+  private closing: Promise<void> | undefined;
+
+  constructor(private readonly options: RuntimeOptions) {
+    super();
+    if (typeof options?.url !== 'string' || options.url === '') throw invalidArgument('createRuntime: `url` is required');
+    if (typeof options.token !== 'string' || options.token === '') throw invalidArgument('createRuntime: `token` is required');
+    this.metrics = options.registry ?? new Registry();
+    this.counters = createRuntimeMetrics(this.metrics, {
+      version: () => this.version,
+      stalenessSeconds: () => this.stalenessSeconds(),
+      source: () => this.source,
+    });
+    this.cache =
+      options.cacheDir === undefined
+        ? undefined
+        : new DiskCache({ dir: options.cacheDir, debounceMs: options.cacheDebounceMs, onError: (e) => this.report(e) });
+    this.client = new ConfigClient(
+      {
+        url: options.url,
+        token: options.token,
+        fetch: options.fetch,
+        heartbeatTimeoutMs: options.heartbeatTimeoutMs,
+        backoffBaseMs: options.backoffBaseMs,
+        backoffCapMs: options.backoffCapMs,
+      },
+      {
+        version: () => this.version,
+        applySnapshot: (snapshot) => this.install(snapshot, 'network'),
+        applyDelta: (delta) => this.applyChange(delta),
+        current: () => {
+          this.lastCurrentAt = performance.now();
+        },
+        connected: () => this.safeEmit('connected'),
+        disconnected: (reason) => this.safeEmit('disconnected', { reason }),
+        reconnecting: () => this.counters.reconnects.inc(),
+        error: (error) => this.report(error),
+      },
+    );
+    void this.start();
+  }
+
+  /** Config version in use, or null before the first config is loaded. */
+  get version(): number | null {
+    return this.meta?.version ?? null;
+  }
+
+  /** Where the config in use came from; null before the first one. */
+  get source(): ConfigSource | null {
+    return this.configSource;
+  }
+
+  /**
+   * Seconds since the control plane last confirmed that the config in use is current (a
+   * snapshot, a change, or a heartbeat at our version). Infinity when it never has in this
+   * process: before any config, or while serving a disk cache the control plane has not
+   * confirmed yet. It grows while disconnected.
+   */
+  stalenessSeconds(): number {
+    return this.lastCurrentAt === undefined ? Number.POSITIVE_INFINITY : (performance.now() - this.lastCurrentAt) / 1000;
+  }
+
+  /**
+   * Resolves once a config is loaded (from the network or the disk cache). Rejects with
+   * NOT_READY after `timeoutMs`, AUTH_FAILED if the control plane refuses the token first,
+   * CLOSED if the runtime is closed first.
+   */
+  ready(timeoutMs?: number): Promise<void> {
+    if (this.isReady) return Promise.resolve();
+    if (this.fatal) return Promise.reject(this.fatal);
+    if (this.closing) return Promise.reject(closedError());
+    return new Promise<void>((resolve, reject) => {
+      let timer: NodeJS.Timeout | undefined;
+      const waiter: Waiter = {
+        resolve: () => {
+          clearTimeout(timer);
+          resolve();
+        },
+        reject: (error) => {
+          clearTimeout(timer);
+          reject(error);
+        },
+      };
+      this.waiters.add(waiter);
+      if (timeoutMs !== undefined) {
+        timer = setTimeout(() => {
+          this.waiters.delete(waiter);
+          reject(new RuntimeError('NOT_READY', `runtime: no config after ${timeoutMs} ms`, { hint: 'is the control plane reachable?' }));
+        }, timeoutMs);
+        timer.unref();
+      }
+    });
+  }
+
+  /** Cluster id serving `orgId`. Throws INVALID_ORG_ID, NO_ROUTE, or NOT_READY before the first config. */
+  route(orgId: number): string {
+    if (this.meta === undefined) throw notReady();
+    return this.router.route(orgId);
+  }
+
+  /** The org's pin (with its state and epoch), or undefined when it follows its range. */
+  placement(orgId: number): WirePlacement | undefined {
+    if (this.meta === undefined) throw notReady();
+    return this.router.placement(orgId);
+  }
+
+  /**
+   * The pg pool for the cluster that owns `orgId`: one pool per cluster, created on first
+   * use. Reads go to the primary as well until replica health is published through the
+   * config stream; `intent` is taken now so that callers need not change when it is.
+   */
+  pool(orgId: number, options: { intent: Intent }): pg.Pool {
+    if (this.closing) throw closedError();
+    if (options?.intent !== 'read' && options?.intent !== 'write') {
+      throw invalidArgument(`runtime.pool: intent must be 'read' or 'write', not ${String(options?.intent)}`);
+    }
+    const clusterId = this.route(orgId);
+    const cluster = this.router.cluster(clusterId);
+    if (cluster === undefined) {
+      throw new RuntimeError('CLUSTER_UNKNOWN', `org ${orgId} routes to cluster ${clusterId}, which the config does not describe`);
+    }
+    const existing = this.pools.get(clusterId);
+    if (existing?.url === cluster.primary.url) return existing.pool;
+    if (existing) this.retire(clusterId, existing);
+    const pool = this.createPool(clusterId, cluster.primary.url);
+    this.pools.set(clusterId, { url: cluster.primary.url, pool });
+    return pool;
+  }
+
+  /** Stops following the config, writes the disk cache, ends every pool. Idempotent. */
+  close(): Promise<void> {
+    this.closing ??= this.shutDown();
+    return this.closing;
+  }
+
+  private async shutDown(): Promise<void> {
+    for (const waiter of this.waiters) waiter.reject(closedError());
+    this.waiters.clear();
+    await this.client.stop();
+    await this.cache?.flush();
+    for (const [clusterId, entry] of this.pools) this.retire(clusterId, entry);
+    await Promise.all(this.retiring);
+  }
+
+  private async start(): Promise<void> {
+    if (this.cache) {
+      try {
+        const cached = await this.cache.load();
+        if (cached && !this.closing && this.meta === undefined) this.install(cached, 'disk');
+      } catch (error) {
+        this.report(
+          error instanceof RuntimeError && error.code === 'CACHE_CORRUPT'
+            ? error
+            : new RuntimeError('CACHE_CORRUPT', `config cache ${this.cache.path} is unusable; ignoring it: ${(error as Error).message}`, {
+                cause: error,
+              }),
+        );
+      }
+    }
+    if (!this.closing) this.client.start();
+  }
+
+  private install(snapshot: ConfigSnapshot, source: ConfigSource): void {
+    this.router.applySnapshot(snapshot);
+    const { placements: _p, clusters: _c, ranges: _r, ...meta } = snapshot;
+    this.meta = meta;
+    this.configSource = source;
+    if (source === 'network') {
+      this.lastCurrentAt = performance.now();
+      this.saveLater();
+    }
+    this.retireStalePools();
+    this.safeEmit('snapshot', { version: snapshot.version, source });
+    this.becomeReady();
+  }
+
+  private applyChange(delta: ConfigDelta): void {
+    this.router.applyDelta(delta);
+    this.meta = { ...this.meta!, version: delta.version };
+    this.configSource = 'network';
+    this.lastCurrentAt = performance.now();
+    this.saveLater();
+    if (delta.clusters) this.retireStalePools();
+    this.safeEmit('change', { version: delta.version, action: delta.action });
+  }
+
+  private saveLater(): void {
+    this.cache?.schedule(() => ({
+      snapshot: { ...this.meta!, clusters: [...this.router.clusters()], ranges: [...this.router.ranges()] },
+      pins: this.router.exportPins(),
+    }));
+  }
+
+  private becomeReady(): void {
+    if (this.isReady) return;
+    this.isReady = true;
+    for (const waiter of this.waiters) waiter.resolve();
+    this.waiters.clear();
+    this.safeEmit('ready');
+  }
+
+  private createPool(clusterId: string, url: string): pg.Pool {
+    const supplied = typeof this.options.credentials === 'function' ? this.options.credentials(clusterId) : this.options.credentials;
+    const { user, password, connectionString: _ignored, ...poolOptions } = this.options.poolOptions ?? {};
+    const credentials = {
+      user: supplied?.user ?? user,
+      password: supplied?.password ?? (typeof password === 'string' ? password : undefined),
+    };
+    const pool = new pg.Pool({ ...poolOptions, ...connectionWithCredentials(url, credentials) });
+    // An idle client's error (say, the server restarted) is emitted on the pool; unheard,
+    // it would crash the host.
+    pool.on('error', (cause) => {
+      this.report(new RuntimeError('POOL_ERROR', `pool for cluster ${clusterId}: ${cause.message}`, { cause }));
+    });
+    return pool;
+  }
+
+  /** Ends pools whose cluster left the config or moved to another URL. */
+  private retireStalePools(): void {
+    for (const [clusterId, entry] of this.pools) {
+      if (this.router.cluster(clusterId)?.primary.url !== entry.url) this.retire(clusterId, entry);
+    }
+  }
+
+  /** pg's end() waits for checked-out clients to be released, so in-flight work finishes. */
+  private retire(clusterId: string, entry: PoolEntry): void {
+    if (this.pools.get(clusterId) === entry) this.pools.delete(clusterId);
+    const ending: Promise<void> = entry.pool
+      .end()
+      .catch((cause: Error) => this.report(new RuntimeError('POOL_ERROR', `ending the pool for ${clusterId}: ${cause.message}`, { cause })))
+      .finally(() => this.retiring.delete(ending));
+    this.retiring.add(ending);
+  }
+
+  private report(error: RuntimeError): void {
+    // Pool errors are the database's story (pg has its own signals); this counter is about config.
+    if (error.code !== 'POOL_ERROR') this.counters.errors.inc({ code: error.code });
+    if (error.code === 'AUTH_FAILED') this.failFatally(error);
+    if (this.listenerCount('error') > 0) this.safeEmit('error', error);
+    else if (error.code === 'AUTH_FAILED') process.emitWarning(error.message, { code: 'ORGPLANE_AUTH_FAILED', detail: error.hint });
+  }
+
+  private failFatally(error: RuntimeError): void {
+    this.fatal = error;
+    if (this.isReady) return;
+    for (const waiter of this.waiters) waiter.reject(error);
+    this.waiters.clear();
+  }
+
+  /** A listener that throws is the host's bug; it must not break the config stream. */
+  private safeEmit<K extends keyof RuntimeEvents>(event: K, ...args: RuntimeEvents[K]): void {
+    try {
+      (this.emit as (event: K, ...args: RuntimeEvents[K]) => boolean)(event, ...args);
+    } catch (error) {
+      process.emitWarning(`orgplane runtime: a '${String(event)}' listener threw: ${(error as Error)?.message ?? String(error)}`, {
+        code: 'ORGPLANE_LISTENER_THREW',
+      });
+    }
+  }
+}
+
+export function createRuntime(options: RuntimeOptions): Runtime {
+  return new Runtime(options);
+}
+
+/**
+ * pg lets the connection string's (empty) user and password override explicit ones, so the
+ * credentials go into the URL itself, percent-encoded.
+ */
+export function connectionWithCredentials(url: string, credentials: Credentials): pg.PoolConfig {
+  let parsed: URL;
+  try {
+    parsed = new URL(url);
+  } catch {
+    // Not a URL (a socket path): pg does not override explicit fields then.
+    return { connectionString: url, user: credentials.user, password: credentials.password };
+  }
+  if (credentials.user !== undefined) parsed.username = encodeURIComponent(credentials.user);
+  if (credentials.password !== undefined) parsed.password = encodeURIComponent(credentials.password);
+  return { connectionString: parsed.toString() };
+}
+
+function notReady(): RuntimeError {
+  return new RuntimeError('NOT_READY', 'runtime: no config loaded yet', { hint: 'await runtime.ready() before routing' });
+}
+
+function closedError(): RuntimeError {
+  return new RuntimeError('CLOSED', 'runtime: closed');
+}
+
+function invalidArgument(message: string): RuntimeError {
+  return new RuntimeError('INVALID_ARGUMENT', message);
+}

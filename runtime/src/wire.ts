@@ -1,0 +1,111 @@
+// The wire contract between the control plane and every runtime. The runtime owns it
+// (DESIGN.md): the control plane imports these types, never the other way round.
+// Additive changes only; a breaking change needs a new endpoint version.
+
+/** Org ids are non-negative integers that JavaScript represents exactly. */
+export const ORG_ID_MIN = 0;
+export const ORG_ID_MAX = Number.MAX_SAFE_INTEGER;
+
+export type ClusterState = 'active' | 'draining' | 'retired';
+export type PlacementState = 'active' | 'fenced' | 'moved';
+export type ReplicaHealthState = 'unknown' | 'healthy' | 'lagging' | 'unhealthy' | 'unreachable';
+
+/** A Postgres endpoint. `url` never carries a password: the host supplies credentials. */
+export interface WireEndpoint {
+  url: string;
+}
+
+export interface WireReplica {
+  id: string;
+  url: string;
+}
+
+export interface WireCluster {
+  id: string;
+  state: ClusterState;
+  primary: WireEndpoint;
+  replicas: WireReplica[];
+}
+
+/** An inclusive org-id range [lo, hi] served by one cluster. */
+export interface WireRange {
+  lo: number;
+  hi: number;
+  clusterId: string;
+}
+
+/** A per-org pin that overrides the range. */
+export interface WirePlacement {
+  orgId: number;
+  clusterId: string;
+  state: PlacementState;
+  epoch: number;
+}
+
+/** Replica health as last probed; `unknown` until a health checker reports. */
+export interface WireReplicaHealth {
+  id: string;
+  clusterId: string;
+  state: ReplicaHealthState;
+  lagSeconds: number | null;
+  lagBytes: number | null;
+  checkedAt: string | null;
+}
+
+/** `GET /v1/config`: the whole configuration at one version. */
+export interface ConfigSnapshot {
+  version: number;
+  generatedAt: string;
+  clusters: WireCluster[];
+  ranges: WireRange[];
+  placements: WirePlacement[];
+  replicas: WireReplicaHealth[];
+  /** Filled by the rollouts feature; empty until it exists. */
+  rollouts: unknown[];
+  /** Filled by the cohorts feature; empty until it exists. */
+  cohorts: unknown[];
+}
+
+/**
+ * One committed change, as a delta against version - 1. A field is present only when
+ * that part changed; `clusters` and `ranges` are then the complete new lists (they are
+ * small), placements are incremental (there may be millions).
+ */
+export interface ConfigDelta {
+  version: number;
+  action: string;
+  clusters?: WireCluster[];
+  ranges?: WireRange[];
+  placements?: { upsert: WirePlacement[]; remove: number[] };
+}
+
+/**
+ * `GET /v1/config/watch?since=N` is a text/event-stream of these events:
+ * - `snapshot`: data is a ConfigSnapshot (sent when the client is too far behind,
+ *   ahead of the server, or has no version);
+ * - `change`: data is a ConfigDelta, with `id: <version>`, in version order;
+ * - `heartbeat`: data is a WatchHeartbeat, at least every 15 s.
+ * A reconnecting client may send `Last-Event-ID` instead of `since`.
+ */
+export type WatchEventName = 'snapshot' | 'change' | 'heartbeat';
+
+export interface WatchHeartbeat {
+  version: number;
+  time: string;
+}
+
+/** Every error response body. `code` is stable; branch on it, never on `message`. */
+export interface WireError {
+  error: {
+    code: string;
+    message: string;
+    hint?: string;
+    errorId?: string;
+    details?: unknown;
+  };
+}
+
+/** True for an org id the shard map can hold. */
+export function isValidOrgId(orgId: unknown): orgId is number {
+  return typeof orgId === 'number' && Number.isSafeInteger(orgId) && orgId >= ORG_ID_MIN;
+}
