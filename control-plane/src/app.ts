@@ -1,0 +1,88 @@
+import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
+import type pg from 'pg';
+import type { Config } from './config.js';
+import { registerErrorHandler } from './errors.js';
+import { createPool, createServices, type Services } from './factory.js';
+import { registerAuditRoutes } from './features/audit/auditRoutes.js';
+import { installAuth } from './features/auth/authHook.js';
+import { registerTokenRoutes } from './features/auth/tokenRoutes.js';
+import { registerClusterRoutes } from './features/clusters/clusterRoutes.js';
+import type { ConfigHub } from './features/config/ConfigHub.js';
+import { registerConfigRoutes } from './features/config/configRoutes.js';
+import { registerHealthRoutes } from './features/health/healthRoutes.js';
+import { Metrics } from './features/health/Metrics.js';
+import { registerOrgRoutes } from './features/orgs/orgRoutes.js';
+import { registerPlacementRoutes } from './features/placements/placementRoutes.js';
+import { registerShardMapRoutes } from './features/shard-map/shardMapRoutes.js';
+import { createLogger, type Logger } from './logger.js';
+
+export const BODY_LIMIT_BYTES = 32 * 1024 * 1024;
+
+export interface BuildAppOptions {
+  /** A pool the caller owns (and ends); by default buildApp makes one and close() ends it. */
+  pool?: pg.Pool;
+  logger?: Logger;
+  /** Config deltas each instance keeps in memory for resuming watchers (default 1000). */
+  maxBufferedDeltas?: number;
+}
+
+export interface ControlPlane {
+  app: FastifyInstance;
+  hub: ConfigHub;
+  services: Services;
+  /** Ends the watch streams, the HTTP server, the LISTEN connection and the pool. */
+  close(): Promise<void>;
+}
+
+/** The HTTP service, connected: its config hub is LISTENing when this resolves. */
+export async function buildApp(config: Config, options: BuildAppOptions = {}): Promise<ControlPlane> {
+  const logger = options.logger ?? createLogger(config);
+  const pool = options.pool ?? createPool(config, logger);
+  const ownsPool = options.pool === undefined;
+  let hub: ConfigHub | null = null;
+  const metrics = new Metrics(() => hub);
+  const services = createServices(config, pool, logger, {
+    ...(options.maxBufferedDeltas === undefined ? {} : { maxBufferedDeltas: options.maxBufferedDeltas }),
+    onDelta: (lagSeconds) => metrics.observeNotifyLag(lagSeconds),
+  });
+  hub = services.hub;
+
+  const app = Fastify({
+    loggerInstance: logger as FastifyBaseLogger,
+    bodyLimit: BODY_LIMIT_BYTES,
+    ajv: { customOptions: { coerceTypes: false, removeAdditional: false, allErrors: true } },
+  });
+  registerErrorHandler(app, {
+    bodyLimitBytes: BODY_LIMIT_BYTES,
+    onError: (code) => metrics.countError(code),
+  });
+  installAuth(app, services.tokens);
+  app.addHook('onResponse', async (request, reply) => {
+    metrics.observeRequest(request.routeOptions.url, request.method, reply.statusCode, reply.elapsedTime / 1000);
+  });
+
+  registerHealthRoutes(app, { pool, hub: services.hub, metrics });
+  registerTokenRoutes(app, services.tokens);
+  registerClusterRoutes(app, services.clusters);
+  registerShardMapRoutes(app, services.shardMap, services.history);
+  registerPlacementRoutes(app, services.placements);
+  registerOrgRoutes(app, services.locations);
+  registerAuditRoutes(app, services.db.stores.audit);
+  registerConfigRoutes(app, services.snapshots, services.hub);
+
+  // Watch streams never end on their own: close them first, or server.close() waits forever.
+  app.addHook('preClose', async () => {
+    await services.hub.close();
+  });
+  app.addHook('onClose', async () => {
+    if (ownsPool) await pool.end();
+  });
+
+  try {
+    await services.hub.start();
+  } catch (err) {
+    if (ownsPool) await pool.end().catch(() => {});
+    throw err;
+  }
+  return { app, hub: services.hub, services, close: () => app.close() };
+}

@@ -1,0 +1,66 @@
+// The only module that reads process.env. Everything else receives a typed Config.
+import { ConfigError } from './errors.js';
+
+export type LogLevel = 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
+
+export interface Config {
+  /** Control DB connection URL, with credentials: never log or echo it. */
+  databaseUrl: string;
+  host: string;
+  port: number;
+  logLevel: LogLevel;
+  /** Interval between `heartbeat` events on every config watch stream. */
+  heartbeatMs: number;
+  /** Apply pending control-plane migrations before listening. */
+  migrateOnBoot: boolean;
+}
+
+const LOG_LEVELS: readonly LogLevel[] = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'];
+
+type Env = Readonly<Record<string, string | undefined>>;
+
+export function loadConfig(env: Env = process.env): Config {
+  const databaseUrl = env['ORGPLANE_DATABASE_URL']?.trim();
+  if (!databaseUrl) {
+    throw new ConfigError(
+      'ORGPLANE_DATABASE_URL is not set',
+      'set it to the control DB URL, for example postgres://orgplane@127.0.0.1:5432/orgplane (with the password in the userinfo)',
+    );
+  }
+  if (!/^postgres(ql)?:\/\//.test(databaseUrl)) {
+    throw new ConfigError(
+      'ORGPLANE_DATABASE_URL is not a postgres:// or postgresql:// URL',
+      'write it as postgres://user@host:port/db, with the password after the user name',
+    );
+  }
+  const logLevel = (env['ORGPLANE_LOG_LEVEL']?.trim() || 'info') as LogLevel;
+  if (!LOG_LEVELS.includes(logLevel)) {
+    throw new ConfigError(`ORGPLANE_LOG_LEVEL '${logLevel}' is not a log level`, `use one of ${LOG_LEVELS.join(', ')}`);
+  }
+  return {
+    databaseUrl,
+    host: env['ORGPLANE_HOST']?.trim() || '127.0.0.1',
+    port: integer(env, 'ORGPLANE_PORT', 7070, 0, 65535),
+    logLevel,
+    heartbeatMs: integer(env, 'ORGPLANE_HEARTBEAT_MS', 15_000, 10, 15_000),
+    migrateOnBoot: boolean(env, 'ORGPLANE_MIGRATE', true),
+  };
+}
+
+function integer(env: Env, name: string, fallback: number, min: number, max: number): number {
+  const raw = env[name]?.trim();
+  if (!raw) return fallback;
+  const value = Number(raw);
+  if (!/^\d+$/.test(raw) || value < min || value > max) {
+    throw new ConfigError(`${name} '${raw}' is not an integer in ${min}..${max}`, `unset it to use the default, ${fallback}`);
+  }
+  return value;
+}
+
+function boolean(env: Env, name: string, fallback: boolean): boolean {
+  const raw = env[name]?.trim().toLowerCase();
+  if (!raw) return fallback;
+  if (['1', 'true', 'yes', 'on'].includes(raw)) return true;
+  if (['0', 'false', 'no', 'off'].includes(raw)) return false;
+  throw new ConfigError(`${name} '${raw}' is not a boolean`, 'use true or false');
+}

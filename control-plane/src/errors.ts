@@ -1,0 +1,278 @@
+// One error class per outcome. Every class carries a stable `code` (clients branch on
+// it), the HTTP status, a message written for the user and, where we know one, a hint
+// saying what to try next. One handler (registerErrorHandler) turns them into
+// `{"error": {...}}`; anything else becomes 500 INTERNAL with an id that is also logged.
+import { randomUUID } from 'node:crypto';
+import type { WireError } from '@orgplane/runtime/wire';
+import type { FastifyError, FastifyInstance } from 'fastify';
+
+export interface ErrorOptions {
+  hint?: string;
+  details?: unknown;
+  cause?: unknown;
+}
+
+export class AppError extends Error {
+  readonly hint: string | undefined;
+  readonly details: unknown;
+
+  constructor(
+    readonly code: string,
+    readonly statusCode: number,
+    message: string,
+    options: ErrorOptions = {},
+  ) {
+    super(message, options.cause === undefined ? undefined : { cause: options.cause });
+    this.name = new.target.name;
+    this.hint = options.hint;
+    this.details = options.details;
+  }
+
+  toWire(errorId?: string): WireError {
+    return {
+      error: {
+        code: this.code,
+        message: this.message,
+        ...(this.hint === undefined ? {} : { hint: this.hint }),
+        ...(errorId === undefined ? {} : { errorId }),
+        ...(this.details === undefined ? {} : { details: this.details }),
+      },
+    };
+  }
+}
+
+/** One field that failed validation: `field` is a path such as `ranges[0].lo`. */
+export interface FieldIssue {
+  field: string;
+  message: string;
+}
+
+export class InvalidInputError extends AppError {
+  constructor(message: string, options: ErrorOptions & { details?: FieldIssue[] } = {}) {
+    super('INVALID_INPUT', 400, message, options);
+  }
+}
+
+export class MalformedJsonError extends AppError {
+  constructor(message = 'the request body is not valid JSON') {
+    super('MALFORMED_JSON', 400, message, { hint: 'send a JSON document with Content-Type: application/json' });
+  }
+}
+
+export class InvalidOrgIdError extends AppError {
+  constructor(field: string, value: unknown) {
+    super('INVALID_ORG_ID', 400, `${field} must be an integer in 0..${Number.MAX_SAFE_INTEGER}, got ${describe(value)}`, {
+      hint: 'org ids are non-negative integers no larger than 2^53-1',
+      details: { field },
+    });
+  }
+}
+
+export class InvalidRangesError extends AppError {
+  constructor(message: string, options: ErrorOptions = {}) {
+    super('INVALID_RANGES', 400, message, options);
+  }
+}
+
+export class UnauthorizedError extends AppError {
+  constructor(message: string) {
+    super('UNAUTHORIZED', 401, message, { hint: 'send Authorization: Bearer <token> with a token that is not revoked' });
+  }
+}
+
+export class ForbiddenError extends AppError {
+  constructor(message: string, options: ErrorOptions = {}) {
+    super('FORBIDDEN', 403, message, options);
+  }
+}
+
+export class NotFoundError extends AppError {
+  constructor(message: string, options: ErrorOptions = {}) {
+    super('NOT_FOUND', 404, message, options);
+  }
+}
+
+export class ClusterNotFoundError extends AppError {
+  constructor(clusterId: string) {
+    super('CLUSTER_NOT_FOUND', 404, `cluster '${clusterId}' does not exist`, {
+      hint: 'list clusters with GET /v1/clusters, or register it with POST /v1/clusters',
+      details: { clusterId },
+    });
+  }
+}
+
+export class PlacementNotFoundError extends AppError {
+  constructor(orgId: number) {
+    super('PLACEMENT_NOT_FOUND', 404, `org ${orgId} has no placement`, {
+      hint: 'it is routed by its range; see GET /v1/orgs/<orgId>/location',
+      details: { orgId },
+    });
+  }
+}
+
+export class TokenNotFoundError extends AppError {
+  constructor(tokenId: string) {
+    super('TOKEN_NOT_FOUND', 404, `token '${tokenId}' does not exist`, { hint: 'list tokens with GET /v1/tokens', details: { tokenId } });
+  }
+}
+
+export class RangeNotFoundError extends AppError {
+  constructor(message: string, options: ErrorOptions = {}) {
+    super('RANGE_NOT_FOUND', 404, message, options);
+  }
+}
+
+export class VersionConflictError extends AppError {
+  constructor(expectedVersion: number, currentVersion: number) {
+    super('VERSION_CONFLICT', 409, `the config is at version ${currentVersion}, not ${expectedVersion}`, {
+      hint: 'someone else changed it: read the current state, then retry with the new expectedVersion',
+      details: { expectedVersion, currentVersion },
+    });
+  }
+}
+
+export class AlreadyExistsError extends AppError {
+  constructor(message: string, options: ErrorOptions = {}) {
+    super('ALREADY_EXISTS', 409, message, options);
+  }
+}
+
+export class ConflictError extends AppError {
+  constructor(message: string, options: ErrorOptions = {}) {
+    super('CONFLICT', 409, message, options);
+  }
+}
+
+export class PayloadTooLargeError extends AppError {
+  constructor(limitBytes: number) {
+    super('PAYLOAD_TOO_LARGE', 413, `the request body is larger than ${limitBytes} bytes`, {
+      hint: 'send fewer items per request',
+    });
+  }
+}
+
+export class UnsupportedMediaTypeError extends AppError {
+  constructor(contentType: string | undefined) {
+    super('UNSUPPORTED_MEDIA_TYPE', 415, `content type '${contentType ?? ''}' is not supported`, {
+      hint: 'send JSON with Content-Type: application/json',
+    });
+  }
+}
+
+export class InternalError extends AppError {
+  constructor() {
+    super('INTERNAL', 500, 'the control plane failed to handle this request', {
+      hint: 'retry; if it keeps failing, report the errorId (it is in the control-plane log)',
+    });
+  }
+}
+
+/** Bad or missing settings at startup (not an HTTP outcome). */
+export class ConfigError extends Error {
+  override name = 'ConfigError';
+  constructor(
+    message: string,
+    readonly hint: string,
+  ) {
+    super(message);
+  }
+}
+
+function describe(value: unknown): string {
+  if (typeof value === 'string') return `'${value.length > 40 ? `${value.slice(0, 40)}...` : value}'`;
+  if (value === undefined) return 'nothing';
+  const json = JSON.stringify(value);
+  return json === undefined ? typeof value : json.length > 40 ? `${json.slice(0, 40)}...` : json;
+}
+
+interface AjvIssue {
+  instancePath: string;
+  message?: string;
+  keyword: string;
+  params: Record<string, unknown>;
+}
+
+/** `/ranges/0/lo` -> `ranges[0].lo`. */
+function fieldPath(pointer: string, extra?: unknown): string {
+  const parts = pointer.split('/').slice(1);
+  if (typeof extra === 'string') parts.push(extra);
+  return parts.reduce((path, part) => (/^\d+$/.test(part) ? `${path}[${part}]` : path ? `${path}.${part}` : part), '');
+}
+
+function fromValidation(issues: AjvIssue[], where: string | undefined): InvalidInputError {
+  const details: FieldIssue[] = issues.map((issue) => {
+    const extra = issue.params['missingProperty'] ?? issue.params['additionalProperty'];
+    const field = fieldPath(issue.instancePath, extra) || (where ?? 'body');
+    const message =
+      issue.keyword === 'additionalProperties'
+        ? 'is not a known field'
+        : issue.keyword === 'required'
+          ? 'is required'
+          : (issue.message ?? 'is invalid');
+    return { field, message };
+  });
+  const first = details[0];
+  const summary = first ? `${first.field} ${first.message}` : 'it does not match the schema';
+  return new InvalidInputError(`the request ${where ?? 'body'} is invalid: ${summary}`, {
+    details,
+    hint: 'fix the fields listed in details',
+  });
+}
+
+/** Map fastify's own errors (body parsing, validation, limits) to our classes. */
+export function toAppError(err: FastifyError, request: { headers: Record<string, unknown> }, bodyLimitBytes: number): AppError | null {
+  if (err instanceof AppError) return err;
+  if (err.validation) return fromValidation(err.validation as AjvIssue[], err.validationContext);
+  switch (err.code) {
+    case 'FST_ERR_CTP_INVALID_JSON_BODY':
+      return new MalformedJsonError();
+    case 'FST_ERR_CTP_EMPTY_JSON_BODY':
+      return new MalformedJsonError('the request body is empty but Content-Type says JSON');
+    case 'FST_ERR_CTP_BODY_TOO_LARGE':
+      return new PayloadTooLargeError(bodyLimitBytes);
+    case 'FST_ERR_CTP_INVALID_MEDIA_TYPE':
+      return new UnsupportedMediaTypeError(request.headers['content-type'] as string | undefined);
+    case 'FST_ERR_CTP_INVALID_CONTENT_LENGTH':
+      return new InvalidInputError('the Content-Length header does not match the body');
+  }
+  // secure-json-parse refuses __proto__ / constructor keys with a SyntaxError.
+  if (err instanceof SyntaxError && err.statusCode === 400) return new MalformedJsonError(err.message);
+  if (typeof err.statusCode === 'number' && err.statusCode >= 400 && err.statusCode < 500) {
+    if (err.statusCode === 404) return new NotFoundError(err.message);
+    if (err.statusCode === 413) return new PayloadTooLargeError(bodyLimitBytes);
+    if (err.statusCode === 415) return new UnsupportedMediaTypeError(request.headers['content-type'] as string | undefined);
+    return new InvalidInputError(err.message);
+  }
+  return null;
+}
+
+export interface ErrorHandlerOptions {
+  bodyLimitBytes: number;
+  /** Called with the code of every error answered, for metrics. */
+  onError?: (code: string, statusCode: number) => void;
+}
+
+/** The one handler that turns every error into `{"error": {...}}`. */
+export function registerErrorHandler(app: FastifyInstance, options: ErrorHandlerOptions): void {
+  app.setErrorHandler((err: FastifyError, request, reply) => {
+    const known = toAppError(err, request, options.bodyLimitBytes);
+    if (known) {
+      options.onError?.(known.code, known.statusCode);
+      if (known.statusCode === 401) reply.header('www-authenticate', 'Bearer');
+      request.log.info({ code: known.code, statusCode: known.statusCode }, known.message);
+      return reply.code(known.statusCode).send(known.toWire());
+    }
+    const internal = new InternalError();
+    const errorId = randomUUID();
+    options.onError?.(internal.code, internal.statusCode);
+    request.log.error({ err, errorId }, 'unhandled error');
+    return reply.code(500).send(internal.toWire(errorId));
+  });
+  app.setNotFoundHandler((request, reply) => {
+    const err = new NotFoundError(`no route ${request.method} ${request.url.split('?')[0]}`, {
+      hint: 'see control-plane/API.md for the endpoints',
+    });
+    options.onError?.(err.code, err.statusCode);
+    return reply.code(404).send(err.toWire());
+  });
+}

@@ -1,0 +1,70 @@
+// Wires config -> db -> services. Services get a Database and build nothing themselves,
+// so each one can run its stores inside a transaction.
+import pg from 'pg';
+import type { Config } from './config.js';
+import { Database } from './db/Database.js';
+import { TokenService } from './features/auth/TokenService.js';
+import { ClusterService } from './features/clusters/ClusterService.js';
+import { ConfigHub } from './features/config/ConfigHub.js';
+import { ConfigSnapshotService } from './features/config/ConfigSnapshotService.js';
+import { OrgLocationReadModel } from './features/orgs/OrgLocationReadModel.js';
+import { PlacementService } from './features/placements/PlacementService.js';
+import { ShardMapHistoryReadModel } from './features/shard-map/ShardMapHistoryReadModel.js';
+import { ShardMapService } from './features/shard-map/ShardMapService.js';
+import type { Logger } from './logger.js';
+import { createStores, type Stores } from './stores.js';
+
+export interface Services {
+  db: Database<Stores>;
+  tokens: TokenService;
+  clusters: ClusterService;
+  shardMap: ShardMapService;
+  history: ShardMapHistoryReadModel;
+  placements: PlacementService;
+  locations: OrgLocationReadModel;
+  snapshots: ConfigSnapshotService;
+  hub: ConfigHub;
+}
+
+export interface ServiceOptions {
+  maxBufferedDeltas?: number;
+  onDelta?: (lagSeconds: number) => void;
+}
+
+export function createPool(config: Pick<Config, 'databaseUrl'>, log: Logger): pg.Pool {
+  const pool = new pg.Pool({
+    connectionString: config.databaseUrl,
+    max: 10,
+    connectionTimeoutMillis: 5000,
+    idleTimeoutMillis: 30_000,
+    application_name: 'orgplane-control-plane',
+  });
+  // An idle connection that dies (DB restart) must not crash the process.
+  pool.on('error', (err) => log.warn({ err }, 'control DB: an idle connection failed'));
+  return pool;
+}
+
+export function createServices(config: Config, pool: pg.Pool, log: Logger, options: ServiceOptions = {}): Services {
+  const db = new Database(pool, createStores);
+  const snapshots = new ConfigSnapshotService(db);
+  const hub = new ConfigHub({
+    databaseUrl: config.databaseUrl,
+    log,
+    changes: db.stores.configLog,
+    loadSnapshot: () => snapshots.load(),
+    heartbeatMs: config.heartbeatMs,
+    ...(options.maxBufferedDeltas === undefined ? {} : { maxBufferedDeltas: options.maxBufferedDeltas }),
+    ...(options.onDelta === undefined ? {} : { onDelta: options.onDelta }),
+  });
+  return {
+    db,
+    tokens: new TokenService(db),
+    clusters: new ClusterService(db),
+    shardMap: new ShardMapService(db),
+    history: new ShardMapHistoryReadModel(pool),
+    placements: new PlacementService(db),
+    locations: new OrgLocationReadModel(pool),
+    snapshots,
+    hub,
+  };
+}

@@ -1,0 +1,39 @@
+import type { ConfigSnapshot, WireReplicaHealth } from '@orgplane/runtime/wire';
+import type { Database } from '../../db/Database.js';
+import type { Stores } from '../../stores.js';
+import { toWireCluster } from '../clusters/ClusterStore.js';
+
+export class ConfigSnapshotService {
+  constructor(private readonly db: Database<Stores>) {}
+
+  async currentVersion(): Promise<number> {
+    return this.db.stores.configLog.currentVersion();
+  }
+
+  /** Everything at one version (one repeatable-read snapshot of the DB). */
+  async load(): Promise<ConfigSnapshot> {
+    return this.db.transaction(
+      async (stores) => {
+        const version = await stores.configLog.currentVersion();
+        const clusters = await stores.clusters.list();
+        const ranges = await stores.ranges.list();
+        const placements = await stores.placements.listAll();
+        // Health arrives with the health checker; until then every replica is `unknown`.
+        const replicas: WireReplicaHealth[] = clusters.flatMap((c) =>
+          c.replicas.map((r) => ({ id: r.id, clusterId: c.id, state: 'unknown', lagSeconds: null, lagBytes: null, checkedAt: null })),
+        );
+        return {
+          version,
+          generatedAt: new Date().toISOString(),
+          clusters: clusters.map(toWireCluster),
+          ranges,
+          placements,
+          replicas,
+          rollouts: [],
+          cohorts: [],
+        };
+      },
+      { isolation: 'repeatable read', readOnly: true },
+    );
+  }
+}

@@ -1,0 +1,50 @@
+import type { FastifyInstance, FastifyRequest } from 'fastify';
+import { parseCount } from '../../http/queryParams.js';
+import { digits, query } from '../../http/schemas.js';
+import { ALLOW } from '../auth/authHook.js';
+import type { ConfigHub } from './ConfigHub.js';
+import type { ConfigSnapshotService } from './ConfigSnapshotService.js';
+import { SSE_HEADERS, SseSink } from './SseSink.js';
+
+/** True when an If-None-Match header names this version's ETag (or `*`). */
+export function etagMatches(header: string, version: number): boolean {
+  const etag = `"${version}"`;
+  return header.split(',').some((tag) => {
+    const t = tag.trim();
+    return t === '*' || t === etag || t === `W/${etag}`;
+  });
+}
+
+/** `Last-Event-ID` (sent by a reconnecting EventSource) wins over `?since`. */
+function resumeVersion(request: FastifyRequest<{ Querystring: { since?: string } }>): number | null {
+  const lastEventId = request.headers['last-event-id'];
+  if (typeof lastEventId === 'string' && /^[0-9]{1,16}$/.test(lastEventId.trim())) return Number(lastEventId.trim());
+  return parseCount(request.query.since, 'since') ?? null;
+}
+
+export function registerConfigRoutes(app: FastifyInstance, snapshots: ConfigSnapshotService, hub: ConfigHub): void {
+  app.get('/v1/config', { config: { auth: ALLOW.configRead } }, async (request, reply) => {
+    const ifNoneMatch = request.headers['if-none-match'];
+    if (ifNoneMatch) {
+      const version = await snapshots.currentVersion();
+      if (etagMatches(ifNoneMatch, version)) return reply.code(304).header('etag', `"${version}"`).send();
+    }
+    const snapshot = await snapshots.load();
+    return reply.header('etag', `"${snapshot.version}"`).header('cache-control', 'no-cache').send(snapshot);
+  });
+
+  app.get<{ Querystring: { since?: string } }>(
+    '/v1/config/watch',
+    { config: { auth: ALLOW.configRead }, schema: { querystring: query({ since: digits }) } },
+    async (request, reply) => {
+      const since = resumeVersion(request);
+      reply.hijack();
+      const res = reply.raw;
+      res.writeHead(200, SSE_HEADERS);
+      // Reconnect quickly after a drop; the stream resumes from Last-Event-ID.
+      res.write('retry: 1000\n\n');
+      const stop = hub.watch(since, new SseSink(res));
+      res.on('close', stop);
+    },
+  );
+}

@@ -1,0 +1,38 @@
+import type { FastifyInstance } from 'fastify';
+import type pg from 'pg';
+import type { HubState, Metrics } from './Metrics.js';
+
+const READY_TIMEOUT_MS = 2000;
+
+async function dbAnswers(pool: pg.Pool, timeoutMs: number): Promise<boolean> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<boolean>((resolve) => {
+    timer = setTimeout(() => resolve(false), timeoutMs);
+    timer.unref();
+  });
+  const query = pool.query('SELECT 1').then(
+    () => true,
+    () => false,
+  );
+  try {
+    return await Promise.race([query, timeout]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+export function registerHealthRoutes(app: FastifyInstance, deps: { pool: pg.Pool; hub: HubState; metrics: Metrics }): void {
+  app.get('/healthz', { config: { auth: 'public' }, logLevel: 'warn' }, async () => ({ status: 'ok' }));
+
+  app.get('/readyz', { config: { auth: 'public' }, logLevel: 'warn' }, async (_request, reply) => {
+    const db = await dbAnswers(deps.pool, READY_TIMEOUT_MS);
+    const listen = deps.hub.connected;
+    if (db && listen) return { status: 'ready' };
+    return reply.code(503).send({ status: 'unavailable', checks: { db, listen } });
+  });
+
+  app.get('/metrics', { config: { auth: 'any' } }, async (_request, reply) => {
+    const text = await deps.metrics.registry.metrics();
+    return reply.type(deps.metrics.registry.contentType).send(text);
+  });
+}

@@ -1,0 +1,110 @@
+import type { WireRange } from '@orgplane/runtime/wire';
+import type { Database } from '../../db/Database.js';
+import { ClusterNotFoundError, ConflictError } from '../../errors.js';
+import { requireOrgId } from '../../lib/orgId.js';
+import type { Stores } from '../../stores.js';
+import type { AuditAction } from '../audit/AuditStore.js';
+import type { Actor } from '../auth/Actor.js';
+import type { MutationMeta } from '../clusters/ClusterService.js';
+import { commitConfigChange } from '../config/commitConfigChange.js';
+import { assignSpan, mergeSpan, splitAt, validateCover } from './rangeRules.js';
+
+export interface RangesResult {
+  version: number;
+  ranges: WireRange[];
+}
+
+/** Ranges as they arrive in a body: org ids not yet checked. */
+export interface RangeInput {
+  lo: unknown;
+  hi: unknown;
+  clusterId: string;
+}
+
+/** Refuse clusters that do not exist or are retired: they cannot receive ranges or placements. */
+export async function assertClustersCanServe(stores: Stores, clusterIds: readonly string[]): Promise<void> {
+  const states = await stores.clusters.states(clusterIds);
+  for (const id of clusterIds) {
+    const state = states.get(id);
+    if (state === undefined) throw new ClusterNotFoundError(id);
+    if (state === 'retired') {
+      throw new ConflictError(`cluster '${id}' is retired and cannot serve orgs`, {
+        hint: `set it back to active with PATCH /v1/clusters/${id}, or choose another cluster`,
+        details: { clusterId: id, state },
+      });
+    }
+  }
+}
+
+export class ShardMapService {
+  constructor(private readonly db: Database<Stores>) {}
+
+  async get(): Promise<{ version: number; ranges: WireRange[]; placementCount: number }> {
+    return this.db.transaction(
+      async (stores) => ({
+        version: await stores.configLog.currentVersion(),
+        ranges: await stores.ranges.list(),
+        placementCount: await stores.placements.count(),
+      }),
+      { isolation: 'repeatable read', readOnly: true },
+    );
+  }
+
+  async setRanges(actor: Actor, input: MutationMeta & { ranges: RangeInput[] }): Promise<RangesResult> {
+    const ranges = validateCover(
+      input.ranges.map((r, i) => ({
+        lo: requireOrgId(r.lo, `ranges[${i}].lo`),
+        hi: requireOrgId(r.hi, `ranges[${i}].hi`),
+        clusterId: r.clusterId,
+      })),
+    );
+    return this.change(actor, 'shard-map.set-ranges', input, async (stores) => {
+      await assertClustersCanServe(
+        stores,
+        ranges.map((r) => r.clusterId),
+      );
+      return ranges;
+    });
+  }
+
+  async split(actor: Actor, input: MutationMeta & { at: unknown }): Promise<RangesResult> {
+    const at = requireOrgId(input.at, 'at');
+    return this.change(actor, 'shard-map.split', input, async (_stores, current) => splitAt(current, at));
+  }
+
+  async assign(actor: Actor, input: MutationMeta & { lo: unknown; hi: unknown; clusterId: string }): Promise<RangesResult> {
+    const lo = requireOrgId(input.lo, 'lo');
+    const hi = requireOrgId(input.hi, 'hi');
+    return this.change(actor, 'shard-map.assign', input, async (stores, current) => {
+      const next = assignSpan(current, lo, hi, input.clusterId);
+      await assertClustersCanServe(stores, [input.clusterId]);
+      return next;
+    });
+  }
+
+  async merge(actor: Actor, input: MutationMeta & { lo: unknown; hi: unknown }): Promise<RangesResult> {
+    const lo = requireOrgId(input.lo, 'lo');
+    const hi = requireOrgId(input.hi, 'hi');
+    return this.change(actor, 'shard-map.merge', input, async (_stores, current) => mergeSpan(current, lo, hi));
+  }
+
+  /** Compute the new map from the current one (read under the version lock), then store it. */
+  private async change(
+    actor: Actor,
+    action: AuditAction,
+    meta: MutationMeta,
+    next: (stores: Stores, current: WireRange[]) => Promise<WireRange[]>,
+  ): Promise<RangesResult> {
+    const { version, result } = await commitConfigChange(
+      this.db,
+      { actor, action, reason: meta.reason, expectedVersion: meta.expectedVersion },
+      async (stores) => {
+        const before = await stores.ranges.list();
+        const ranges = await next(stores, before);
+        await stores.ranges.replaceAll(ranges);
+        return { result: ranges, before: { ranges: before }, after: { ranges }, delta: { ranges } };
+      },
+    );
+    return { version, ranges: result };
+  }
+}

@@ -1,0 +1,7 @@
+export { BODY_LIMIT_BYTES, type BuildAppOptions, buildApp, type ControlPlane } from './app.js';
+export { type Config, type LogLevel, loadConfig } from './config.js';
+export { migrate, migrationsDir, type SchemaName } from './db/migrate.js';
+export * from './errors.js';
+export { SCOPES, type Scope } from './features/auth/Actor.js';
+export { createApiToken } from './features/auth/createApiToken.js';
+export { createLogger, type Logger } from './logger.js';
