@@ -1,0 +1,70 @@
+// The base of every orgplane command: `--json` prints exactly one JSON document (the
+// result, or {"error": ...}); people get a rendering and named errors on stderr.
+import { createInterface } from 'node:readline/promises';
+import { Command } from '@oclif/core';
+import { type ApiClient, createApiClient } from './apiClient.js';
+import { resolveContext } from './context.js';
+import { CliError, ExitCode, toCliError } from './errors.js';
+
+export abstract class OrgplaneCommand<T> extends Command {
+  static override enableJsonFlag = true;
+
+  /** Compute the result; `run()` prints it. */
+  protected abstract execute(): Promise<T>;
+
+  /** How a person sees the result. */
+  protected abstract render(result: T): void;
+
+  override async run(): Promise<T> {
+    const result = await this.execute();
+    if (!this.jsonEnabled()) this.render(result);
+    return result;
+  }
+
+  protected api(): ApiClient {
+    return createApiClient(resolveContext());
+  }
+
+  /** Progress for people at a terminal; quiet under --json or when piped. */
+  protected progress(message: string): void {
+    if (!this.jsonEnabled() && process.stderr.isTTY) process.stderr.write(`  ${message}\n`);
+  }
+
+  /** Destructive commands ask unless --yes; without a terminal they refuse. */
+  protected async confirm(question: string, yes: boolean): Promise<void> {
+    if (yes) return;
+    if (this.jsonEnabled() || !process.stdin.isTTY) {
+      throw new CliError('CONFIRMATION_REQUIRED', `${question} needs confirmation`, 'pass --yes to confirm', ExitCode.usage);
+    }
+    const rl = createInterface({ input: process.stdin, output: process.stderr });
+    const answer = await rl.question(`${question} [y/N] `);
+    rl.close();
+    if (!/^y(es)?$/i.test(answer.trim())) throw new CliError('ABORTED', 'aborted, nothing changed', undefined, ExitCode.failure);
+  }
+
+  protected override async catch(err: Error & { exitCode?: number }): Promise<unknown> {
+    const cliError = toCliError(err);
+    process.exitCode = cliError.exitCode;
+    if (this.jsonEnabled()) {
+      this.logJson({ error: cliError.toJSON() });
+    } else {
+      process.stderr.write(`Error [${cliError.code}]: ${cliError.message}\n`);
+      if (cliError.hint) process.stderr.write(`  Try: ${cliError.hint}\n`);
+    }
+    return undefined;
+  }
+}
+
+/** Parse and validate an org id given on the command line. */
+export function parseOrgId(raw: string): number {
+  const n = Number(raw);
+  if (!/^\d+$/.test(raw.trim()) || !Number.isSafeInteger(n)) {
+    throw new CliError(
+      'INVALID_ORG_ID',
+      `'${raw}' is not an org id`,
+      'an org id is a whole number from 0 to 9007199254740991',
+      ExitCode.usage,
+    );
+  }
+  return n;
+}

@@ -1,0 +1,31 @@
+import { Flags } from '@oclif/core';
+import { OrgplaneCommand } from '../../baseCommand.js';
+import { labDir } from '../../context.js';
+import { labDown } from '../../lab/index.js';
+
+export interface LabDownResult {
+  stopped: string[];
+  purged: boolean;
+}
+
+export default class LabDown extends OrgplaneCommand<LabDownResult> {
+  static override summary = 'Stop every process the lab started; --purge also deletes its data.';
+  static override examples = ['<%= config.bin %> lab down', '<%= config.bin %> lab down --purge --yes'];
+  static override flags = {
+    purge: Flags.boolean({ description: 'delete the lab data directory too', default: false }),
+    yes: Flags.boolean({ description: 'do not ask before purging', default: false }),
+    dir: Flags.string({ description: 'lab directory', hidden: true }),
+  };
+
+  protected async execute(): Promise<LabDownResult> {
+    const { flags } = await this.parse(LabDown);
+    const dir = labDir(flags.dir);
+    if (flags.purge) await this.confirm(`Delete the lab and all its data in ${dir}?`, flags.yes);
+    return labDown({ dir, purge: flags.purge });
+  }
+
+  protected render(result: LabDownResult): void {
+    this.log(result.stopped.length ? `Stopped: ${result.stopped.join(', ')}` : 'Nothing was running.');
+    if (result.purged) this.log('Lab data deleted.');
+  }
+}

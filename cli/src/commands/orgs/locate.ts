@@ -1,0 +1,36 @@
+import { Args } from '@oclif/core';
+import type { WirePlacement, WireRange } from '@orgplane/runtime/wire';
+import { OrgplaneCommand, parseOrgId } from '../../baseCommand.js';
+
+export interface OrgsLocateResult {
+  orgId: number;
+  clusterId: string;
+  source: 'placement' | 'range';
+  range: WireRange | null;
+  placement: WirePlacement | null;
+  version: number;
+}
+
+export default class OrgsLocate extends OrgplaneCommand<OrgsLocateResult> {
+  static override summary = 'Show which cluster serves an org, and why (a per-org placement or its range).';
+  static override examples = ['<%= config.bin %> orgs locate 42', '<%= config.bin %> orgs locate 42 --json'];
+  static override args = {
+    orgId: Args.string({ description: 'the org id', required: true }),
+  };
+
+  protected async execute(): Promise<OrgsLocateResult> {
+    const { args } = await this.parse(OrgsLocate);
+    const orgId = parseOrgId(args.orgId);
+    return this.api().get<OrgsLocateResult>(`/v1/orgs/${orgId}/location`);
+  }
+
+  protected render(r: OrgsLocateResult): void {
+    const why =
+      r.source === 'placement' && r.placement
+        ? `pinned (placement ${r.placement.state}, epoch ${r.placement.epoch})`
+        : r.range
+          ? `range ${r.range.lo}-${r.range.hi}`
+          : r.source;
+    this.log(`org ${r.orgId} -> ${r.clusterId}  (${why}; config version ${r.version})`);
+  }
+}

@@ -1,0 +1,57 @@
+import { Flags } from '@oclif/core';
+import type { WireRange } from '@orgplane/runtime/wire';
+import { OrgplaneCommand, parseOrgId } from '../../baseCommand.js';
+import { CliError, ExitCode } from '../../errors.js';
+import { formatTable } from '../../table.js';
+
+export interface ShardsAssignResult {
+  version: number;
+  ranges: WireRange[];
+}
+
+export default class ShardsAssign extends OrgplaneCommand<ShardsAssignResult> {
+  static override summary = 'Route an org-id range to another cluster.';
+  static override description =
+    'This changes routing only, it copies no rows: use it for ranges with no orgs yet, or after their orgs were moved. `lo` must start a range and `hi` end one (split first).';
+  static override examples = [
+    '<%= config.bin %> shards assign --range 5000-6666 --to primary-3 --yes',
+    '<%= config.bin %> shards assign --range 5000-6666 --to primary-3 --expected-version 8 --yes --json',
+  ];
+  static override flags = {
+    range: Flags.string({ description: 'inclusive org-id range, as <lo>-<hi>', required: true }),
+    to: Flags.string({ description: 'id of the cluster that will serve the range', required: true }),
+    'expected-version': Flags.integer({ description: 'refuse (409) unless the map is still at this version', min: 0 }),
+    reason: Flags.string({ description: 'why, kept in the audit log' }),
+    yes: Flags.boolean({ description: 'do not ask for confirmation', default: false }),
+  };
+
+  protected async execute(): Promise<ShardsAssignResult> {
+    const { flags } = await this.parse(ShardsAssign);
+    const match = /^\s*(\d+)\s*-\s*(\d+)\s*$/.exec(flags.range);
+    if (!match?.[1] || !match[2]) {
+      throw new CliError(
+        'INVALID_RANGE',
+        `'${flags.range}' is not a range`,
+        'write it as <lo>-<hi>, for example 5000-6666',
+        ExitCode.usage,
+      );
+    }
+    const lo = parseOrgId(match[1]);
+    const hi = parseOrgId(match[2]);
+    if (lo > hi)
+      throw new CliError('INVALID_RANGE', `range ${lo}-${hi} ends before it starts`, 'write the lower org id first', ExitCode.usage);
+    await this.confirm(`Route orgs ${lo}-${hi} to ${flags.to}? No rows are copied.`, flags.yes);
+    return this.api().send<ShardsAssignResult>('POST', '/v1/shard-map/assign', {
+      lo,
+      hi,
+      clusterId: flags.to,
+      expectedVersion: flags['expected-version'],
+      reason: flags.reason,
+    });
+  }
+
+  protected render(result: ShardsAssignResult): void {
+    this.log(formatTable(result.ranges as unknown as Record<string, unknown>[], ['lo', 'hi', 'clusterId']));
+    this.log(`\nconfig version ${result.version}`);
+  }
+}

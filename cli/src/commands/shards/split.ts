@@ -1,0 +1,38 @@
+import { Flags } from '@oclif/core';
+import type { WireRange } from '@orgplane/runtime/wire';
+import { OrgplaneCommand, parseOrgId } from '../../baseCommand.js';
+import { formatTable } from '../../table.js';
+
+export interface ShardsSplitResult {
+  version: number;
+  ranges: WireRange[];
+}
+
+export default class ShardsSplit extends OrgplaneCommand<ShardsSplitResult> {
+  static override summary = 'Split the range holding an org id into [lo, at-1] and [at, hi], both on the same cluster.';
+  static override description =
+    'Splitting moves no data: both halves stay on the cluster that served the range. Assign a half elsewhere with `shards assign` once its orgs have moved.';
+  static override examples = [
+    '<%= config.bin %> shards split --at 5000',
+    '<%= config.bin %> shards split --at 5000 --expected-version 7 --reason "prepare primary-4"',
+  ];
+  static override flags = {
+    at: Flags.string({ description: 'first org id of the new upper range', required: true }),
+    'expected-version': Flags.integer({ description: 'refuse (409) unless the map is still at this version', min: 0 }),
+    reason: Flags.string({ description: 'why, kept in the audit log' }),
+  };
+
+  protected async execute(): Promise<ShardsSplitResult> {
+    const { flags } = await this.parse(ShardsSplit);
+    return this.api().send<ShardsSplitResult>('POST', '/v1/shard-map/split', {
+      at: parseOrgId(flags.at),
+      expectedVersion: flags['expected-version'],
+      reason: flags.reason,
+    });
+  }
+
+  protected render(result: ShardsSplitResult): void {
+    this.log(formatTable(result.ranges as unknown as Record<string, unknown>[], ['lo', 'hi', 'clusterId']));
+    this.log(`\nconfig version ${result.version}`);
+  }
+}

@@ -1,0 +1,84 @@
+// Every failure the CLI reports is a CliError: a stable code, a message for people,
+// what to try next, and the process exit code.
+
+export const ExitCode = {
+  failure: 1,
+  usage: 2,
+  auth: 3,
+  notFound: 4,
+  conflict: 5,
+  unreachable: 6,
+} as const;
+
+export class CliError extends Error {
+  override name = 'CliError';
+  constructor(
+    readonly code: string,
+    message: string,
+    readonly hint: string | undefined,
+    readonly exitCode: number = ExitCode.failure,
+    readonly details?: unknown,
+  ) {
+    super(message);
+  }
+
+  toJSON() {
+    return { name: this.name, code: this.code, message: this.message, hint: this.hint, exitCode: this.exitCode, details: this.details };
+  }
+}
+
+/** An error answer from the control plane, carrying its stable error code. */
+export class ApiError extends CliError {
+  override name = 'ApiError';
+  constructor(
+    readonly status: number,
+    code: string,
+    message: string,
+    hint: string | undefined,
+    details?: unknown,
+  ) {
+    super(code, message, hint, exitCodeForStatus(status), details);
+  }
+}
+
+function exitCodeForStatus(status: number): number {
+  if (status === 401 || status === 403) return ExitCode.auth;
+  if (status === 404) return ExitCode.notFound;
+  if (status === 409) return ExitCode.conflict;
+  if (status >= 400 && status < 500) return ExitCode.usage;
+  return ExitCode.failure;
+}
+
+interface CodedError {
+  code?: unknown;
+  hint?: unknown;
+  oclif?: { exit?: number };
+}
+
+/** Turn anything thrown into a CliError, keeping codes and hints of named errors. */
+export function toCliError(err: unknown): CliError {
+  if (err instanceof CliError) return err;
+  if (err instanceof Error) {
+    const coded = err as Error & CodedError;
+    if (coded.oclif?.exit !== undefined && coded.oclif.exit !== 0) {
+      // oclif's own parse errors: unknown flag, missing argument, bad flag value.
+      return new CliError(
+        'INVALID_ARGUMENTS',
+        err.message.split('\n')[0] ?? err.message,
+        'see --help for the flags this command takes',
+        ExitCode.usage,
+      );
+    }
+    if (typeof coded.code === 'string' && /^[A-Z][A-Z0-9_]+$/.test(coded.code)) {
+      const usage = coded.code.endsWith('INVALID_INPUT') || coded.code.startsWith('INVALID');
+      return new CliError(
+        coded.code,
+        err.message,
+        typeof coded.hint === 'string' ? coded.hint : undefined,
+        usage ? ExitCode.usage : ExitCode.failure,
+      );
+    }
+    return new CliError('UNEXPECTED', err.message, 'this is a bug in orgplane; run again with DEBUG=* and report it', ExitCode.failure);
+  }
+  return new CliError('UNEXPECTED', String(err), undefined, ExitCode.failure);
+}

@@ -1,0 +1,69 @@
+// Looking at OS processes: whether a pid is alive and what it is, and which Postgres
+// processes still run out of a lab directory.
+import { readdirSync, readFileSync } from 'node:fs';
+import path from 'node:path';
+
+export function isAlive(pid: number | null | undefined): pid is number {
+  if (!pid || !Number.isInteger(pid) || pid <= 0) return false;
+  try {
+    process.kill(pid, 0);
+  } catch (err) {
+    // EPERM: it exists but belongs to someone else.
+    if ((err as NodeJS.ErrnoException).code !== 'EPERM') return false;
+  }
+  return !isZombie(pid);
+}
+
+/** An exited child nobody reaped yet (common in containers whose pid 1 does not reap). */
+function isZombie(pid: number): boolean {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    return stat.slice(stat.lastIndexOf(')') + 2).startsWith('Z');
+  } catch {
+    return false;
+  }
+}
+
+/** The command line of a process as one string, or null where /proc cannot tell. */
+export function commandLine(pid: number): string | null {
+  try {
+    return readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0').join(' ').trim();
+  } catch {
+    return null;
+  }
+}
+
+/** Alive, and (where /proc exists) running something whose command line contains every needle. */
+export function isAliveAs(pid: number | null | undefined, ...needles: string[]): pid is number {
+  if (!isAlive(pid)) return false;
+  const cmd = commandLine(pid);
+  return cmd === null || needles.every((n) => cmd.includes(n));
+}
+
+/** Pids of `postgres` processes whose command line mentions `dir` (a postmaster's `-D <dataDir>`). */
+export function postgresProcessesUnder(dir: string): number[] {
+  let entries: string[];
+  try {
+    entries = readdirSync('/proc');
+  } catch {
+    return [];
+  }
+  const pids: number[] = [];
+  for (const entry of entries) {
+    if (!/^\d+$/.test(entry)) continue;
+    const cmd = commandLine(Number(entry));
+    if (cmd && /(^|\/)postgres\b/.test(cmd) && cmd.includes(dir + path.sep) && isAlive(Number(entry))) pids.push(Number(entry));
+  }
+  return pids;
+}
+
+export async function waitUntilDead(pid: number, timeoutMs: number): Promise<boolean> {
+  const deadline = Date.now() + timeoutMs;
+  while (isAlive(pid)) {
+    if (Date.now() > deadline) return false;
+    await sleep(100);
+  }
+  return true;
+}
+
+export const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));

@@ -1,0 +1,350 @@
+// One real lab for the whole file: labUp, then everything a user of `orgplane lab`
+// relies on, then labDown. Needs the control plane built (`npx tsc -b control-plane`).
+import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
+import { chmod, mkdtemp, readFile, rm } from 'node:fs/promises';
+import path from 'node:path';
+import { createTestDatabase } from '@orgplane/control-plane/embedded';
+import pg from 'pg';
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { type LabPresent, type LabUpResult, labDown, labStatus, labUp, ORG_ID_MAX, orgShape, seedOrgs } from '../src/lab/index.js';
+
+const ORGS = 300;
+const ALL_IDS = [
+  'control-db',
+  'primary-1',
+  'primary-2',
+  'primary-3',
+  'primary-1-replica-1',
+  'primary-2-replica-1',
+  'primary-3-replica-1',
+  'control-plane',
+];
+
+let root: string;
+let dir: string;
+let up: LabUpResult;
+
+beforeAll(async () => {
+  root = await mkdtemp('/tmp/orgplane-lab-test-');
+  // mkdtemp makes it 0700; the Postgres OS user (when we are root) must get through it.
+  await chmod(root, 0o755);
+  dir = path.join(root, '.orgplane', 'lab');
+  up = await labUp({ dir, orgs: ORGS });
+}, 300_000);
+
+afterAll(async () => {
+  if (dir) await labDown({ dir, purge: true });
+  if (root) await rm(root, { recursive: true, force: true });
+}, 120_000);
+
+async function query<T extends pg.QueryResultRow>(url: string, sql: string, params: unknown[] = []): Promise<T[]> {
+  const client = new pg.Client({ connectionString: url });
+  await client.connect();
+  try {
+    return (await client.query<T>(sql, params)).rows;
+  } finally {
+    await client.end();
+  }
+}
+
+async function orgCount(status: LabPresent): Promise<number> {
+  let total = 0;
+  for (const c of status.clusters)
+    total += (await query<{ n: number }>(c.primary.url, 'SELECT count(*)::int AS n FROM organizations'))[0]!.n;
+  return total;
+}
+
+/** md5 over one org's rows in every tenant table. */
+async function orgChecksum(url: string, orgId: number): Promise<string> {
+  const tables = ['organizations', 'properties', 'users', 'staff', 'guests', 'expenses', 'revenues'];
+  const sums = await Promise.all(
+    tables.map(
+      async (t) =>
+        (
+          await query<{ sum: string | null }>(
+            url,
+            `SELECT md5(string_agg(x::text, '|' ORDER BY x::text)) AS sum FROM ${t} x WHERE org_id = $1`,
+            [orgId],
+          )
+        )[0]!.sum,
+    ),
+  );
+  return tables.map((t, i) => `${t}:${sums[i]}`).join(',');
+}
+
+function api(path: string, token?: string): Promise<Response> {
+  return fetch(`${up.controlPlane.url}${path}`, { headers: token ? { authorization: `Bearer ${token}` } : {} });
+}
+
+/** Alive and not a zombie, checked without the lab's own helpers. */
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+  } catch {
+    return false;
+  }
+  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  return !stat.slice(stat.lastIndexOf(')') + 2).startsWith('Z');
+}
+
+function postgresUnder(labDir: string): number[] {
+  return readdirSync('/proc')
+    .filter((e) => /^\d+$/.test(e))
+    .filter((e) => {
+      try {
+        const cmd = readFileSync(`/proc/${e}/cmdline`, 'utf8').replaceAll('\0', ' ');
+        return cmd.includes('postgres') && cmd.includes(`${labDir}/`) && alive(Number(e));
+      } catch {
+        return false;
+      }
+    })
+    .map(Number);
+}
+
+function pidsOf(s: LabPresent): number[] {
+  return [s.controlPlane.pid, s.controlDb.pid, ...s.clusters.flatMap((c) => [c.primary.pid, ...c.replicas.map((r) => r.pid)])].filter(
+    (p): p is number => typeof p === 'number',
+  );
+}
+
+describe('lab up (fresh)', () => {
+  it('starts every process and reports how to reach each one', () => {
+    expect(up.state).toBe('running');
+    expect(up.alreadyRunning).toBe(false);
+    expect([...up.started].sort()).toEqual([...ALL_IDS].sort());
+    expect(up.orgs).toBe(ORGS);
+    expect(up.complete).toBe(true);
+    expect(up.clusters.map((c) => [c.id, c.replicas.map((r) => r.id)])).toEqual([
+      ['primary-1', ['primary-1-replica-1']],
+      ['primary-2', ['primary-2-replica-1']],
+      ['primary-3', ['primary-3-replica-1']],
+    ]);
+    expect(up.controlPlane.token).toMatch(/\S{16,}/);
+    expect(pidsOf(up)).toHaveLength(ALL_IDS.length);
+    for (const pid of pidsOf(up)) expect(alive(pid)).toBe(true);
+    const urls = [up.controlDb.url, ...up.clusters.flatMap((c) => [c.primary.url, ...c.replicas.map((r) => r.url)])];
+    expect(new Set(urls).size).toBe(7);
+    for (const c of up.clusters) for (const r of c.replicas) expect(r.replayLagBytes).toBe(0);
+  });
+
+  it('keeps the password and token in files only the owner can read, and saves the CLI context', async () => {
+    const statePath = path.join(dir, 'state.json');
+    const contextPath = path.join(dir, '..', 'context.json');
+    expect(statSync(statePath).mode & 0o777).toBe(0o600);
+    expect(statSync(contextPath).mode & 0o777).toBe(0o600);
+    expect(JSON.parse(await readFile(contextPath, 'utf8'))).toEqual({ url: up.controlPlane.url, token: up.controlPlane.token });
+  });
+
+  it('streams a row written on a primary to its replica', async () => {
+    for (const c of up.clusters) {
+      const orgId = 900_000 + Number(c.id.split('-')[1]);
+      await query(c.primary.url, `INSERT INTO organizations (org_id, name) VALUES ($1, 'streamed')`, [orgId]);
+      try {
+        const deadline = Date.now() + 30_000;
+        let seen = 0;
+        while (seen === 0 && Date.now() < deadline) {
+          seen = (
+            await query<{ n: number }>(c.replicas[0]!.url, 'SELECT count(*)::int AS n FROM organizations WHERE org_id = $1', [orgId])
+          )[0]!.n;
+          if (seen === 0) await new Promise((r) => setTimeout(r, 100));
+        }
+        expect(seen, `${c.id} -> its replica`).toBe(1);
+      } finally {
+        await query(c.primary.url, 'DELETE FROM organizations WHERE org_id = $1', [orgId]);
+      }
+    }
+  });
+
+  it('seeds each cluster with its contiguous block of orgs', async () => {
+    const blocks = await Promise.all(
+      up.clusters.map(
+        async (c) =>
+          (
+            await query<{ lo: string; hi: string; n: number }>(
+              c.primary.url,
+              'SELECT min(org_id) AS lo, max(org_id) AS hi, count(*)::int AS n FROM organizations',
+            )
+          )[0],
+      ),
+    );
+    expect(blocks).toEqual([
+      { lo: '1', hi: '100', n: 100 },
+      { lo: '101', hi: '200', n: 100 },
+      { lo: '201', hi: '300', n: 100 },
+    ]);
+  });
+
+  it('seeds deterministically: an org equals the same org seeded again elsewhere', async () => {
+    const fresh = await createTestDatabase(inject('pgAdminUrl'), 'tenant');
+    let large = 1;
+    while (orgShape(large).size !== 'large') large++;
+    expect(large).toBeLessThanOrEqual(ORGS);
+    for (const orgId of [1, 150, large]) {
+      await seedOrgs(fresh, orgId, orgId);
+      const cluster = up.clusters[Math.floor((orgId - 1) / 100)]!;
+      const sum = await orgChecksum(cluster.primary.url, orgId);
+      expect(sum).not.toContain('null');
+      expect(sum, `org ${orgId}`).toBe(await orgChecksum(fresh, orgId));
+    }
+  });
+
+  it('registers the clusters and a shard map matching the seeded blocks with the control plane', async () => {
+    const res = await api('/v1/shard-map', up.controlPlane.token!);
+    expect(res.status).toBe(200);
+    const body = (await res.json()) as { ranges: { lo: number; hi: number; clusterId: string }[] };
+    expect(body.ranges.map(({ lo, hi, clusterId }) => ({ lo, hi, clusterId }))).toEqual([
+      { lo: 0, hi: 100, clusterId: 'primary-1' },
+      { lo: 101, hi: 200, clusterId: 'primary-2' },
+      { lo: 201, hi: ORG_ID_MAX, clusterId: 'primary-3' },
+    ]);
+    expect((await api('/v1/shard-map')).status).toBe(401);
+
+    const clusters = (await (await api('/v1/clusters', up.controlPlane.token!)).json()) as {
+      clusters: { id: string; replicas: { id: string }[] }[];
+    };
+    expect(clusters.clusters.map((c) => [c.id, c.replicas.map((r) => r.id)]).sort()).toEqual([
+      ['primary-1', ['primary-1-replica-1']],
+      ['primary-2', ['primary-2-replica-1']],
+      ['primary-3', ['primary-3-replica-1']],
+    ]);
+  });
+
+  it('writes neither the token nor the lab password to its logs', async () => {
+    const password = new URL(up.controlDb.url).password;
+    expect(password.length).toBeGreaterThanOrEqual(16);
+    for (const log of ['control-plane.log', 'lab.log']) {
+      const text = await readFile(path.join(dir, log), 'utf8');
+      expect(text.length, log).toBeGreaterThan(0);
+      expect(text.includes(up.controlPlane.token!), `token in ${log}`).toBe(false);
+      expect(text.includes(password), `password in ${log}`).toBe(false);
+    }
+  });
+});
+
+describe('lab up (again)', () => {
+  it('starts nothing when everything runs', async () => {
+    const again = await labUp({ dir, orgs: ORGS, clusters: 3, replicas: 1 });
+    expect(again.alreadyRunning).toBe(true);
+    expect(again.started).toEqual([]);
+    expect(pidsOf(again).sort()).toEqual(pidsOf(up).sort());
+    expect(again.controlPlane.token).toBe(up.controlPlane.token);
+  });
+
+  it('refuses a different size with LAB_CONFIG_MISMATCH and changes nothing', async () => {
+    const before = await readFile(path.join(dir, 'state.json'), 'utf8');
+    for (const other of [{ orgs: ORGS + 1 }, { clusters: 2 }, { replicas: 0 }]) {
+      await expect(labUp({ dir, ...other })).rejects.toMatchObject({
+        name: 'LabError',
+        code: 'LAB_CONFIG_MISMATCH',
+        hint: expect.stringContaining('lab down --purge'),
+      });
+    }
+    expect(await readFile(path.join(dir, 'state.json'), 'utf8')).toBe(before);
+    expect((await labStatus({ dir })).state).toBe('running');
+  });
+
+  it('refuses bad sizes with LAB_INVALID_INPUT before creating anything', async () => {
+    const bad = [
+      { orgs: 0 },
+      { orgs: -5 },
+      { orgs: 1.5 },
+      { orgs: 1_000_001 },
+      { clusters: 0 },
+      { clusters: 11 },
+      { replicas: 9 },
+      { replicas: -1 },
+    ];
+    for (const [i, opts] of bad.entries()) {
+      const target = path.join(root, `bad-${i}`, 'lab');
+      await expect(labUp({ dir: target, ...opts }), JSON.stringify(opts)).rejects.toMatchObject({ code: 'LAB_INVALID_INPUT' });
+      expect(existsSync(path.join(root, `bad-${i}`))).toBe(false);
+    }
+  });
+
+  it('restarts only what stopped', async () => {
+    const replica = up.clusters[1]!.replicas[0]!;
+    process.kill(replica.pid!, 'SIGTERM');
+    process.kill(up.controlPlane.pid!, 'SIGTERM');
+    const deadline = Date.now() + 30_000;
+    while ((alive(replica.pid!) || alive(up.controlPlane.pid!)) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
+    expect((await labStatus({ dir })).state).toBe('partial');
+
+    const again = await labUp({ dir });
+    expect(again.alreadyRunning).toBe(false);
+    expect(again.started).toEqual(['primary-2-replica-1', 'control-plane']);
+    expect(again.state).toBe('running');
+    expect(again.clusters[0]!.primary.pid).toBe(up.clusters[0]!.primary.pid);
+    expect((await api('/v1/shard-map', again.controlPlane.token!)).status).toBe(200);
+    up = again;
+  });
+});
+
+describe('lab down, then up', () => {
+  it('stops every process and leaves no Postgres of the lab running', async () => {
+    const before = await labStatus({ dir });
+    if (before.state === 'absent') throw new Error('lab vanished');
+    const pids = pidsOf(before);
+    expect(pids).toHaveLength(ALL_IDS.length);
+
+    const down = await labDown({ dir });
+    expect([...down.stopped].sort()).toEqual([...ALL_IDS].sort());
+    expect(down.stopped.indexOf('primary-1-replica-1')).toBeLessThan(down.stopped.indexOf('primary-1'));
+    expect(down.stopped.indexOf('primary-1')).toBeLessThan(down.stopped.indexOf('control-db'));
+    expect(down.purged).toBe(false);
+    for (const pid of pids) expect(alive(pid), `pid ${pid}`).toBe(false);
+    expect(postgresUnder(dir)).toEqual([]);
+    expect((await labStatus({ dir })).state).toBe('stopped');
+    expect(await labDown({ dir })).toEqual({ stopped: [], purged: false });
+  });
+
+  it('restarts the same lab with its data, without seeding again', async () => {
+    const again = await labUp({ dir });
+    expect(again.alreadyRunning).toBe(false);
+    expect([...again.started].sort()).toEqual([...ALL_IDS].sort());
+    expect(again.state).toBe('running');
+    expect(again.controlPlane.token).toBe(up.controlPlane.token);
+    expect(again.clusters.map((c) => c.primary.url)).toEqual(up.clusters.map((c) => c.primary.url));
+    expect(await orgCount(again)).toBe(ORGS);
+    expect((await api('/v1/shard-map', again.controlPlane.token!)).status).toBe(200);
+    for (const c of again.clusters) for (const r of c.replicas) expect(r.replayLagBytes).toBe(0);
+  });
+
+  it('purges the lab directory and its CLI context', async () => {
+    const status = await labStatus({ dir });
+    const down = await labDown({ dir, purge: true });
+    expect(down.purged).toBe(true);
+    expect(down.stopped).toHaveLength(ALL_IDS.length);
+    expect(existsSync(dir)).toBe(false);
+    expect(existsSync(path.join(dir, '..', 'context.json'))).toBe(false);
+    if (status.state !== 'absent') for (const pid of pidsOf(status)) expect(alive(pid)).toBe(false);
+    expect(await labStatus({ dir })).toEqual({ state: 'absent', dir, orgs: null });
+  });
+});
+
+describe('lab up that fails half-way', () => {
+  it('stops what it started, names its log, and leaves a lab that must be purged', async () => {
+    const broken = path.join(root, 'broken', 'lab');
+    const saved = process.env.NODE_OPTIONS;
+    // The control plane cannot start: every Postgres server is already running by then.
+    process.env.NODE_OPTIONS = `--require ${path.join(root, 'does-not-exist.cjs')}`;
+    try {
+      await expect(labUp({ dir: broken, orgs: 5, clusters: 1, replicas: 1 })).rejects.toMatchObject({
+        code: 'LAB_UP_FAILED',
+        hint: expect.stringContaining(path.join(broken, 'lab.log')),
+      });
+    } finally {
+      if (saved === undefined) delete process.env.NODE_OPTIONS;
+      else process.env.NODE_OPTIONS = saved;
+    }
+    // It got as far as the control plane, so it had Postgres servers to stop.
+    const log = await readFile(path.join(broken, 'lab.log'), 'utf8');
+    expect(log).toContain('starting Postgres');
+    expect(log).toContain('failed: the control plane exited while starting');
+    expect(postgresUnder(broken)).toEqual([]);
+    const status = await labStatus({ dir: broken });
+    expect(status).toMatchObject({ state: 'stopped', complete: false });
+    await expect(labUp({ dir: broken })).rejects.toMatchObject({ code: 'LAB_INCOMPLETE' });
+    expect(await labDown({ dir: broken, purge: true })).toEqual({ stopped: [], purged: true });
+    expect(existsSync(broken)).toBe(false);
+  });
+});
