@@ -1,0 +1,49 @@
+// Every `orgplane ...` line in a runbook must name a real command with flags and
+// arguments it accepts, so on-call never copies a command that fails to parse.
+import { readdirSync, readFileSync } from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { Config, Flags, Parser } from '@oclif/core';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { runbookCommands, splitArgs } from './commands.js';
+
+const here = path.dirname(fileURLToPath(import.meta.url));
+const cliRoot = path.join(here, '..', 'cli');
+
+const runbooks = readdirSync(here).filter((f) => f.endsWith('.md'));
+
+describe('runbooks', () => {
+  let config: Config;
+  beforeAll(async () => {
+    config = await Config.load(cliRoot);
+  });
+
+  it('there are runbooks with commands in them', () => {
+    const total = runbooks.flatMap((f) => runbookCommands(readFileSync(path.join(here, f), 'utf8')));
+    expect(total.length).toBeGreaterThan(5);
+  });
+
+  for (const file of runbooks) {
+    it(`${file}: every orgplane command parses`, async () => {
+      const commands = runbookCommands(readFileSync(path.join(here, file), 'utf8'));
+      for (const line of commands) {
+        const words = splitArgs(line).slice(1);
+        const idx = words.findIndex((w) => w.startsWith('-'));
+        const positional = idx === -1 ? words : words.slice(0, idx);
+        // The command id is the longest run of leading words that names a command.
+        let id = '';
+        for (let n = positional.length; n > 0 && !id; n--) {
+          const candidate = positional.slice(0, n).join(':');
+          if (config.findCommand(candidate)) id = candidate;
+        }
+        expect(id, `${file}: no command for "${line}"`).not.toBe('');
+        const cmd = await config.findCommand(id)!.load();
+        const argv = words.slice(id.split(':').length);
+        await expect(
+          Parser.parse(argv, { flags: { ...cmd.flags, json: Flags.boolean() }, args: cmd.args ?? {}, strict: true }),
+          `${file}: "${line}" does not parse`,
+        ).resolves.toBeDefined();
+      }
+    });
+  }
+});
