@@ -1,6 +1,7 @@
 // The CLI end to end against one real lab: every command through the real binary,
 // its --json documents, its named errors and exit codes, a runtime following a split,
 // and the shard-map runbook executed as written.
+import { existsSync } from 'node:fs';
 import { chmod, mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -187,5 +188,24 @@ describe('orgplane against the lab', () => {
     expect(history.json.changes).toHaveLength(3);
     const versions = history.json.changes.map((c: { version: number }) => c.version);
     expect(versions).toEqual([...versions].sort((a: number, b: number) => b - a));
+  });
+
+  // Last: it stops the lab the tests above share.
+  it('lab down stops every process it started: none is even listed afterwards', async () => {
+    const status = await cli(['lab', 'status', '--json']);
+    const pids: number[] = [
+      status.json.controlPlane.pid,
+      status.json.controlDb.pid,
+      // biome-ignore lint/suspicious/noExplicitAny: a --json document
+      ...status.json.clusters.flatMap((c: any) => [c.primary.pid, ...c.replicas.map((r: any) => r.pid)]),
+    ];
+    expect(pids).toHaveLength(1 + 1 + 3 * 2);
+    for (const pid of pids) expect(existsSync(`/proc/${pid}`), `pid ${pid} before`).toBe(true);
+    const down = await cli(['lab', 'down', '--json']);
+    expect(down.exitCode, down.stderr).toBe(0);
+    expect(down.json.stopped).toHaveLength(pids.length);
+    // Gone from the process table, not merely exited (a zombie still shows in `ps`).
+    for (const pid of pids) expect(existsSync(`/proc/${pid}`), `pid ${pid} after`).toBe(false);
+    expect((await cli(['lab', 'status', '--json'])).json.state).toBe('stopped');
   });
 });

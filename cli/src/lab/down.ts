@@ -5,7 +5,7 @@ import { rm } from 'node:fs/promises';
 import { isControlPlaneRunning, stopControlPlane } from './controlPlaneProcess.js';
 import { LabError } from './errors.js';
 import { fleetOf, isRunning, type LabServer } from './fleet.js';
-import { postgresProcessesUnder } from './processes.js';
+import { postgresProcessesUnder, waitUntilReaped } from './processes.js';
 import { CONTROL_DB_ID, CONTROL_PLANE_ID, hasState, type LabState, labPaths, readState, resolveLabDir, writeState } from './state.js';
 
 export interface LabDownResult {
@@ -50,7 +50,11 @@ export async function labDown(opts: { dir?: string; purge?: boolean } = {}): Pro
 
 async function stopLab(dir: string, state: LabState): Promise<string[]> {
   const stopped: string[] = [];
-  if (await stopControlPlane(state.controlPlane.pid)) stopped.push(CONTROL_PLANE_ID);
+  const pids: number[] = [];
+  if (await stopControlPlane(state.controlPlane.pid)) {
+    stopped.push(CONTROL_PLANE_ID);
+    if (state.controlPlane.pid !== null) pids.push(state.controlPlane.pid);
+  }
   const fleet = fleetOf(dir, state);
   const tiers: LabServer[][] = [
     fleet.clusters.flatMap((c) => c.replicas),
@@ -59,8 +63,14 @@ async function stopLab(dir: string, state: LabState): Promise<string[]> {
   ];
   for (const tier of tiers) {
     const running = tier.filter((s) => isRunning(s.server));
+    for (const s of running) {
+      const pid = s.server.pid();
+      if (pid !== null) pids.push(pid);
+    }
     await Promise.all(running.map((s) => s.server.stop('fast')));
     stopped.push(...running.map((s) => s.id));
   }
+  // So that `ps` right after `lab down` shows nothing of the lab, not even exit records.
+  await waitUntilReaped(pids, 3000);
   return stopped;
 }

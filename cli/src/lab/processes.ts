@@ -1,6 +1,6 @@
 // Looking at OS processes: whether a pid is alive and what it is, and which Postgres
 // processes still run out of a lab directory.
-import { readdirSync, readFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 
 export function isAlive(pid: number | null | undefined): pid is number {
@@ -64,6 +64,21 @@ export async function waitUntilDead(pid: number, timeoutMs: number): Promise<boo
     await sleep(100);
   }
   return true;
+}
+
+/**
+ * Waits, up to `timeoutMs`, until the pids are gone from the process table altogether:
+ * a stopped postmaster lingers as a zombie until init reaps it, and `ps` still lists it.
+ * False when some are still listed (a pid 1 that does not reap); they hold nothing.
+ */
+export async function waitUntilReaped(pids: number[], timeoutMs: number): Promise<boolean> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const listed = pids.filter((pid) => existsSync(`/proc/${pid}`));
+    if (listed.length === 0) return true;
+    if (Date.now() > deadline) return false;
+    await sleep(50);
+  }
 }
 
 export const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
