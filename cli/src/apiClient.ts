@@ -40,13 +40,15 @@ export function createApiClient(ctx: CliContext, fetchImpl: typeof fetch = fetch
     }
     if (!res.ok) {
       const e = (json as { error?: { code?: string; message?: string; hint?: string; details?: unknown } } | undefined)?.error;
-      throw new ApiError(
-        res.status,
-        e?.code ?? `HTTP_${res.status}`,
-        e?.message ?? `${method} ${path} answered ${res.status}`,
-        e?.hint ?? (res.status === 401 ? 'check ORGPLANE_TOKEN (or run `orgplane lab up` to refresh the lab context)' : undefined),
-        e?.details,
-      );
+      if (!e?.code) {
+        throw new ApiError(
+          res.status,
+          `HTTP_${res.status}`,
+          `${method} ${path} answered ${res.status} without an orgplane error`,
+          `check that ${ctx.url} is an orgplane control plane (ORGPLANE_URL)`,
+        );
+      }
+      throw new ApiError(res.status, e.code, e.message ?? `${method} ${path} answered ${res.status}`, cliHint(e.code, e.hint, e.details), e.details);
     }
     return json as T;
   }
@@ -61,4 +63,29 @@ export function createApiClient(ctx: CliContext, fetchImpl: typeof fetch = fetch
       return request(method, path, body);
     },
   };
+}
+
+/**
+ * The control plane's hints speak HTTP (`GET /v1/clusters`); where a command does the same,
+ * people at the CLI are told the command instead.
+ */
+export function cliHint(code: string, apiHint: string | undefined, details: unknown): string | undefined {
+  const d = (details ?? {}) as Record<string, unknown>;
+  switch (code) {
+    case 'UNAUTHORIZED':
+      return 'check ORGPLANE_TOKEN, or run `orgplane lab up` to refresh the lab context';
+    case 'FORBIDDEN':
+      return "this token's scope does not allow it: use a token with the needed scope in ORGPLANE_TOKEN (the lab's admin token is in `orgplane lab status --json`)";
+    case 'CLUSTER_NOT_FOUND':
+      return 'list the clusters with `orgplane clusters list`';
+    case 'VERSION_CONFLICT':
+      return typeof d['currentVersion'] === 'number'
+        ? `someone else changed the map: check it with \`orgplane shards list\`, then retry with --expected-version ${d['currentVersion']}`
+        : 'someone else changed the map: check it with `orgplane shards list`, then retry with its version';
+    case 'PLACEMENT_NOT_FOUND':
+      return 'the org follows its range: see `orgplane orgs locate <orgId>`';
+    default:
+      // Hints naming API endpoints stay, pointing at the API reference.
+      return apiHint?.includes('/v1/') ? `${apiHint} (control-plane API, see control-plane/API.md)` : apiHint;
+  }
 }

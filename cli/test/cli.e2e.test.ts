@@ -179,6 +179,34 @@ describe('orgplane against the lab', () => {
     }
   });
 
+  it('a token without the needed scope gets FORBIDDEN, exit 3, and changes nothing', async () => {
+    const status = await cli(['lab', 'status', '--json']);
+    const { url, token } = status.json.controlPlane;
+    const created = await fetch(`${url}/v1/tokens`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
+      body: JSON.stringify({ name: 'e2e-reader', scope: 'sdk:read' }),
+    });
+    expect(created.status).toBe(201);
+    const reader = (await created.json()) as { token: string };
+    const env = { ORGPLANE_URL: url, ORGPLANE_TOKEN: reader.token };
+    const before = await cli(['shards', 'list', '--json']);
+    const res = await cli(['shards', 'split', '--at', '4343', '--json'], { env });
+    expect(res.exitCode).toBe(3);
+    expect(res.json.error.code).toBe('FORBIDDEN');
+    expect(res.json.error.hint).toContain('ORGPLANE_TOKEN');
+    expect(res.stdout).not.toContain(reader.token);
+    expect((await cli(['shards', 'list', '--json'])).json).toEqual(before.json);
+  });
+
+  it('says which CLI command to try next, not which HTTP endpoint', async () => {
+    const unknown = await cli(['shards', 'assign', '--range', `0-${ORG_ID_MAX}`, '--to', 'nope-9', '--yes', '--json']);
+    expect(unknown.json.error.hint).toContain('orgplane clusters list');
+    const current = (await cli(['shards', 'list', '--json'])).json.version;
+    const stale = await cli(['shards', 'split', '--at', '4444', '--expected-version', '1', '--json']);
+    expect(stale.json.error.hint).toContain(`--expected-version ${current}`);
+  });
+
   it('audit list and shards history show the CLI changes with their actor', async () => {
     const audit = await cli(['audit', 'list', '--action', 'shard-map.split', '--json']);
     expect(audit.exitCode).toBe(0);
