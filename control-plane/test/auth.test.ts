@@ -37,6 +37,23 @@ describe('authentication', () => {
     expect(res.status).toBe(401);
   });
 
+  it('changes nothing for a valid mutation sent without a token or with a wrong-scope one', async () => {
+    const state = async () => {
+      const [v] = await f.sql('SELECT version::int AS version FROM config_version');
+      const [a] = await f.sql('SELECT count(*)::int AS n FROM audit_log');
+      const [c] = await f.sql('SELECT count(*)::int AS n FROM clusters');
+      return { version: v.version, audit: a.n, clusters: c.n };
+    };
+    const before = await state();
+    const body = { id: 'primary-401', primary: { url: 'postgres://u:p@127.0.0.1:5/db' } };
+    expect((await f.api.as(undefined).request('POST', '/v1/clusters', { body })).status).toBe(401);
+    expect((await f.api.as(f.tokens.operator).request('POST', '/v1/clusters', { body })).status).toBe(403);
+    expect(await state()).toEqual(before);
+    // The same request with an admin token does change things: the check above can fail.
+    expect((await f.api.as(f.tokens.admin).request('POST', '/v1/clusters', { body })).status).toBe(201);
+    expect((await state()).clusters).toBe(before.clusters + 1);
+  });
+
   it('leaves /healthz and /readyz open and puts /metrics behind any valid token', async () => {
     expect((await f.api.as(undefined).get('/healthz')).body).toEqual({ status: 'ok' });
     expect((await f.api.as(undefined).get('/readyz')).body).toEqual({ status: 'ready' });

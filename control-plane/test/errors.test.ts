@@ -35,11 +35,15 @@ describe('error responses', () => {
     expect(res.body.error.code).toBe('MALFORMED_JSON');
   });
 
-  it('answers a 33 MiB body with 413 PAYLOAD_TOO_LARGE', async () => {
-    const ranges = JSON.stringify({ ranges: [], reason: 'x'.repeat(33 * 1024 * 1024) });
-    const res = await f.api.request('PUT', '/v1/shard-map/ranges', { rawBody: ranges, headers: { 'content-type': 'application/json' } });
+  it('answers a 33 MiB body with 413 PAYLOAD_TOO_LARGE and changes nothing', async () => {
+    const before = await auditCount();
+    // A request that would register a cluster, but for its size.
+    const body = JSON.stringify({ id: 'primary-big', primary: { url: 'postgres://u:p@127.0.0.1:5/db' }, pad: 'x'.repeat(33 * 1024 * 1024) });
+    const res = await f.api.request('POST', '/v1/clusters', { rawBody: body, headers: { 'content-type': 'application/json' } });
     expect(res.status).toBe(413);
     expect(res.body.error.code).toBe('PAYLOAD_TOO_LARGE');
+    expect(await auditCount()).toBe(before);
+    expect((await f.api.get('/v1/clusters/primary-big')).status).toBe(404);
   });
 
   it('accepts a body just under 32 MiB (it is refused by a rule, not the limit)', async () => {
