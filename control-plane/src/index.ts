@@ -2,6 +2,9 @@ export { BODY_LIMIT_BYTES, type BuildAppOptions, buildApp, type ControlPlane } f
 export { type Config, type LogLevel, loadConfig } from './config.js';
 export { migrate, migrationsDir, type SchemaName } from './db/migrate.js';
 export * from './errors.js';
+// The shapes of API answers the CLI reads, so that the two cannot drift apart.
+export type { AuditEntry } from './features/audit/AuditStore.js';
 export { SCOPES, type Scope } from './features/auth/Actor.js';
 export { createApiToken } from './features/auth/createApiToken.js';
+export type { OrgLocation } from './features/orgs/OrgLocationReadModel.js';
 export { createLogger, type Logger } from './logger.js';

@@ -1,18 +1,7 @@
 import { Flags } from '@oclif/core';
+import type { AuditEntry } from '@orgplane/control-plane';
 import { OrgplaneCommand } from '../../baseCommand.js';
 import { formatTable } from '../../table.js';
-
-export interface AuditEntry {
-  id: number;
-  actor: string;
-  tokenId: string | null;
-  action: string;
-  reason: string | null;
-  before: unknown;
-  after: unknown;
-  version: number | null;
-  createdAt: string;
-}
 
 export interface AuditListResult {
   entries: AuditEntry[];

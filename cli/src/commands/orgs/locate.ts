@@ -1,15 +1,9 @@
 import { Args } from '@oclif/core';
-import type { WirePlacement, WireRange } from '@orgplane/runtime/wire';
+import type { OrgLocation } from '@orgplane/control-plane';
 import { OrgplaneCommand, parseOrgId } from '../../baseCommand.js';
 
-export interface OrgsLocateResult {
-  orgId: number;
-  clusterId: string;
-  source: 'placement' | 'range';
-  range: WireRange | null;
-  placement: WirePlacement | null;
-  version: number;
-}
+/** The control plane's answer, as it is. */
+export type OrgsLocateResult = OrgLocation;
 
 export default class OrgsLocate extends OrgplaneCommand<OrgsLocateResult> {
   static override summary = 'Show which cluster serves an org, and why (a per-org placement or its range).';
