@@ -48,7 +48,13 @@ export function createApiClient(ctx: CliContext, fetchImpl: typeof fetch = fetch
           `check that ${ctx.url} is an orgplane control plane (ORGPLANE_URL)`,
         );
       }
-      throw new ApiError(res.status, e.code, e.message ?? `${method} ${path} answered ${res.status}`, cliHint(e.code, e.hint, e.details), e.details);
+      throw new ApiError(
+        res.status,
+        e.code,
+        e.message ?? `${method} ${path} answered ${res.status}`,
+        cliHint(e.code, e.hint, e.details),
+        e.details,
+      );
     }
     return json as T;
   }

@@ -38,7 +38,11 @@ describe('error responses', () => {
   it('answers a 33 MiB body with 413 PAYLOAD_TOO_LARGE and changes nothing', async () => {
     const before = await auditCount();
     // A request that would register a cluster, but for its size.
-    const body = JSON.stringify({ id: 'primary-big', primary: { url: 'postgres://u:p@127.0.0.1:5/db' }, pad: 'x'.repeat(33 * 1024 * 1024) });
+    const body = JSON.stringify({
+      id: 'primary-big',
+      primary: { url: 'postgres://u:p@127.0.0.1:5/db' },
+      pad: 'x'.repeat(33 * 1024 * 1024),
+    });
     const res = await f.api.request('POST', '/v1/clusters', { rawBody: body, headers: { 'content-type': 'application/json' } });
     expect(res.status).toBe(413);
     expect(res.body.error.code).toBe('PAYLOAD_TOO_LARGE');
