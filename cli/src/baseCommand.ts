@@ -25,11 +25,6 @@ export abstract class OrgplaneCommand<T> extends Command {
     return createApiClient(resolveContext());
   }
 
-  /** Progress for people at a terminal; quiet under --json or when piped. */
-  protected progress(message: string): void {
-    if (!this.jsonEnabled() && process.stderr.isTTY) process.stderr.write(`  ${message}\n`);
-  }
-
   /** Destructive commands ask unless --yes; without a terminal they refuse. */
   protected async confirm(question: string, yes: boolean): Promise<void> {
     if (yes) return;

@@ -1,8 +1,11 @@
 // Where the control plane is and which token to use. The only module of the CLI that
-// reads the environment: ORGPLANE_URL / ORGPLANE_TOKEN win over the lab's saved context.
+// reads the environment: ORGPLANE_URL / ORGPLANE_TOKEN win over the lab's saved context,
+// which is the context of the lab in ORGPLANE_LAB_DIR when that is set, else the nearest
+// `.orgplane/context.json` at or above the current directory.
 import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { CliError, ExitCode } from './errors.js';
+import { labPaths } from './lab/state.js';
 
 export interface CliContext {
   url: string;
@@ -29,6 +32,13 @@ export function labDir(flag?: string): string {
   return path.resolve(flag ?? process.env.ORGPLANE_LAB_DIR ?? LAB_DIR_NAME);
 }
 
+/** The lab's saved context: the one of ORGPLANE_LAB_DIR when set, else the nearest found walking up. */
+function labContextFile(): string | null {
+  if (process.env.ORGPLANE_LAB_DIR) return labPaths(labDir()).context;
+  const stateDir = findStateDir();
+  return stateDir ? path.join(stateDir, 'context.json') : null;
+}
+
 export function resolveContext(): CliContext {
   const envUrl = process.env.ORGPLANE_URL;
   const envToken = process.env.ORGPLANE_TOKEN;
@@ -43,13 +53,16 @@ export function resolveContext(): CliContext {
     }
     return { url: envUrl.replace(/\/+$/, ''), token: envToken, source: 'env' };
   }
-  const stateDir = findStateDir();
-  const file = stateDir ? path.join(stateDir, 'context.json') : null;
+  const file = labContextFile();
   if (!file || !existsSync(file)) {
     throw new CliError(
       'NO_CONTEXT',
-      'no control plane to talk to: ORGPLANE_URL is not set and no lab context was found',
-      'start the lab with `orgplane lab up`, or set ORGPLANE_URL and ORGPLANE_TOKEN',
+      file
+        ? `no control plane to talk to: ORGPLANE_URL is not set and there is no lab context ${file}`
+        : 'no control plane to talk to: ORGPLANE_URL is not set and no lab context was found',
+      process.env.ORGPLANE_LAB_DIR
+        ? 'start that lab with `orgplane lab up`, unset ORGPLANE_LAB_DIR, or set ORGPLANE_URL and ORGPLANE_TOKEN'
+        : 'start the lab with `orgplane lab up`, or set ORGPLANE_URL and ORGPLANE_TOKEN',
       ExitCode.usage,
     );
   }

@@ -3,7 +3,9 @@
 import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { chmod, mkdtemp, readFile, rm } from 'node:fs/promises';
 import path from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { createTestDatabase } from '@orgplane/control-plane/embedded';
+import { execa, execaSync } from 'execa';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { type LabPresent, type LabUpResult, labDown, labStatus, labUp, ORG_ID_MAX, orgShape, seedOrgs } from '../src/lab/index.js';
@@ -20,9 +22,24 @@ const ALL_IDS = [
   'control-plane',
 ];
 
+const bin = path.join(path.dirname(fileURLToPath(import.meta.url)), '..', 'bin', 'run.js');
+
 let root: string;
 let dir: string;
 let up: LabUpResult;
+
+/** The real `orgplane` binary, without a terminal unless wrapped in `script`; never a developer's ORGPLANE_*. */
+async function orgplane(args: string[], opts: { cwd?: string; env?: Record<string, string> } = {}) {
+  const res = await execa(process.execPath, [bin, ...args], {
+    cwd: opts.cwd ?? root,
+    reject: false,
+    stdin: 'ignore',
+    env: { ORGPLANE_URL: undefined, ORGPLANE_TOKEN: undefined, ORGPLANE_LAB_DIR: undefined, ...opts.env },
+  });
+  // biome-ignore lint/suspicious/noExplicitAny: a --json document
+  const json: any = args.includes('--json') ? JSON.parse(res.stdout) : undefined;
+  return { exitCode: res.exitCode, stdout: res.stdout, stderr: res.stderr, json };
+}
 
 beforeAll(async () => {
   root = await mkdtemp('/tmp/orgplane-lab-test-');
@@ -101,6 +118,32 @@ function postgresUnder(labDir: string): number[] {
     .map(Number);
 }
 
+const slotOf = (replicaId: string) => replicaId.replaceAll('-', '_');
+
+interface SlotRow {
+  slot_name: string;
+  slot_type: string;
+  active: boolean;
+}
+
+/** The primary's replication slots, once every one is active (a replica's walreceiver may be reconnecting). */
+async function slotsWhenActive(primaryUrl: string): Promise<SlotRow[]> {
+  const deadline = Date.now() + 15_000;
+  for (;;) {
+    const rows = await query<SlotRow>(primaryUrl, 'SELECT slot_name, slot_type, active FROM pg_replication_slots ORDER BY slot_name');
+    if (rows.every((r) => r.active) || Date.now() > deadline) return rows;
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
+async function expectEveryReplicaOnItsSlot(status: LabPresent): Promise<void> {
+  for (const c of status.clusters) {
+    expect(await slotsWhenActive(c.primary.url), c.id).toEqual(
+      c.replicas.map((r) => ({ slot_name: slotOf(r.id), slot_type: 'physical', active: true })),
+    );
+  }
+}
+
 function pidsOf(s: LabPresent): number[] {
   return [s.controlPlane.pid, s.controlDb.pid, ...s.clusters.flatMap((c) => [c.primary.pid, ...c.replicas.map((r) => r.pid)])].filter(
     (p): p is number => typeof p === 'number',
@@ -153,6 +196,10 @@ describe('lab up (fresh)', () => {
         await query(c.primary.url, 'DELETE FROM organizations WHERE org_id = $1', [orgId]);
       }
     }
+  });
+
+  it('streams each replica through its own physical replication slot on its primary', async () => {
+    await expectEveryReplicaOnItsSlot(up);
   });
 
   it('seeds each cluster with its contiguous block of orgs', async () => {
@@ -277,6 +324,96 @@ describe('lab up (again)', () => {
     expect((await api('/v1/shard-map', again.controlPlane.token!)).status).toBe(200);
     up = again;
   });
+
+  it('keeps the WAL a stopped replica still needs (its slot), so it catches up however far behind it fell', async () => {
+    const cluster = up.clusters[0]!;
+    const replica = cluster.replicas[0]!;
+    const primary = cluster.primary.url;
+    // Without the slot, nothing else would keep the WAL: the replica could never catch up.
+    await query(primary, 'ALTER SYSTEM SET wal_keep_size = 0');
+    await query(primary, 'SELECT pg_reload_conf()');
+    try {
+      process.kill(replica.pid!, 'SIGTERM');
+      const deadline = Date.now() + 30_000;
+      while (alive(replica.pid!) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
+      for (let i = 0; i < 4; i++) {
+        await query(primary, `INSERT INTO organizations (org_id, name) VALUES ($1, 'behind')`, [800_000 + i]);
+        await query(primary, 'SELECT pg_switch_wal()');
+      }
+      await query(primary, 'CHECKPOINT');
+      const [slot] = await query<{ active: boolean; kept: number }>(
+        primary,
+        `SELECT active, (SELECT count(*)::int FROM pg_ls_waldir() WHERE name = pg_walfile_name(restart_lsn)) AS kept
+         FROM pg_replication_slots WHERE slot_name = $1`,
+        [slotOf(replica.id)],
+      );
+      expect(slot).toEqual({ active: false, kept: 1 });
+
+      const again = await labUp({ dir });
+      expect(again.started).toEqual([replica.id]);
+      expect(again.clusters[0]!.replicas[0]!.replayLagBytes).toBe(0);
+      const seen = await query<{ n: number }>(
+        again.clusters[0]!.replicas[0]!.url,
+        'SELECT count(*)::int AS n FROM organizations WHERE org_id >= 800000',
+      );
+      expect(seen[0]!.n).toBe(4);
+      await expectEveryReplicaOnItsSlot(again);
+      up = again;
+    } finally {
+      await query(primary, 'DELETE FROM organizations WHERE org_id >= 800000');
+      await query(primary, 'ALTER SYSTEM RESET wal_keep_size');
+      await query(primary, 'SELECT pg_reload_conf()');
+    }
+  });
+});
+
+describe('the orgplane binary with the lab', () => {
+  it('lab up prints nothing on stderr without a terminal, and nothing but JSON with --json', async () => {
+    const human = await orgplane(['lab', 'up', '--dir', dir]);
+    expect(human.exitCode, human.stderr).toBe(0);
+    expect(human.stderr).toBe('');
+    expect(human.stdout).toContain('The lab is already running.');
+    const json = await orgplane(['lab', 'up', '--dir', dir, '--json']);
+    expect(json.stderr).toBe('');
+    expect(json.json).toMatchObject({ state: 'running', alreadyRunning: true, started: [] });
+  });
+
+  it.skipIf(!hasScript())('lab up on a terminal shows its steps as a task list', async () => {
+    const res = await execa('script', ['-qec', `${process.execPath} ${bin} lab up --dir ${dir}`, '/dev/null'], {
+      cwd: root,
+      reject: false,
+      stdin: 'ignore',
+      env: { ORGPLANE_URL: undefined, ORGPLANE_TOKEN: undefined, ORGPLANE_LAB_DIR: undefined },
+    });
+    expect(res.exitCode, res.stdout).toBe(0);
+    for (const step of [
+      'Start the control DB and 3 primaries',
+      'Start 3 replicas',
+      'Start the control plane',
+      'Wait for the replicas to catch up',
+    ]) {
+      expect(res.stdout).toContain(step);
+    }
+    expect(res.stdout).toContain('already running');
+    expect(res.stdout).toContain('The lab is already running.');
+  });
+
+  it('lab status and the other commands find a lab in ORGPLANE_LAB_DIR from any directory', async () => {
+    const elsewhere = await mkdtemp('/tmp/orgplane-lab-elsewhere-');
+    try {
+      const env = { ORGPLANE_LAB_DIR: dir };
+      const status = await orgplane(['lab', 'status', '--json'], { cwd: elsewhere, env });
+      expect(status.exitCode, status.stdout).toBe(0);
+      expect(status.json).toMatchObject({ state: 'running', dir });
+      const shards = await orgplane(['shards', 'list', '--json'], { cwd: elsewhere, env });
+      expect(shards.exitCode, shards.stdout).toBe(0);
+      expect(shards.json.ranges.map((r: { clusterId: string }) => r.clusterId)).toEqual(['primary-1', 'primary-2', 'primary-3']);
+      // From there, without ORGPLANE_LAB_DIR, there is no lab to be found.
+      expect((await orgplane(['shards', 'list', '--json'], { cwd: elsewhere })).json.error.code).toBe('NO_CONTEXT');
+    } finally {
+      await rm(elsewhere, { recursive: true, force: true });
+    }
+  });
 });
 
 describe('lab down, then up', () => {
@@ -307,6 +444,7 @@ describe('lab down, then up', () => {
     expect(await orgCount(again)).toBe(ORGS);
     expect((await api('/v1/shard-map', again.controlPlane.token!)).status).toBe(200);
     for (const c of again.clusters) for (const r of c.replicas) expect(r.replayLagBytes).toBe(0);
+    await expectEveryReplicaOnItsSlot(again);
   });
 
   it('purges the lab directory and its CLI context', async () => {
@@ -318,6 +456,20 @@ describe('lab down, then up', () => {
     expect(existsSync(path.join(dir, '..', 'context.json'))).toBe(false);
     if (status.state !== 'absent') for (const pid of pidsOf(status)) expect(alive(pid)).toBe(false);
     expect(await labStatus({ dir })).toEqual({ state: 'absent', dir, orgs: null });
+  });
+
+  it('orgplane lab status without a lab fails with LAB_NOT_FOUND (exit 4); lab down has nothing to do', async () => {
+    const json = await orgplane(['lab', 'status', '--json'], { env: { ORGPLANE_LAB_DIR: dir } });
+    expect(json.exitCode).toBe(4);
+    expect(json.json.error).toMatchObject({ code: 'LAB_NOT_FOUND', message: `no lab in ${dir}`, hint: 'run `orgplane lab up`' });
+    const human = await orgplane(['lab', 'status', '--dir', dir]);
+    expect(human.exitCode).toBe(4);
+    expect(human.stdout).toBe('');
+    expect(human.stderr).toContain('Error [LAB_NOT_FOUND]');
+    expect(human.stderr).toContain('Try: run `orgplane lab up`');
+    const down = await orgplane(['lab', 'down', '--dir', dir, '--json']);
+    expect(down.exitCode).toBe(0);
+    expect(down.json).toEqual({ stopped: [], purged: false });
   });
 });
 
@@ -338,7 +490,7 @@ describe('lab up that fails half-way', () => {
     }
     // It got as far as the control plane, so it had Postgres servers to stop.
     const log = await readFile(path.join(broken, 'lab.log'), 'utf8');
-    expect(log).toContain('starting Postgres');
+    expect(log).toContain('Start the control DB and the primary');
     expect(log).toContain('failed: the control plane exited while starting');
     expect(postgresUnder(broken)).toEqual([]);
     const status = await labStatus({ dir: broken });
@@ -348,3 +500,7 @@ describe('lab up that fails half-way', () => {
     expect(existsSync(broken)).toBe(false);
   });
 });
+
+function hasScript(): boolean {
+  return execaSync('script', ['--version'], { reject: false, stdio: 'ignore' }).exitCode === 0;
+}

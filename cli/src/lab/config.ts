@@ -36,6 +36,8 @@ export function validateConfig(given: Partial<LabConfig>): void {
 
 export const clusterId = (n: number): string => `primary-${n}`;
 export const replicaId = (cluster: string, m: number): string => `${cluster}-replica-${m}`;
+/** Slot names allow only [a-z0-9_]: primary-1-replica-1 streams through primary_1_replica_1. */
+export const replicationSlotName = (replica: string): string => replica.replaceAll('-', '_');
 
 export interface OrgBlock {
   clusterId: string;

@@ -1,9 +1,9 @@
 // The control plane as a detached background process: `node control-plane/dist/main.js`
 // with its output appended to <dir>/control-plane.log, found again later by its pid.
-import { spawn } from 'node:child_process';
 import { closeSync, existsSync, openSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import path from 'node:path';
+import { execa, type StdoutStderrOption } from 'execa';
 import { LabError } from './errors.js';
 import { isAlive, isAliveAs, sleep, waitUntilDead } from './processes.js';
 
@@ -46,14 +46,21 @@ export interface StartControlPlane {
 
 /** Spawn it detached so it outlives this process; returns its pid. */
 export function spawnControlPlane(opts: StartControlPlane): number {
+  // An open file descriptor, not execa's {file}: that would pipe the output through this
+  // process, which is gone long before the control plane. execa's types name only fds up
+  // to 9; like child_process it hands any open fd to the child.
   const out = openSync(opts.logFile, 'a', 0o600);
+  const log = out as StdoutStderrOption;
   try {
-    const child = spawn(process.execPath, [opts.main], {
+    const child = execa(process.execPath, [opts.main], {
       detached: true,
-      stdio: ['ignore', out, out],
-      env: { ...process.env, ORGPLANE_DATABASE_URL: opts.databaseUrl, ORGPLANE_PORT: String(opts.port), ORGPLANE_HOST: '127.0.0.1' },
+      stdin: 'ignore',
+      stdout: log,
+      stderr: log,
+      // Its exit is noticed by waitReady and by pid later, never through this promise.
+      reject: false,
+      env: { ORGPLANE_DATABASE_URL: opts.databaseUrl, ORGPLANE_PORT: String(opts.port), ORGPLANE_HOST: '127.0.0.1' },
     });
-    child.on('error', () => {});
     child.unref();
     if (!child.pid) throw new LabError('LAB_UP_FAILED', `could not start ${process.execPath} ${opts.main}`, `read ${opts.logFile}`);
     return child.pid;

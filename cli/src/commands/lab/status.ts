@@ -1,19 +1,19 @@
 import { Flags } from '@oclif/core';
 import { OrgplaneCommand } from '../../baseCommand.js';
 import { labDir } from '../../context.js';
-import { type LabStatus, labStatus } from '../../lab/index.js';
+import { CliError, ExitCode } from '../../errors.js';
+import { type LabPresent, labStatus } from '../../lab/index.js';
 
-export type LabStatusResult = LabStatus;
+export type LabStatusResult = LabPresent;
 
 /** URLs carry the lab password; people see them redacted, --json has them whole. */
 function redact(url: string): string {
   return url.replace(/:\/\/([^:@/]+):[^@/]*@/, '://$1:***@');
 }
 
-export function renderLabStatus(s: LabStatus, log: (line: string) => void): void {
+export function renderLabStatus(s: LabPresent, log: (line: string) => void): void {
   const mark = (running: boolean) => (running ? 'running' : 'stopped');
-  log(`lab ${s.state} in ${s.dir}${s.orgs ? ` (${s.orgs} orgs)` : ''}`);
-  if (s.state === 'absent') return;
+  log(`lab ${s.state} in ${s.dir} (${s.orgs} orgs)`);
   log(`  control plane  ${s.controlPlane.url}  ${mark(s.controlPlane.running)}`);
   log(`  control DB     ${redact(s.controlDb.url)}  ${mark(s.controlDb.running)}`);
   for (const c of s.clusters) {
@@ -34,11 +34,14 @@ export default class LabStatusCommand extends OrgplaneCommand<LabStatusResult> {
 
   protected async execute(): Promise<LabStatusResult> {
     const { flags } = await this.parse(LabStatusCommand);
-    return labStatus({ dir: labDir(flags.dir) });
+    const status = await labStatus({ dir: labDir(flags.dir) });
+    if (status.state === 'absent') {
+      throw new CliError('LAB_NOT_FOUND', `no lab in ${status.dir}`, 'run `orgplane lab up`', ExitCode.notFound);
+    }
+    return status;
   }
 
   protected render(result: LabStatusResult): void {
     renderLabStatus(result, (line) => this.log(line));
-    if (result.state === 'absent') this.log('Start it with: orgplane lab up');
   }
 }

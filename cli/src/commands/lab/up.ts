@@ -1,10 +1,11 @@
 import { Flags } from '@oclif/core';
 import { OrgplaneCommand } from '../../baseCommand.js';
 import { labDir } from '../../context.js';
-import { type LabStatus, labUp } from '../../lab/index.js';
+import { type LabPresent, labUp } from '../../lab/index.js';
+import { stepRunner } from '../../lab/liveSteps.js';
 import { renderLabStatus } from './status.js';
 
-export type LabUpResult = LabStatus & { alreadyRunning: boolean; started: string[] };
+export type LabUpResult = LabPresent & { alreadyRunning: boolean; started: string[] };
 
 export default class LabUp extends OrgplaneCommand<LabUpResult> {
   static override summary = 'Start the local lab: a control DB, clusters with streaming replicas, seeded orgs, and the control plane.';
@@ -31,7 +32,7 @@ export default class LabUp extends OrgplaneCommand<LabUpResult> {
       orgs: flags.orgs,
       clusters: flags.clusters,
       replicas: flags.replicas,
-      onProgress: (step) => this.progress(step),
+      runSteps: stepRunner(this.jsonEnabled()),
     });
   }
 
