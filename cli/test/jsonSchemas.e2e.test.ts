@@ -1,0 +1,209 @@
+// Every --json document the CLI prints, checked against the schemas in cli/schemas/
+// through the real binary and one real lab: a change to a document's shape must be
+// deliberate (change the schema with it), and a new command must come with a schema.
+import { readdirSync, readFileSync } from 'node:fs';
+import { chmod, mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { Config } from '@oclif/core';
+import { ORG_ID_MAX } from '@orgplane/runtime/wire';
+import { Ajv2020 } from 'ajv/dist/2020.js';
+import addFormats from 'ajv-formats';
+import { execa } from 'execa';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { ClustersListResult } from '../src/commands/clusters/list.js';
+import type { LabStatusResult } from '../src/commands/lab/status.js';
+import type { LabUpResult } from '../src/commands/lab/up.js';
+import type { RunbooksListResult } from '../src/commands/runbooks/list.js';
+import type { ShardsHistoryResult } from '../src/commands/shards/history.js';
+import type { ShardsListResult } from '../src/commands/shards/list.js';
+import type { ShardsSplitResult } from '../src/commands/shards/split.js';
+
+const cliRoot = path.join(path.dirname(fileURLToPath(import.meta.url)), '..');
+const bin = path.join(cliRoot, 'bin', 'run.js');
+const schemaDir = path.join(cliRoot, 'schemas');
+
+/** `shards:split` is `orgplane shards split`; its schema is cli/schemas/shards-split.json. */
+const schemaFileOf = (commandId: string): string => `${commandId.replaceAll(':', '-')}.json`;
+const ERROR_SCHEMA = 'error.json';
+
+const readJson = (file: string): Record<string, unknown> => JSON.parse(readFileSync(file, 'utf8'));
+const jsonFiles = (dir: string): string[] =>
+  readdirSync(dir)
+    .filter((f) => f.endsWith('.json'))
+    .sort();
+
+// Strict: an unknown keyword or a keyword on the wrong type is an error in the schema itself.
+const ajv = new Ajv2020({ allErrors: true, strict: true, allowUnionTypes: true });
+addFormats(ajv);
+for (const f of jsonFiles(path.join(schemaDir, 'defs'))) ajv.addSchema(readJson(path.join(schemaDir, 'defs', f)));
+const documentSchemas = jsonFiles(schemaDir);
+for (const f of documentSchemas) ajv.addSchema(readJson(path.join(schemaDir, f)));
+
+let commandIds: string[];
+/** Command ids whose successful --json document matched its schema at least once. */
+const checked = new Set<string>();
+
+function expectMatches(schemaFile: string, doc: unknown, what: string): void {
+  const validate = ajv.getSchema(schemaFile);
+  if (!validate) throw new Error(`no schema cli/schemas/${schemaFile}`);
+  validate(doc);
+  expect(
+    validate.errors ?? [],
+    `${what} does not match cli/schemas/${schemaFile}:\n${JSON.stringify(doc, null, 2).slice(0, 4000)}`,
+  ).toEqual([]);
+}
+
+let dir: string;
+
+interface Run {
+  exitCode: number;
+  stderr: string;
+  doc: unknown;
+}
+
+async function orgplane(args: string[], opts: { cwd?: string; env?: Record<string, string> } = {}): Promise<Run> {
+  const res = await execa(process.execPath, [bin, ...args, '--json'], {
+    cwd: opts.cwd ?? dir,
+    reject: false,
+    // Only the lab's saved context counts here, never a developer's ORGPLANE_*.
+    env: { ORGPLANE_URL: undefined, ORGPLANE_TOKEN: undefined, ORGPLANE_LAB_DIR: undefined, ...opts.env },
+    stdin: 'ignore',
+  });
+  let doc: unknown;
+  try {
+    doc = JSON.parse(res.stdout);
+  } catch {
+    throw new Error(`orgplane ${args.join(' ')} --json printed no single JSON document:\n${res.stdout}\n${res.stderr}`);
+  }
+  return { exitCode: res.exitCode ?? -1, stderr: res.stderr, doc };
+}
+
+/** Run `orgplane <command id as words> ...args --json`; it must succeed and match the command's schema. */
+async function succeeds<T>(commandId: string, args: string[] = [], opts: { cwd?: string } = {}): Promise<T> {
+  const words = [...commandId.split(':'), ...args];
+  const res = await orgplane(words, opts);
+  expect(res.exitCode, `orgplane ${words.join(' ')} --json\n${res.stderr}\n${JSON.stringify(res.doc)}`).toBe(0);
+  expectMatches(schemaFileOf(commandId), res.doc, `orgplane ${words.join(' ')} --json`);
+  checked.add(commandId);
+  return res.doc as T;
+}
+
+/** Run a command that must fail: its --json document matches error.json and names the error. */
+async function fails(args: string[], code: string, opts: { cwd?: string; env?: Record<string, string> } = {}): Promise<void> {
+  const res = await orgplane(args, opts);
+  const what = `orgplane ${args.join(' ')} --json`;
+  expectMatches(ERROR_SCHEMA, res.doc, what);
+  const error = (res.doc as { error: { code: string; exitCode: number } }).error;
+  expect(error.code, what).toBe(code);
+  expect(res.exitCode, what).toBe(error.exitCode);
+}
+
+beforeAll(async () => {
+  const config = await Config.load(cliRoot);
+  commandIds = config.commands.map((c) => c.id).sort();
+  dir = await mkdtemp(path.join(tmpdir(), 'orgplane-schemas-'));
+  await chmod(dir, 0o755); // the postgres OS user must reach the lab below it
+  await succeeds<LabUpResult>('lab:up', ['--orgs', '200']);
+}, 300_000);
+
+afterAll(async () => {
+  if (!dir) return;
+  await orgplane(['lab', 'down', '--purge', '--yes']).catch(() => undefined);
+  await rm(dir, { recursive: true, force: true });
+}, 120_000);
+
+describe('--json documents match cli/schemas', () => {
+  it('every command has a schema, and every schema belongs to a command or to errors', () => {
+    expect(commandIds.length).toBeGreaterThan(0);
+    const expected = [...commandIds.map(schemaFileOf), ERROR_SCHEMA].sort();
+    expect(documentSchemas, 'cli/schemas/*.json: one <topic>-<verb>.json per command, plus error.json').toEqual(expected);
+    for (const f of documentSchemas) expect(ajv.getSchema(f), f).toBeTypeOf('function'); // each compiles in strict mode
+  });
+
+  it('lab up, first and again, and lab status', async () => {
+    const again = await succeeds<LabUpResult>('lab:up');
+    expect(again.alreadyRunning).toBe(true);
+    const status = await succeeds<LabStatusResult>('lab:status');
+    expect(status.state).toBe('running');
+  });
+
+  it('clusters list, shards list, split and assign', async () => {
+    const clusters = await succeeds<ClustersListResult>('clusters:list');
+    const map = await succeeds<ShardsListResult>('shards:list');
+    const last = map.ranges.at(-1)!;
+    const at = last.lo + 10;
+    const split = await succeeds<ShardsSplitResult>('shards:split', [
+      '--at',
+      String(at),
+      '--expected-version',
+      String(map.version),
+      '--reason',
+      'schemas',
+    ]);
+    expect(split.version).toBe(map.version + 1);
+    const to = clusters.clusters.map((c) => c.id).find((id) => id !== last.clusterId)!;
+    await succeeds('shards:assign', ['--range', `${at}-${ORG_ID_MAX}`, '--to', to, '--yes']);
+  });
+
+  it('orgs locate, for an org on its range and for a pinned org', async () => {
+    await succeeds('orgs:locate', ['42']);
+    // No command pins an org yet: pin one through the API so the placement branch is checked too.
+    const status = await succeeds<LabStatusResult>('lab:status');
+    const res = await fetch(`${status.controlPlane.url}/v1/placements/7`, {
+      method: 'PUT',
+      headers: { authorization: `Bearer ${status.controlPlane.token}`, 'content-type': 'application/json' },
+      body: JSON.stringify({ clusterId: 'primary-3', reason: 'schemas' }),
+    });
+    expect(res.status, await res.text()).toBe(200);
+    await succeeds('orgs:locate', ['7']);
+    await succeeds('shards:list');
+  });
+
+  it('shards history and audit list, with every kind of delta', async () => {
+    const history = await succeeds<ShardsHistoryResult>('shards:history', ['--limit', '100']);
+    const parts = new Set(history.changes.flatMap((c) => Object.keys(c.delta as object)));
+    expect([...parts].sort()).toEqual(['action', 'clusters', 'placements', 'ranges', 'version']);
+    await succeeds('audit:list', ['--limit', '100']);
+  });
+
+  it('runbooks list and show', async () => {
+    const list = await succeeds<RunbooksListResult>('runbooks:list');
+    expect(list.runbooks.length).toBeGreaterThan(0);
+    await succeeds('runbooks:show', [list.runbooks[0]!.name]);
+  });
+
+  it('failures print the error document', async () => {
+    await fails(['orgs', 'locate', 'abc'], 'INVALID_ORG_ID');
+    await fails(['shards', 'split', '--at', '4242', '--expected-version', '1'], 'VERSION_CONFLICT');
+    await fails(['shards', 'assign', '--range', `0-${ORG_ID_MAX}`, '--to', 'nope-9', '--yes'], 'CLUSTER_NOT_FOUND');
+    await fails(['shards', 'assign', '--range', `0-${ORG_ID_MAX}`, '--to', 'primary-1'], 'CONFIRMATION_REQUIRED');
+    await fails(['shards', 'list', '--bogus'], 'INVALID_ARGUMENTS');
+    await fails(['runbooks', 'show', 'no-such-runbook'], 'RUNBOOK_NOT_FOUND');
+    await fails(['lab', 'up', '--orgs', '0'], 'LAB_INVALID_INPUT');
+    const status = await succeeds<LabStatusResult>('lab:status');
+    await fails(['shards', 'list'], 'UNAUTHORIZED', { env: { ORGPLANE_URL: status.controlPlane.url, ORGPLANE_TOKEN: 'op_nope_nope' } });
+  }, 120_000);
+
+  it('outside any lab: no context, and no lab to report on', async () => {
+    const elsewhere = await mkdtemp(path.join(tmpdir(), 'orgplane-schemas-nolab-'));
+    try {
+      await fails(['shards', 'list'], 'NO_CONTEXT', { cwd: elsewhere });
+      await fails(['lab', 'status'], 'LAB_NOT_FOUND', { cwd: elsewhere });
+    } finally {
+      await rm(elsewhere, { recursive: true, force: true });
+    }
+  });
+
+  // Last but one: it stops the lab the tests above share.
+  it('lab down, then lab status of the stopped lab', async () => {
+    await succeeds('lab:down');
+    const status = await succeeds<LabStatusResult>('lab:status');
+    expect(status.state).toBe('stopped');
+  });
+
+  it('every command was checked against a real document', () => {
+    expect([...checked].sort(), 'commands never run by this test: add them above').toEqual(commandIds);
+  });
+});
