@@ -55,6 +55,14 @@ interface CodedError {
   oclif?: { exit?: number };
 }
 
+/** Named errors of lower layers whose exit code is not the generic failure. */
+const EXIT_BY_CODE: Readonly<Record<string, number>> = {
+  // The lab exists with another size: like a version conflict, the state is not as asked.
+  LAB_CONFIG_MISMATCH: ExitCode.conflict,
+  // The directory given is not a lab: the caller pointed at the wrong place.
+  LAB_NOT_A_LAB: ExitCode.usage,
+};
+
 /** Turn anything thrown into a CliError, keeping codes and hints of named errors. */
 export function toCliError(err: unknown): CliError {
   if (err instanceof CliError) return err;
@@ -75,7 +83,7 @@ export function toCliError(err: unknown): CliError {
         coded.code,
         err.message,
         typeof coded.hint === 'string' ? coded.hint : undefined,
-        usage ? ExitCode.usage : ExitCode.failure,
+        EXIT_BY_CODE[coded.code] ?? (usage ? ExitCode.usage : ExitCode.failure),
       );
     }
     return new CliError('UNEXPECTED', err.message, 'this is a bug in orgplane; run again with DEBUG=* and report it', ExitCode.failure);

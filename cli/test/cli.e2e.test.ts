@@ -144,6 +144,8 @@ describe('orgplane against the lab', () => {
       [['shards', 'assign', '--range', `0-${ORG_ID_MAX}`, '--to', 'nope-9', '--yes', '--json'], 'CLUSTER_NOT_FOUND', 4],
       [['shards', 'assign', '--range', `0-${ORG_ID_MAX}`, '--to', 'primary-1', '--json'], 'CONFIRMATION_REQUIRED', 2],
       [['shards', 'list', '--bogus', '--json'], 'INVALID_ARGUMENTS', 2],
+      [['lab', 'up', '--orgs', '5', '--json'], 'LAB_CONFIG_MISMATCH', 5],
+      [['lab', 'up', '--clusters', '0', '--json'], 'LAB_INVALID_INPUT', 2],
     ];
     const before = await cli(['shards', 'list', '--json']);
     for (const [args, code, exit] of cases) {
