@@ -93,10 +93,19 @@ export async function waitReady(pid: number, port: number, logFile: string, time
 /** SIGTERM, then SIGKILL if it is still there after `graceMs`. Returns whether it was running. */
 export async function stopControlPlane(pid: number | null, graceMs = 10_000): Promise<boolean> {
   if (!isControlPlaneRunning(pid)) return false;
-  process.kill(pid, 'SIGTERM');
+  signal(pid, 'SIGTERM');
   if (!(await waitUntilDead(pid, graceMs))) {
-    process.kill(pid, 'SIGKILL');
+    signal(pid, 'SIGKILL');
     await waitUntilDead(pid, 5_000);
   }
   return true;
+}
+
+/** It may exit between the check and the signal: that is what we wanted anyway. */
+function signal(pid: number, sig: NodeJS.Signals): void {
+  try {
+    process.kill(pid, sig);
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== 'ESRCH') throw err;
+  }
 }

@@ -1,6 +1,6 @@
 // Stop everything the lab runs: the control plane, then replicas, primaries and the
 // control DB (each tier in parallel); optionally delete the lab's data.
-import { existsSync, readdirSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { rm } from 'node:fs/promises';
 import { isControlPlaneRunning, stopControlPlane } from './controlPlaneProcess.js';
 import { LabError } from './errors.js';
@@ -51,7 +51,7 @@ export async function labDown(opts: LabDownOptions = {}): Promise<LabDownResult>
         title: 'Delete the lab data',
         async run() {
           purged = await purge(dir);
-          await rm(paths.context, { force: true });
+          if (state && contextIsOf(paths.context, state)) await rm(paths.context, { force: true });
         },
       },
     ]);
@@ -71,8 +71,13 @@ function stopSteps(dir: string, state: LabState, stopped: string[], pids: number
         const pid = s.server.pid();
         if (pid !== null) pids.push(pid);
       }
-      await Promise.all(running.map((s) => s.server.stop('fast')));
-      stopped.push(...running.map((s) => s.id));
+      // One server that fails to stop must not keep the next tiers running: stop the
+      // rest, and let the check for leftover processes name what still runs.
+      const results = await Promise.allSettled(running.map((s) => s.server.stop('fast')));
+      results.forEach((r, i) => {
+        if (r.status === 'fulfilled') stopped.push(running[i]!.id);
+        else report.output(`${running[i]!.id} did not stop: ${(r.reason as Error).message}`);
+      });
     },
   });
   const [controlDb, ...primaries] = primariesOf(fleet);
@@ -104,4 +109,14 @@ async function purge(dir: string): Promise<boolean> {
   }
   await rm(dir, { recursive: true, force: true });
   return true;
+}
+
+/** The saved CLI context points at this lab (it sits beside the lab dir, so another lab may have written it). */
+function contextIsOf(file: string, state: LabState): boolean {
+  try {
+    const ctx = JSON.parse(readFileSync(file, 'utf8')) as { token?: unknown };
+    return state.controlPlane.token !== null && ctx.token === state.controlPlane.token;
+  } catch {
+    return false;
+  }
 }

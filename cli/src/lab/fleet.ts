@@ -10,8 +10,13 @@ import { CONTROL_DB_ID, type LabState, labPaths } from './state.js';
 export const TENANT_DB = 'tenant';
 export const CONTROL_DB = 'orgplane';
 
-/** Room for the seed's bulk inserts without a checkpoint every few seconds. */
-const SETTINGS = { max_wal_size: "'1GB'", checkpoint_timeout: "'15min'" };
+/**
+ * Room for the seed's bulk inserts without a checkpoint every few seconds. A slot keeps
+ * WAL for its replica; the cap keeps a replica that never comes back (killed by a chaos
+ * experiment, say) from filling the disk: past it the slot is dropped from use and that
+ * replica must be rebuilt. A 1 M-org seed writes about 1.5 GB per primary.
+ */
+const SETTINGS = { max_wal_size: "'1GB'", checkpoint_timeout: "'15min'", max_slot_wal_keep_size: "'4GB'" };
 
 export interface LabServer {
   id: string;
@@ -92,10 +97,13 @@ export async function startStopped(servers: LabServer[], started: LabServer[] = 
   for (const s of servers) {
     if (isRunning(s.server)) continue;
     // A postmaster.pid left by a crash whose pid now belongs to another process would
-    // make Postgres refuse to start.
-    if (s.server.pid() !== null) await rm(path.join(s.server.dataDir, 'postmaster.pid'), { force: true });
-    await s.server.start();
+    // make Postgres refuse to start. Never remove the lock of a live postgres.
+    const stale = s.server.pid();
+    if (stale !== null && !isAliveAs(stale, 'postgres')) await rm(path.join(s.server.dataDir, 'postmaster.pid'), { force: true });
+    // Recorded before it starts: a start that times out may leave a postmaster starting
+    // in the background, and a failure must stop that one too.
     started.push(s);
+    await s.server.start();
     ids.push(s.id);
     onStarted?.(s.id);
   }

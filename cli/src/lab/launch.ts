@@ -25,7 +25,8 @@ export async function guard<T>(dir: string, launched: Launched, fresh: boolean, 
     const message = (err as Error).message;
     log(`failed: ${message}`);
     await stopControlPlane(launched.controlPlanePid, 5_000).catch(() => {});
-    for (const { server } of launched.servers.reverse()) await server.stop('immediate').catch(() => {});
+    // 'fast', not 'immediate': the next start must not begin with crash recovery.
+    for (const { server } of launched.servers.reverse()) await server.stop('fast').catch(() => {});
     const next = fresh ? 'then run `orgplane lab down --purge` and `orgplane lab up`' : 'then run `orgplane lab up` again';
     const inner = hintOf(err);
     const hint = `${inner ? `${inner}; ` : ''}read ${labPaths(dir).labLog}; ${next}`;
