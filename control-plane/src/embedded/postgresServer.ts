@@ -53,7 +53,17 @@ export interface OsUser {
   gid: number;
 }
 
-/** The OS user Postgres runs as: ourselves, or `postgres` (ORGPLANE_PG_OS_USER) when root. */
+/** A libpq connection-string value, quoted so that spaces, quotes and backslashes survive. */
+function conninfoValue(value: string): string {
+  return `'${value.replace(/\\/g, '\\\\').replace(/'/g, "\\'")}'`;
+}
+
+/** A postgresql.conf string value: its parser reads backslash escapes and doubled quotes. */
+function confString(value: string): string {
+  return `'${value.replace(/\\/g, '\\\\').replace(/'/g, "''")}'`;
+}
+
+/** The OS user Postgres runs as: ourselves, or the `postgres` OS user when we are root. */
 export async function postgresOsUser(name = 'postgres'): Promise<OsUser | null> {
   if (process.getuid?.() !== 0) return null;
   const passwd = await readFile('/etc/passwd', 'utf8');
@@ -280,11 +290,21 @@ export class PostgresServer {
     await mkdir(parent, { recursive: true });
     if (osUser) await chown(parent, osUser.uid, osUser.gid);
     await cp(this.dataDir, replica.dataDir, { recursive: true, preserveTimestamps: true });
-    const conninfo = `host=127.0.0.1 port=${this.port} user=${this.user} password=${this.password} application_name=${path.basename(replica.dataDir)}`;
-    const slot = opts.slot === undefined ? '' : `primary_slot_name = '${opts.slot}'\n`;
+    // The name pg_stat_replication shows: the slot's, else the data directory's.
+    const applicationName = opts.slot ?? path.basename(replica.dataDir);
+    const conninfo = [
+      ['host', '127.0.0.1'],
+      ['port', String(this.port)],
+      ['user', this.user],
+      ['password', this.password],
+      ['application_name', applicationName],
+    ]
+      .map(([k, v]) => `${k}=${conninfoValue(v!)}`)
+      .join(' ');
+    const slot = opts.slot === undefined ? '' : `primary_slot_name = ${confString(opts.slot)}\n`;
     await appendFile(
       path.join(replica.dataDir, 'postgresql.conf'),
-      `\n# orgplane replica\nport = ${opts.port}\nprimary_conninfo = '${conninfo}'\n${slot}`,
+      `\n# orgplane replica\nport = ${opts.port}\nprimary_conninfo = ${confString(conninfo)}\n${slot}`,
     );
     await writeFile(path.join(replica.dataDir, 'standby.signal'), '');
     await rm(path.join(replica.dataDir, 'postmaster.pid'), { force: true });
