@@ -1,13 +1,10 @@
 import { Flags } from '@oclif/core';
 import { OrgplaneCommand } from '../../baseCommand.js';
 import { labDir } from '../../context.js';
-import { labDown } from '../../lab/index.js';
+import { type LabDownResult, labDown } from '../../lab/index.js';
 import { stepRunner } from '../../lab/liveSteps.js';
 
-export interface LabDownResult {
-  stopped: string[];
-  purged: boolean;
-}
+export type { LabDownResult };
 
 export default class LabDown extends OrgplaneCommand<LabDownResult> {
   static override summary = 'Stop every process the lab started; --purge also deletes its data.';

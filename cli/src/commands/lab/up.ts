@@ -1,11 +1,11 @@
 import { Flags } from '@oclif/core';
 import { OrgplaneCommand } from '../../baseCommand.js';
 import { labDir } from '../../context.js';
-import { type LabPresent, labUp } from '../../lab/index.js';
+import { type LabUpResult, labUp } from '../../lab/index.js';
 import { stepRunner } from '../../lab/liveSteps.js';
 import { renderLabStatus } from './status.js';
 
-export type LabUpResult = LabPresent & { alreadyRunning: boolean; started: string[] };
+export type { LabUpResult };
 
 export default class LabUp extends OrgplaneCommand<LabUpResult> {
   static override summary = 'Start the local lab: a control DB, clusters with streaming replicas, seeded orgs, and the control plane.';
