@@ -1,7 +1,7 @@
 // One real lab for the whole file: labUp, then everything a user of `orgplane lab`
 // relies on, then labDown. Needs the control plane built (`npx tsc -b control-plane`).
 import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
-import { chmod, mkdtemp, readFile, rm } from 'node:fs/promises';
+import { chmod, mkdir, mkdtemp, readFile, rm } from 'node:fs/promises';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { createTestDatabase } from '@orgplane/control-plane/embedded';
@@ -501,6 +501,37 @@ describe('lab up that fails half-way', () => {
     await expect(labUp({ dir: broken })).rejects.toMatchObject({ code: 'LAB_INCOMPLETE' });
     expect(await labDown({ dir: broken, purge: true })).toEqual({ stopped: [], purged: true });
     expect(existsSync(broken)).toBe(false);
+  });
+});
+
+describe('lab up interrupted', () => {
+  it('stops every server it started when Ctrl-C (SIGINT) arrives half-way', async () => {
+    const cwd = path.join(root, 'interrupted');
+    const labDir = path.join(cwd, '.orgplane', 'lab');
+    await mkdir(cwd, { recursive: true });
+    const child = execa(process.execPath, [bin, 'lab', 'up', '--orgs', '2000', '--clusters', '2', '--replicas', '1'], {
+      cwd,
+      reject: false,
+      stdin: 'ignore',
+      env: { ORGPLANE_URL: undefined, ORGPLANE_TOKEN: undefined, ORGPLANE_LAB_DIR: undefined },
+    });
+    // Interrupt once Postgres servers run: the seed step has begun.
+    const logFile = path.join(labDir, 'lab.log');
+    const deadline = Date.now() + 120_000;
+    while (!(existsSync(logFile) && readFileSync(logFile, 'utf8').includes('Seed'))) {
+      if (Date.now() > deadline) throw new Error('lab up never reached the seed step');
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    expect(postgresUnder(labDir).length).toBeGreaterThan(0);
+    child.kill('SIGINT');
+    const res = await child;
+    expect(res.exitCode).toBe(130);
+    expect(readFileSync(logFile, 'utf8')).toContain('interrupted by SIGINT');
+    expect(postgresUnder(labDir)).toEqual([]);
+    // Half-made: the next lab up says so, and a purge clears it.
+    expect((await orgplane(['lab', 'up', '--json'], { cwd })).json.error.code).toBe('LAB_INCOMPLETE');
+    expect((await orgplane(['lab', 'down', '--purge', '--yes', '--json'], { cwd })).exitCode).toBe(0);
+    expect(existsSync(labDir)).toBe(false);
   });
 });
 

@@ -156,23 +156,32 @@ export async function replayLagBytes(primary: PostgresServer, replica: PostgresS
 
 /** Wait until every replica has replayed its primary's WAL as of now; gives up after `stallMs` without progress. */
 export async function waitForReplicas(fleet: Fleet, stallMs = 60_000): Promise<void> {
-  await Promise.all(
-    fleet.clusters.map(async (cluster) => {
-      if (cluster.replicas.length === 0) return;
-      const target = await currentLsn(cluster.primary);
-      for (const { id, server } of cluster.replicas) {
-        let best = Number.POSITIVE_INFINITY;
-        let progressAt = Date.now();
-        for (;;) {
-          const behind = await bytesBehind(server, target).catch(() => best);
-          if (behind === 0) break;
-          if (behind < best) [best, progressAt] = [behind, Date.now()];
-          if (Date.now() - progressAt > stallMs) {
-            throw new Error(`replica ${id} stopped catching up with ${cluster.id} (${best} bytes behind); see ${server.logFile}`);
-          }
-          await sleep(100);
+  // Once one cluster fails, the others stop polling: the caller is about to stop them all.
+  let failed = false;
+  const waitFor = async (cluster: LabCluster) => {
+    if (cluster.replicas.length === 0) return;
+    const target = await currentLsn(cluster.primary);
+    for (const { id, server } of cluster.replicas) {
+      let best = Number.POSITIVE_INFINITY;
+      let progressAt = Date.now();
+      for (;;) {
+        if (failed) return;
+        const behind = await bytesBehind(server, target).catch(() => best);
+        if (behind === 0) break;
+        if (behind < best) [best, progressAt] = [behind, Date.now()];
+        if (Date.now() - progressAt > stallMs) {
+          throw new Error(`replica ${id} stopped catching up with ${cluster.id} (${best} bytes behind); see ${server.logFile}`);
         }
+        await sleep(100);
       }
-    }),
+    }
+  };
+  await Promise.all(
+    fleet.clusters.map((cluster) =>
+      waitFor(cluster).catch((err) => {
+        failed = true;
+        throw err;
+      }),
+    ),
   );
 }

@@ -19,19 +19,32 @@ export const nothingLaunched = (): Launched => ({ servers: [], controlPlanePid: 
 
 /** Run `work`; if it fails, stop what this call started and explain where to look. */
 export async function guard<T>(dir: string, launched: Launched, fresh: boolean, log: Log, work: () => Promise<T>): Promise<T> {
+  const stopLaunched = async () => {
+    await stopControlPlane(launched.controlPlanePid, 5_000).catch(() => {});
+    // 'fast', not 'immediate': the next start must not begin with crash recovery.
+    for (const { server } of [...launched.servers].reverse()) await server.stop('fast').catch(() => {});
+  };
+  // Ctrl-C half-way: stop what this call started before exiting, as a failure would.
+  const onSignal = (signal: NodeJS.Signals) => {
+    log(`interrupted by ${signal}`);
+    void stopLaunched().finally(() => process.exit(signal === 'SIGINT' ? 130 : 143));
+  };
+  process.once('SIGINT', onSignal);
+  process.once('SIGTERM', onSignal);
   try {
     return await work();
   } catch (err) {
     const message = (err as Error).message;
     log(`failed: ${message}`);
-    await stopControlPlane(launched.controlPlanePid, 5_000).catch(() => {});
-    // 'fast', not 'immediate': the next start must not begin with crash recovery.
-    for (const { server } of launched.servers.reverse()) await server.stop('fast').catch(() => {});
+    await stopLaunched();
     const next = fresh ? 'then run `orgplane lab down --purge` and `orgplane lab up`' : 'then run `orgplane lab up` again';
     const inner = hintOf(err);
     const hint = `${inner ? `${inner}; ` : ''}read ${labPaths(dir).labLog}; ${next}`;
     if (err instanceof LabError) throw new LabError(err.code, err.message, hint, { cause: err });
     throw new LabError('LAB_UP_FAILED', `lab up failed: ${message}`, hint, { cause: err });
+  } finally {
+    process.off('SIGINT', onSignal);
+    process.off('SIGTERM', onSignal);
   }
 }
 

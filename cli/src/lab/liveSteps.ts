@@ -32,8 +32,14 @@ const runLive: StepRunner = async (steps) => {
         renderer: StderrRenderer,
         // The command prints the named error and its hint right below the list.
         rendererOptions: { logger, timer: PRESET_TIMER, collapseSkips: false, showErrorMessage: false },
+        // Ctrl-C is the lab's to handle (it stops what it started); listr2's would exit at once.
+        registerSignalListeners: false,
       })
-    : new Listr(steps.map(toTask), { renderer: SimpleRenderer, rendererOptions: { logger, timer: PRESET_TIMER } });
+    : new Listr(steps.map(toTask), {
+        renderer: SimpleRenderer,
+        rendererOptions: { logger, timer: PRESET_TIMER },
+        registerSignalListeners: false,
+      });
   await list.run();
 };
 
