@@ -7,4 +7,6 @@ export type { AuditEntry } from './features/audit/AuditStore.js';
 export { SCOPES, type Scope } from './features/auth/Actor.js';
 export { createApiToken } from './features/auth/createApiToken.js';
 export type { OrgLocation } from './features/orgs/OrgLocationReadModel.js';
+export type { HistoryEntry } from './features/shard-map/ShardMapHistoryReadModel.js';
+export type { RangesResult } from './features/shard-map/ShardMapService.js';
 export { createLogger, type Logger } from './logger.js';

@@ -1,13 +1,11 @@
 import { Flags } from '@oclif/core';
-import type { WireRange } from '@orgplane/runtime/wire';
+import type { RangesResult } from '@orgplane/control-plane';
 import { OrgplaneCommand, parseOrgId } from '../../baseCommand.js';
 import { CliError, ExitCode } from '../../errors.js';
 import { formatTable } from '../../table.js';
 
-export interface ShardsAssignResult {
-  version: number;
-  ranges: WireRange[];
-}
+/** The control plane's answer: the new version and the whole range list. */
+export type ShardsAssignResult = RangesResult;
 
 export default class ShardsAssign extends OrgplaneCommand<ShardsAssignResult> {
   static override summary = 'Route an org-id range to another cluster.';

@@ -1,18 +1,10 @@
 import { Flags } from '@oclif/core';
+import type { HistoryEntry } from '@orgplane/control-plane';
 import { OrgplaneCommand } from '../../baseCommand.js';
 import { formatTable } from '../../table.js';
 
-export interface ShardMapChange {
-  version: number;
-  action: string;
-  actor: string | null;
-  reason: string | null;
-  createdAt: string;
-  delta: unknown;
-}
-
 export interface ShardsHistoryResult {
-  changes: ShardMapChange[];
+  changes: HistoryEntry[];
 }
 
 export default class ShardsHistory extends OrgplaneCommand<ShardsHistoryResult> {

@@ -1,12 +1,10 @@
 import { Flags } from '@oclif/core';
-import type { WireRange } from '@orgplane/runtime/wire';
+import type { RangesResult } from '@orgplane/control-plane';
 import { OrgplaneCommand, parseOrgId } from '../../baseCommand.js';
 import { formatTable } from '../../table.js';
 
-export interface ShardsSplitResult {
-  version: number;
-  ranges: WireRange[];
-}
+/** The control plane's answer: the new version and the whole range list. */
+export type ShardsSplitResult = RangesResult;
 
 export default class ShardsSplit extends OrgplaneCommand<ShardsSplitResult> {
   static override summary = 'Split the range holding an org id into [lo, at-1] and [at, hi], both on the same cluster.';
