@@ -143,10 +143,7 @@ export class ConfigHub {
           this.resync(watcher);
           return;
         }
-        watcher.version = since;
-        const queued = watcher.pending ?? [];
-        watcher.pending = null;
-        for (const delta of queued) this.deliver(watcher, delta);
+        this.release(watcher, since);
       },
       (err: unknown) => {
         this.opts.log.warn({ err }, 'config watch: could not read the config version; closing the stream so the client retries');
@@ -164,16 +161,21 @@ export class ConfigHub {
           this.drop(watcher);
           return;
         }
-        watcher.version = snapshot.version;
-        const queued = watcher.pending ?? [];
-        watcher.pending = null;
-        for (const delta of queued) this.deliver(watcher, delta);
+        this.release(watcher, snapshot.version);
       },
       (err: unknown) => {
         this.opts.log.warn({ err }, 'config watch: could not load a snapshot; closing the stream so the client retries');
         this.drop(watcher);
       },
     );
+  }
+
+  /** The watcher is at `version`: send what queued up meanwhile (deliver skips what it has). */
+  private release(watcher: Watcher, version: number): void {
+    watcher.version = version;
+    const queued = watcher.pending ?? [];
+    watcher.pending = null;
+    for (const delta of queued) this.deliver(watcher, delta);
   }
 
   private deliver(watcher: Watcher, delta: ConfigDelta): void {
