@@ -56,28 +56,20 @@ function highBits(key: number): number {
 }
 
 export class PinTable {
-  private keys: Float64Array;
-  private keysLo: Uint32Array;
-  private clusters: Uint16Array;
-  private states: Uint8Array;
-  private epochs: Float64Array;
-  private mask: number;
+  private keys!: Float64Array;
+  private keysLo!: Uint32Array;
+  private clusters!: Uint16Array;
+  private states!: Uint8Array;
+  private epochs!: Float64Array;
+  private mask!: number;
   /** slot = hash >>> shift; the 4 bits below the slot's go into the control byte. */
-  private shift: number;
-  private tagShift: number;
+  private shift!: number;
+  private tagShift!: number;
   private used = 0;
   private tombstones = 0;
 
   constructor(expectedCount = 0) {
-    const capacity = capacityFor(expectedCount);
-    this.keys = new Float64Array(capacity);
-    this.keysLo = new Uint32Array(capacity);
-    this.clusters = new Uint16Array(capacity);
-    this.states = new Uint8Array(capacity);
-    this.epochs = new Float64Array(capacity);
-    this.mask = capacity - 1;
-    this.shift = 32 - Math.log2(capacity);
-    this.tagShift = Math.max(0, this.shift - TAG_BITS);
+    this.allocate(capacityFor(expectedCount));
   }
 
   get size(): number {
@@ -199,6 +191,18 @@ export class PinTable {
     return OCCUPIED | (((h >>> this.tagShift) & ((1 << TAG_BITS) - 1)) << TAG_SHIFT_IN_BYTE) | ((-hi >>> 31) * HIGH_KEY);
   }
 
+  /** Empty arrays for `capacity` slots (a power of two) and the shifts that go with it. */
+  private allocate(capacity: number): void {
+    this.keys = new Float64Array(capacity);
+    this.keysLo = new Uint32Array(capacity);
+    this.clusters = new Uint16Array(capacity);
+    this.states = new Uint8Array(capacity);
+    this.epochs = new Float64Array(capacity);
+    this.mask = capacity - 1;
+    this.shift = 32 - Math.log2(capacity);
+    this.tagShift = Math.max(0, this.shift - TAG_BITS);
+  }
+
   private write(slot: number, key: number, control: number, cluster: number, epoch: number): void {
     this.keys[slot] = key;
     this.keysLo[slot] = key >>> 0;
@@ -218,14 +222,7 @@ export class PinTable {
 
   private rehash(capacity: number): void {
     const { keys, clusters, states, epochs } = this;
-    this.keys = new Float64Array(capacity);
-    this.keysLo = new Uint32Array(capacity);
-    this.clusters = new Uint16Array(capacity);
-    this.states = new Uint8Array(capacity);
-    this.epochs = new Float64Array(capacity);
-    this.mask = capacity - 1;
-    this.shift = 32 - Math.log2(capacity);
-    this.tagShift = Math.max(0, this.shift - TAG_BITS);
+    this.allocate(capacity);
     this.tombstones = 0;
     for (let slot = 0; slot < states.length; slot++) {
       const c = states[slot]!;
