@@ -60,10 +60,35 @@ export interface ConfigSnapshot {
   ranges: WireRange[];
   placements: WirePlacement[];
   replicas: WireReplicaHealth[];
-  /** Filled by the rollouts feature; empty until it exists. */
-  rollouts: unknown[];
-  /** Filled by the cohorts feature; empty until it exists. */
-  cohorts: unknown[];
+  rollouts: WireRollout[];
+  /** Only cohorts that some rollout names as its pilot; others stay in the control DB. */
+  cohorts: WireCohort[];
+}
+
+/**
+ * A rollout as the runtime evaluates it: the effective state, not the stage plan.
+ * `isEnabled(flag, {orgId})` is:
+ *   enabled && (orgId in cohort `pilotCohort` || (percent > 0 && bucket(groupId, orgId) <= percent))
+ * where bucket is Unleash's flexibleRollout normalisation:
+ *   murmur3_x86_32(`${groupId}:${orgId}`, seed 0) % 100 + 1   (orgId in decimal).
+ * `enabled: false` (the kill switch, or a rollout rolled back past its first stage)
+ * turns the flag off for every org, pilot members included.
+ */
+export interface WireRollout {
+  flag: string;
+  /** Unleash groupId; ASCII [A-Za-z0-9._:-], defaults to the flag name. */
+  groupId: string;
+  enabled: boolean;
+  /** Integer 0..100. */
+  percent: number;
+  pilotCohort: string | null;
+}
+
+/** A named set of orgs (a pilot cohort). */
+export interface WireCohort {
+  name: string;
+  /** Sorted ascending, no duplicates. */
+  orgIds: number[];
 }
 
 /**
@@ -77,6 +102,10 @@ export interface ConfigDelta {
   clusters?: WireCluster[];
   ranges?: WireRange[];
   placements?: { upsert: WirePlacement[]; remove: number[] };
+  /** The complete new list of rollouts (they are few). */
+  rollouts?: WireRollout[];
+  /** Cohorts are incremental: a cohort can hold 100,000 orgs. */
+  cohorts?: { upsert: WireCohort[]; remove: string[] };
 }
 
 /**
@@ -104,6 +133,14 @@ export interface WireError {
     details?: unknown;
   };
 }
+
+/**
+ * SQLSTATEs that a tenant cluster raises for writes to an org in a move
+ * (migrations/tenant/1764000000000_move-capture.sql). Writers recognise them by code.
+ */
+export const SQLSTATE_ORG_FENCED = 'OPF01';
+/** The org has moved to another cluster: refresh the map, retry once on the new owner. */
+export const SQLSTATE_ORG_MOVED = 'OPF02';
 
 /** True for an org id the shard map can hold. */
 export function isValidOrgId(orgId: unknown): orgId is number {
