@@ -1,0 +1,103 @@
+// The tenant side of one org's move: everything that touches the source and target
+// clusters. The move executor (control DB side) drives these steps in order and
+// persists what each returned, so any step can be rerun after a crash.
+//
+// Contract (see migrations/tenant/1764000000000_move-capture.sql):
+// - startCapture() before the first copy; every write to the org after it is logged.
+// - copyTable() per table, in the order of tables(); rerunning one first removes what
+//   an earlier, interrupted attempt left of that table on the target.
+// - catchUp() only after every table is copied; it consumes logged changes.
+// - verify() while writes continue; cutover() under the fence.
+// - After the flip the target captures the org's writes, so rollback() can carry them
+//   back; complete() deletes the source rows and keeps the source's 'moved' marker.
+import type { Logger } from '../../../logger.js';
+
+export interface TenantTable {
+  /** Unqualified name; for a partitioned table, the parent. */
+  name: string;
+  primaryKey: string[];
+  /** The table holds rows that reference these tenant tables. */
+  references: string[];
+  partitioned: boolean;
+}
+
+export interface CopyProgress {
+  table: string;
+  rows: number;
+  bytes: number;
+}
+
+export interface TableCopyResult extends CopyProgress {
+  /** The copy's source snapshot, for the record. */
+  copiedAt: Date;
+}
+
+export interface CatchUpResult {
+  /** Changes consumed and applied in this call. */
+  applied: number;
+  /** Changes still logged for the org after it. */
+  pending: number;
+}
+
+export interface TableVerification {
+  table: string;
+  sourceRows: number;
+  targetRows: number;
+  sourceChecksum: string;
+  targetChecksum: string;
+}
+
+export interface VerifyResult {
+  ok: boolean;
+  tables: TableVerification[];
+}
+
+export interface CutoverHooks {
+  /** Called once the fence is held (placement -> fenced, config version bump). */
+  fenced(): Promise<void>;
+  /**
+   * Commit the flip in the control DB. When it resolves the flip is durable and the
+   * source is marked 'moved' before the fence is released.
+   */
+  flip(): Promise<void>;
+  /** Called when the fence is given up before the flip (placement back to active). */
+  released(reason: string): Promise<void>;
+}
+
+export type CutoverResult =
+  | { outcome: 'flipped'; fenceMs: number; finalChanges: number }
+  | { outcome: 'deadline'; fenceMs: number; step: string }
+  | { outcome: 'mismatch'; fenceMs: number; tables: TableVerification[] };
+
+export interface TenantMoverOptions {
+  moveId: string;
+  orgId: number;
+  /** Connection URLs with credentials: never log them. */
+  sourceUrl: string;
+  targetUrl: string;
+  /** The write-block window's hard limit. */
+  fenceDeadlineMs: number;
+  log: Logger;
+}
+
+export interface TenantMover {
+  /** Tenant tables holding the org, parents before children. */
+  tables(): Promise<TenantTable[]>;
+  /** True when the source holds the org (its `organizations` row). */
+  orgExists(): Promise<boolean>;
+  /** Mark the org 'capturing' on the source and wait for older transactions to end. */
+  startCapture(): Promise<void>;
+  copyTable(table: TenantTable, onProgress: (p: CopyProgress) => void): Promise<TableCopyResult>;
+  catchUp(maxChanges?: number): Promise<CatchUpResult>;
+  verify(): Promise<VerifyResult>;
+  cutover(hooks: CutoverHooks): Promise<CutoverResult>;
+  /** After the flip: fence the target, carry its writes back, unmark the source. */
+  rollback(hooks: CutoverHooks): Promise<CutoverResult>;
+  /** Before the flip: drop the capture and every row copied to the target. */
+  abort(): Promise<void>;
+  /** After the flip and grace: delete the source rows; stop capturing on the target. */
+  complete(onProgress?: (deletedRows: number) => void): Promise<{ deletedRows: number }>;
+  /** Bytes the source's replicas are behind (max over replicas), for throttling. */
+  replicaLagBytes(): Promise<number>;
+  close(): Promise<void>;
+}
