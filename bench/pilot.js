@@ -15,6 +15,12 @@ const SEED = 20260115;
 const DAY_MS = 86_400_000;
 
 const server = await startTestPostgres();
+// Ctrl-C must not leave the throwaway Postgres running.
+for (const signal of ['SIGINT', 'SIGTERM']) {
+  process.once(signal, () => {
+    server.stop().finally(() => process.exit(130));
+  });
+}
 try {
   const url = await createTestDatabase(server.adminUrl, 'control-plane');
   const client = new pg.Client({ connectionString: url });
