@@ -8,6 +8,9 @@ import { ClusterService } from './features/clusters/ClusterService.js';
 import { CohortService, type CohortServiceOptions } from './features/cohorts/CohortService.js';
 import { ConfigHub } from './features/config/ConfigHub.js';
 import { ConfigSnapshotService } from './features/config/ConfigSnapshotService.js';
+import { defaultTenantMover } from './features/moves/defaultTenantMover.js';
+import type { TenantMoverFactory } from './features/moves/Move.js';
+import { MoveService } from './features/moves/MoveService.js';
 import { OrgLocationReadModel } from './features/orgs/OrgLocationReadModel.js';
 import { PlacementService } from './features/placements/PlacementService.js';
 import { RolloutService, type RolloutServiceOptions } from './features/rollouts/RolloutService.js';
@@ -28,6 +31,7 @@ export interface Services {
   hub: ConfigHub;
   rollouts: RolloutService;
   cohorts: CohortService;
+  moves: MoveService;
 }
 
 export interface ServiceOptions {
@@ -37,6 +41,8 @@ export interface ServiceOptions {
   rollouts?: RolloutServiceOptions;
   /** Tests and benchmarks may supply the pilot population. */
   cohorts?: CohortServiceOptions;
+  /** The tenant side of moves (default: the real one, over Postgres). */
+  createMover?: TenantMoverFactory;
 }
 
 export function createPool(config: Pick<Config, 'databaseUrl'>, log: Logger): pg.Pool {
@@ -76,5 +82,6 @@ export function createServices(config: Config, pool: pg.Pool, log: Logger, optio
     hub,
     rollouts: new RolloutService(db, options.rollouts),
     cohorts: new CohortService(db, options.cohorts),
+    moves: new MoveService(db, options.createMover ?? defaultTenantMover, log),
   };
 }

@@ -5,6 +5,8 @@ import { ApiTokenStore } from './features/auth/ApiTokenStore.js';
 import { ClusterStore } from './features/clusters/ClusterStore.js';
 import { CohortStore } from './features/cohorts/CohortStore.js';
 import { ConfigLogStore } from './features/config/ConfigLogStore.js';
+import { MoveBatchStore } from './features/moves/MoveBatchStore.js';
+import { MoveStore } from './features/moves/MoveStore.js';
 import { PlacementStore } from './features/placements/PlacementStore.js';
 import { RolloutAnalysisStore } from './features/rollouts/RolloutAnalysisStore.js';
 import { RolloutStore } from './features/rollouts/RolloutStore.js';
@@ -20,6 +22,8 @@ export interface Stores {
   rollouts: RolloutStore;
   rolloutAnalyses: RolloutAnalysisStore;
   cohorts: CohortStore;
+  moves: MoveStore;
+  moveBatches: MoveBatchStore;
 }
 
 export function createStores(db: Queryable): Stores {
@@ -33,5 +37,7 @@ export function createStores(db: Queryable): Stores {
     rollouts: new RolloutStore(db),
     rolloutAnalyses: new RolloutAnalysisStore(db),
     cohorts: new CohortStore(db),
+    moves: new MoveStore(db),
+    moveBatches: new MoveBatchStore(db),
   };
 }

@@ -23,7 +23,15 @@ export type AuditAction =
   | 'rollout.rollback'
   | 'rollout.kill'
   | 'rollout.gate'
-  | 'cohort.create';
+  | 'cohort.create'
+  | 'move.create'
+  | 'move.fence'
+  | 'move.release'
+  | 'move.flip'
+  | 'move.resume'
+  | 'move.abort'
+  | 'move.rollback'
+  | 'move.complete';
 
 export interface AuditEntryInput {
   actor: Actor;
