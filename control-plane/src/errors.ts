@@ -122,6 +122,17 @@ export class RangeNotFoundError extends AppError {
   }
 }
 
+/** Prometheus rejected a check's query (raised by a query validator plugged into RolloutService). */
+export class InvalidPromqlError extends AppError {
+  constructor(query: string, message: string, options: ErrorOptions = {}) {
+    super('INVALID_PROMQL', 400, `a check's query is not valid PromQL: ${message}`, {
+      hint: 'try the query in the Prometheus UI, then send it again',
+      ...options,
+      details: { query },
+    });
+  }
+}
+
 export class VersionConflictError extends AppError {
   constructor(expectedVersion: number, currentVersion: number) {
     super('VERSION_CONFLICT', 409, `the config is at version ${currentVersion}, not ${expectedVersion}`, {
@@ -155,6 +166,24 @@ export class UnsupportedMediaTypeError extends AppError {
   constructor(contentType: string | undefined) {
     super('UNSUPPORTED_MEDIA_TYPE', 415, `content type '${contentType ?? ''}' is not supported`, {
       hint: 'send JSON with Content-Type: application/json',
+    });
+  }
+}
+
+/** A rollout with checks needs a Prometheus to validate and evaluate them. */
+export class PrometheusNotConfiguredError extends AppError {
+  constructor() {
+    super('PROMETHEUS_NOT_CONFIGURED', 400, 'this rollout has SLO checks, but the control plane has no Prometheus to read them from', {
+      hint: 'set ORGPLANE_PROMETHEUS_URL on the control plane, or create the rollout without checks',
+    });
+  }
+}
+
+/** Prometheus did not answer, so a check's query could not be validated. */
+export class PrometheusUnavailableError extends AppError {
+  constructor(reason: string) {
+    super('PROMETHEUS_UNAVAILABLE', 503, `Prometheus could not validate the check queries: ${reason}`, {
+      hint: 'check that Prometheus is up at ORGPLANE_PROMETHEUS_URL, then retry',
     });
   }
 }
