@@ -36,6 +36,8 @@ export interface GateRollout {
   stageStartedAt: string | null;
   /** Changes with every state change (a resume too): the gate counts afresh from it. */
   updatedAt: string;
+  /** The config version of the rollout's last change: a decision for an older one is stale. */
+  version: number;
 }
 
 export interface GateDecision {
@@ -43,6 +45,8 @@ export interface GateDecision {
   action: GateAction;
   /** The stage the decision was made for: a rollout that moved since is left alone. */
   stageIndex: number;
+  /** The rollout's version the decision was made on: a rollout changed since is left alone. */
+  rolloutVersion: number;
   /** Why, in words (the audit row's reason). */
   reason: string;
   /** The round that decided, plus the stage's counts. */
@@ -229,13 +233,23 @@ export class GateWorker {
       flag: rollout.flag,
       action: plan.action,
       stageIndex: rollout.stageIndex,
+      rolloutVersion: rollout.version,
       reason: `SLO gate: ${plan.why}`,
       analyses,
       samples: progress.samples,
       consecutiveFailures: progress.consecutiveFailures,
     };
-    await port.applyGateDecision(decision);
     this.tracked.delete(rollout.flag);
+    try {
+      await port.applyGateDecision(decision);
+    } catch (err) {
+      // Someone changed the rollout while its checks ran: the next tick reads it afresh.
+      if ((err as { code?: unknown }).code === 'INVALID_ROLLOUT_STATE') {
+        this.log.info({ flag: rollout.flag, action: plan.action }, `SLO gate: rollout '${rollout.flag}' changed meanwhile; not applied`);
+        return;
+      }
+      throw err;
+    }
     metrics?.countDecision(plan.action);
     metrics?.forget(rollout.flag);
     this.log.info(
