@@ -15,7 +15,7 @@ export interface Config {
   migrateOnBoot: boolean;
   /**
    * Prometheus HTTP API base URL the SLO gates query (ORGPLANE_PROMETHEUS_URL); null when
-   * unset, and then a rollout with checks is refused (PROMETHEUS_NOT_CONFIGURED). May hold
+   * unset: checks are then stored unvalidated and every evaluation is an `error`. May hold
    * basic-auth credentials: never log or echo it.
    */
   prometheusUrl: string | null;

@@ -209,15 +209,6 @@ export class UnsupportedMediaTypeError extends AppError {
   }
 }
 
-/** A rollout with checks needs a Prometheus to validate and evaluate them. */
-export class PrometheusNotConfiguredError extends AppError {
-  constructor() {
-    super('PROMETHEUS_NOT_CONFIGURED', 400, 'this rollout has SLO checks, but the control plane has no Prometheus to read them from', {
-      hint: 'set ORGPLANE_PROMETHEUS_URL on the control plane, or create the rollout without checks',
-    });
-  }
-}
-
 /** Prometheus did not answer, so a check's query could not be validated. */
 export class PrometheusUnavailableError extends AppError {
   constructor(reason: string) {

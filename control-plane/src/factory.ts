@@ -81,7 +81,7 @@ export function createServices(config: Config, pool: pg.Pool, log: Logger, optio
     snapshots,
     hub,
     prometheus,
-    rollouts: new RolloutService(db, { validateQuery: promqlValidator(prometheus), ...options.rollouts }),
+    rollouts: new RolloutService(db, { validateQuery: promqlValidator(prometheus, log), ...options.rollouts }),
     cohorts: new CohortService(db, options.cohorts),
   };
 }

@@ -16,7 +16,10 @@ let f: Fixture;
 beforeAll(async () => {
   service = await startMetricsService();
   prometheus = await requirePrometheus([service.target]);
-  f = await startFixture({ env: { ORGPLANE_PROMETHEUS_URL: prometheus.url, ORGPLANE_GATE_TICK_MS: '200' } });
+  f = await startFixture({
+    env: { ORGPLANE_PROMETHEUS_URL: prometheus.url, ORGPLANE_GATE_TICK_MS: '200' },
+    build: { gateWorker: true },
+  });
   service.startTraffic(25, 240);
   await waitForSample(prometheus.url, `${ERROR_RATIO} == 0`, 30_000);
 });

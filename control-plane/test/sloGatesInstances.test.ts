@@ -3,7 +3,7 @@
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import type { ControlPlane } from '../src/app.js';
 import type { PrometheusServer } from '../src/embedded/prometheus.js';
-import { freshDatabase, type Json, startFixture, startInstance, waitFor } from './helpers.js';
+import { type Json, startFixture, startInstance, waitFor } from './helpers.js';
 import { requirePrometheus } from './sloGatesHelpers.js';
 
 const alwaysZero = { name: 'zero', query: 'vector(0)', op: '<', threshold: 1 };
@@ -37,7 +37,8 @@ describe('several instances', () => {
     // The fixture's own instance serves the API without a gate worker; two more run one each.
     const env = { ORGPLANE_PROMETHEUS_URL: prometheus.url, ORGPLANE_GATE_TICK_MS: '100' };
     const f = await startFixture({ env, build: { gateWorker: false } });
-    const others: ControlPlane[] = [await startInstance(f.databaseUrl, {}, env), await startInstance(f.databaseUrl, {}, env)];
+    const withGates = { gateWorker: true };
+    const others: ControlPlane[] = [await startInstance(f.databaseUrl, withGates, env), await startInstance(f.databaseUrl, withGates, env)];
     try {
       expect(f.cp.gates).toBeNull();
       await waitFor('a gate worker to take the lock', () => others.some((cp) => cp.gates?.isLeader));
@@ -67,7 +68,7 @@ describe('several instances', () => {
 describe('Prometheus unreachable', () => {
   test('checks are errors: noData fail counts them as failures and pauses, hold waits; new rollouts are refused 503', async () => {
     const own = await requirePrometheus([]);
-    const f = await startFixture({ env: { ORGPLANE_PROMETHEUS_URL: own.url, ORGPLANE_GATE_TICK_MS: '100' } });
+    const f = await startFixture({ env: { ORGPLANE_PROMETHEUS_URL: own.url, ORGPLANE_GATE_TICK_MS: '100' }, build: { gateWorker: true } });
     try {
       for (const noData of ['fail', 'hold', 'pass']) {
         const body = plan(`down-${noData}`, { mode: 'automatic' });
@@ -109,17 +110,20 @@ describe('Prometheus unreachable', () => {
 });
 
 describe('no Prometheus configured', () => {
-  test('a rollout with checks is refused with PROMETHEUS_NOT_CONFIGURED; one without checks is created', async () => {
-    const f = await startFixture({ databaseUrl: await freshDatabase() });
+  test('checks are stored unvalidated and evaluated as errors that never pass; the log says why', async () => {
+    const f = await startFixture({ env: { ORGPLANE_GATE_TICK_MS: '100' }, build: { gateWorker: true } });
     try {
-      const res = await f.api.post('/v1/rollouts', plan('needs-prometheus'));
-      expect(res.status).toBe(400);
-      expect(res.body.error).toMatchObject({ code: 'PROMETHEUS_NOT_CONFIGURED' });
-      expect(res.body.error.hint).toMatch(/ORGPLANE_PROMETHEUS_URL/);
-      expect((await f.api.get('/v1/rollouts/needs-prometheus')).status).toBe(404);
-      const plain = plan('no-checks');
-      plain.stages[0].checks = [];
-      expect((await f.api.post('/v1/rollouts', plain)).status).toBe(201);
+      const body = plan('no-prometheus', { mode: 'automatic' });
+      expect((await f.api.post('/v1/rollouts', body)).status).toBe(201);
+      expect(f.log.text).toMatch(/ORGPLANE_PROMETHEUS_URL is not set: this check is stored unvalidated/);
+      expect((await f.api.post('/v1/rollouts/no-prometheus/advance', {})).status).toBe(200);
+      await waitFor('3 analyses', async () => (await f.api.get('/v1/rollouts/no-prometheus/analyses')).body.analyses.length >= 3);
+      const { analyses } = (await f.api.get('/v1/rollouts/no-prometheus/analyses')).body;
+      for (const a of analyses) {
+        expect(a).toMatchObject({ value: null, outcome: 'error', message: 'no Prometheus is configured (ORGPLANE_PROMETHEUS_URL)' });
+      }
+      // noData hold: an automatic stage whose checks cannot be read does not advance.
+      expect((await f.api.get('/v1/rollouts/no-prometheus')).body).toMatchObject({ status: 'running', stageIndex: 0 });
     } finally {
       await f.close();
     }

@@ -1,13 +1,18 @@
 // The query validator RolloutService calls for every check of a new rollout: Prometheus
-// itself says whether the PromQL parses. Without a Prometheus, checks cannot be trusted
-// to ever be evaluated, so a rollout that has any is refused rather than stored blind.
-import { PrometheusNotConfiguredError } from '../../errors.js';
+// itself says whether the PromQL parses. A control plane without a Prometheus
+// (ORGPLANE_PROMETHEUS_URL unset) stores checks unvalidated: the gate records each of
+// them as an `error` ("no Prometheus is configured"), which never counts as a pass, so
+// such a stage is held (or, with noData "fail", paused) instead of advancing blind.
+import type { Logger } from '../../logger.js';
 import type { PrometheusClient } from './PrometheusClient.js';
 
-export function promqlValidator(prometheus: PrometheusClient | null): (query: string) => Promise<void> {
+export function promqlValidator(prometheus: PrometheusClient | null, log: Logger): (query: string) => Promise<void> {
   if (prometheus === null) {
-    return async () => {
-      throw new PrometheusNotConfiguredError();
+    return async (query) => {
+      log.warn(
+        { query },
+        'ORGPLANE_PROMETHEUS_URL is not set: this check is stored unvalidated and the SLO gate will record it as an error',
+      );
     };
   }
   return (query) => prometheus.validate(query);
