@@ -33,7 +33,11 @@ export interface BuildAppOptions {
   maxBufferedDeltas?: number;
   rollouts?: RolloutServiceOptions;
   cohorts?: CohortServiceOptions;
-  /** Run the SLO gate worker (it still acts only while holding its advisory lock); default true. */
+  /**
+   * Run the SLO gate worker (it acts only while holding its advisory lock). Default false:
+   * it moves rollouts by itself, so an embedded control plane (tests, the CLI's) opts in;
+   * the control-plane process (main.ts) always does.
+   */
   gateWorker?: boolean;
 }
 
@@ -88,7 +92,7 @@ export async function buildApp(config: Config, options: BuildAppOptions = {}): P
   registerCohortRoutes(app, services.cohorts);
 
   const gates =
-    options.gateWorker === false
+    options.gateWorker !== true
       ? null
       : new GateWorker({
           databaseUrl: config.databaseUrl,

@@ -119,8 +119,7 @@ export async function startFixture(
   }
   const log = new LogCapture();
   const config = testConfig(databaseUrl, options.env);
-  // The SLO gate worker writes analyses and moves rollouts by itself: only tests that ask get one.
-  const cp = await buildApp(config, { logger: createLogger(config, log), gateWorker: false, ...options.build });
+  const cp = await buildApp(config, { logger: createLogger(config, log), ...options.build });
   const sqlPool = new pg.Pool({ connectionString: databaseUrl, max: 2 });
   return {
     databaseUrl,
@@ -143,7 +142,7 @@ export async function startInstance(
   env: Record<string, string> = {},
 ): Promise<ControlPlane> {
   const config = testConfig(databaseUrl, { ORGPLANE_LOG_LEVEL: 'warn', ...env });
-  return buildApp(config, { logger: createLogger(config, new LogCapture()), gateWorker: false, ...build });
+  return buildApp(config, { logger: createLogger(config, new LogCapture()), ...build });
 }
 
 /** Poll until `check` holds; fails the test with `what` after `limitMs`. */
