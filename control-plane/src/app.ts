@@ -22,6 +22,9 @@ import { registerPlacementRoutes } from './features/placements/placementRoutes.j
 import type { RolloutServiceOptions } from './features/rollouts/RolloutService.js';
 import { registerRolloutRoutes } from './features/rollouts/rolloutRoutes.js';
 import { registerShardMapRoutes } from './features/shard-map/shardMapRoutes.js';
+import { GateMetrics } from './features/slo-gates/GateMetrics.js';
+import { GateWorker } from './features/slo-gates/GateWorker.js';
+import { rolloutGatePort } from './features/slo-gates/rolloutGatePort.js';
 import { createLogger, type Logger } from './logger.js';
 
 export const BODY_LIMIT_BYTES = 32 * 1024 * 1024;
@@ -36,6 +39,12 @@ export interface BuildAppOptions {
   cohorts?: CohortServiceOptions;
   /** The tenant side of moves; tests inject their own. */
   createMover?: TenantMoverFactory;
+  /**
+   * Run the SLO gate worker (it acts only while holding its advisory lock). Default false:
+   * it moves rollouts by itself, so an embedded control plane (tests, the CLI's) opts in;
+   * the control-plane process (main.ts) always does.
+   */
+  gateWorker?: boolean;
 }
 
 export interface ControlPlane {
@@ -44,6 +53,8 @@ export interface ControlPlane {
   services: Services;
   /** The move executor, when config.moves.executor is on (it runs moves only while it holds the lock). */
   executor: MoveExecutor | null;
+  /** The SLO gate worker, or null when built with `gateWorker: false`. */
+  gates: GateWorker | null;
   /** Ends the watch streams, the HTTP server, the LISTEN connection and the pool. */
   close(): Promise<void>;
 }
@@ -106,9 +117,22 @@ export async function buildApp(config: Config, options: BuildAppOptions = {}): P
   registerCohortRoutes(app, services.cohorts);
   registerMoveRoutes(app, services.moves);
 
+  const gates =
+    options.gateWorker !== true
+      ? null
+      : new GateWorker({
+          databaseUrl: config.databaseUrl,
+          port: rolloutGatePort(services.rollouts),
+          prometheus: services.prometheus,
+          log: logger,
+          metrics: new GateMetrics(metrics.registry),
+          tickMs: config.gateTickMs,
+        });
+
   // Watch streams never end on their own: close them first, or server.close() waits forever.
   app.addHook('preClose', async () => {
     await executor?.stop();
+    await gates?.stop();
     await services.hub.close();
   });
   app.addHook('onClose', async () => {
@@ -122,5 +146,6 @@ export async function buildApp(config: Config, options: BuildAppOptions = {}): P
     throw err;
   }
   executor?.start();
-  return { app, hub: services.hub, services, executor, close: () => app.close() };
+  gates?.start();
+  return { app, hub: services.hub, services, executor, gates, close: () => app.close() };
 }

@@ -13,6 +13,16 @@ export interface Config {
   heartbeatMs: number;
   /** Apply pending control-plane migrations before listening. */
   migrateOnBoot: boolean;
+  /**
+   * Prometheus HTTP API base URL the SLO gates query (ORGPLANE_PROMETHEUS_URL); null when
+   * unset: checks are then stored unvalidated and every evaluation is an `error`. May hold
+   * basic-auth credentials: never log or echo it.
+   */
+  prometheusUrl: string | null;
+  /** How often the gate worker looks for rollouts whose analysis interval is due. */
+  gateTickMs: number;
+  /** Timeout of one Prometheus query. */
+  prometheusTimeoutMs: number;
   moves: MoveExecutorConfig;
 }
 
@@ -68,7 +78,25 @@ export function loadConfig(env: Env = process.env): Config {
       retryBaseMs: integer(env, 'ORGPLANE_MOVE_RETRY_BASE_MS', 2000, 10, 600_000),
       maxFailures: integer(env, 'ORGPLANE_MOVE_MAX_FAILURES', 5, 1, 1000),
     },
+    prometheusUrl: prometheusUrl(env),
+    gateTickMs: integer(env, 'ORGPLANE_GATE_TICK_MS', 1000, 50, 60_000),
+    prometheusTimeoutMs: integer(env, 'ORGPLANE_PROMETHEUS_TIMEOUT_MS', 5000, 100, 60_000),
   };
+}
+
+function prometheusUrl(env: Env): string | null {
+  const raw = env['ORGPLANE_PROMETHEUS_URL']?.trim();
+  if (!raw) return null;
+  let url: URL;
+  try {
+    url = new URL(raw);
+  } catch {
+    throw new ConfigError('ORGPLANE_PROMETHEUS_URL is not a URL', 'write it as http://host:9090 (the Prometheus HTTP API base)');
+  }
+  if (url.protocol !== 'http:' && url.protocol !== 'https:') {
+    throw new ConfigError('ORGPLANE_PROMETHEUS_URL is not an http:// or https:// URL', 'write it as http://host:9090');
+  }
+  return raw.replace(/\/+$/, '');
 }
 
 function integer(env: Env, name: string, fallback: number, min: number, max: number): number {

@@ -16,6 +16,9 @@ describe('loadConfig', () => {
       heartbeatMs: 15_000,
       migrateOnBoot: true,
       moves: { executor: true, concurrency: 8, pollMs: 1000, lagThresholdBytes: 67_108_864, retryBaseMs: 2000, maxFailures: 5 },
+      prometheusUrl: null,
+      gateTickMs: 1000,
+      prometheusTimeoutMs: 5000,
     });
   });
 
@@ -34,6 +37,9 @@ describe('loadConfig', () => {
         ORGPLANE_MOVE_LAG_THRESHOLD_BYTES: '1000',
         ORGPLANE_MOVE_RETRY_BASE_MS: '100',
         ORGPLANE_MOVE_MAX_FAILURES: '3',
+        ORGPLANE_PROMETHEUS_URL: 'http://prom:9090/',
+        ORGPLANE_GATE_TICK_MS: '250',
+        ORGPLANE_PROMETHEUS_TIMEOUT_MS: '2000',
       }),
     ).toEqual({
       databaseUrl: 'postgresql://h/db',
@@ -43,6 +49,9 @@ describe('loadConfig', () => {
       heartbeatMs: 500,
       migrateOnBoot: false,
       moves: { executor: false, concurrency: 2, pollMs: 50, lagThresholdBytes: 1000, retryBaseMs: 100, maxFailures: 3 },
+      prometheusUrl: 'http://prom:9090',
+      gateTickMs: 250,
+      prometheusTimeoutMs: 2000,
     });
   });
 
@@ -56,6 +65,9 @@ describe('loadConfig', () => {
     [{ ORGPLANE_DATABASE_URL: 'postgres://h/db', ORGPLANE_MIGRATE: 'maybe' }],
     [{ ORGPLANE_DATABASE_URL: 'postgres://h/db', ORGPLANE_MOVE_EXECUTOR: 'sometimes' }],
     [{ ORGPLANE_DATABASE_URL: 'postgres://h/db', ORGPLANE_MOVE_CONCURRENCY: '0' }],
+    [{ ORGPLANE_DATABASE_URL: 'postgres://h/db', ORGPLANE_PROMETHEUS_URL: 'prom:9090' }],
+    [{ ORGPLANE_DATABASE_URL: 'postgres://h/db', ORGPLANE_PROMETHEUS_URL: 'not a url' }],
+    [{ ORGPLANE_DATABASE_URL: 'postgres://h/db', ORGPLANE_GATE_TICK_MS: '10' }],
   ])('refuses %j with a ConfigError', (env) => {
     expect(() => loadConfig(env)).toThrow(ConfigError);
   });
