@@ -14,6 +14,7 @@ import { Metrics } from './features/health/Metrics.js';
 import { registerOrgRoutes } from './features/orgs/orgRoutes.js';
 import { registerPlacementRoutes } from './features/placements/placementRoutes.js';
 import { registerShardMapRoutes } from './features/shard-map/shardMapRoutes.js';
+import { registerUnleashRoutes } from './features/unleash/unleashRoutes.js';
 import { createLogger, type Logger } from './logger.js';
 
 export const BODY_LIMIT_BYTES = 32 * 1024 * 1024;
@@ -69,6 +70,7 @@ export async function buildApp(config: Config, options: BuildAppOptions = {}): P
   registerOrgRoutes(app, services.locations);
   registerAuditRoutes(app, services.db.stores.audit);
   registerConfigRoutes(app, services.snapshots, services.hub);
+  registerUnleashRoutes(app, services.unleash);
 
   // Watch streams never end on their own: close them first, or server.close() waits forever.
   app.addHook('preClose', async () => {

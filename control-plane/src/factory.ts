@@ -11,6 +11,7 @@ import { OrgLocationReadModel } from './features/orgs/OrgLocationReadModel.js';
 import { PlacementService } from './features/placements/PlacementService.js';
 import { ShardMapHistoryReadModel } from './features/shard-map/ShardMapHistoryReadModel.js';
 import { ShardMapService } from './features/shard-map/ShardMapService.js';
+import { UnleashService } from './features/unleash/UnleashService.js';
 import type { Logger } from './logger.js';
 import { createStores, type Stores } from './stores.js';
 
@@ -24,6 +25,7 @@ export interface Services {
   locations: OrgLocationReadModel;
   snapshots: ConfigSnapshotService;
   hub: ConfigHub;
+  unleash: UnleashService;
 }
 
 export interface ServiceOptions {
@@ -66,5 +68,7 @@ export function createServices(config: Config, pool: pg.Pool, log: Logger, optio
     locations: new OrgLocationReadModel(pool),
     snapshots,
     hub,
+    // Built once per config version, so the whole snapshot is read at most that often.
+    unleash: new UnleashService(db, () => snapshots.load()),
   };
 }

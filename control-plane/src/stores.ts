@@ -6,6 +6,8 @@ import { ClusterStore } from './features/clusters/ClusterStore.js';
 import { ConfigLogStore } from './features/config/ConfigLogStore.js';
 import { PlacementStore } from './features/placements/PlacementStore.js';
 import { RangeStore } from './features/shard-map/RangeStore.js';
+import { UnleashClientStore } from './features/unleash/UnleashClientStore.js';
+import { UnleashImportStore } from './features/unleash/UnleashImportStore.js';
 
 export interface Stores {
   audit: AuditStore;
@@ -14,6 +16,8 @@ export interface Stores {
   ranges: RangeStore;
   placements: PlacementStore;
   configLog: ConfigLogStore;
+  unleashImport: UnleashImportStore;
+  unleashClients: UnleashClientStore;
 }
 
 export function createStores(db: Queryable): Stores {
@@ -24,5 +28,7 @@ export function createStores(db: Queryable): Stores {
     ranges: new RangeStore(db),
     placements: new PlacementStore(db),
     configLog: new ConfigLogStore(db),
+    unleashImport: new UnleashImportStore(db),
+    unleashClients: new UnleashClientStore(db),
   };
 }

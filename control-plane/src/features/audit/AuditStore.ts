@@ -14,7 +14,8 @@ export type AuditAction =
   | 'placement.set'
   | 'placement.remove'
   | 'token.create'
-  | 'token.revoke';
+  | 'token.revoke'
+  | 'unleash.import';
 
 export interface AuditEntryInput {
   actor: Actor;
