@@ -10,12 +10,18 @@ export interface RuntimeMetricsState {
   version(): number | null;
   stalenessSeconds(): number;
   source(): ConfigSource | null;
+  /** Running totals of isEnabled() calls, and of those answered with the fallback. */
+  flagEvaluations(): number;
+  flagFallbacks(): number;
 }
 
 export interface RuntimeMetrics {
   /** Label `code` is a RuntimeErrorCode: a bounded set. */
   errors: Counter<'code'>;
   reconnects: Counter;
+  /** Label `reason`: 'moved' or 'fenced'. */
+  writeRetries: Counter<'reason'>;
+  writeFailures: Counter<'reason'>;
 }
 
 const SOURCES: readonly ConfigSource[] = ['network', 'disk'];
@@ -59,5 +65,39 @@ export function createRuntimeMetrics(registry: Registry, state: RuntimeMetricsSt
     help: 'Times the runtime reconnected to the config watch stream.',
     registers: [registry],
   });
-  return { errors, reconnects };
+  const writeRetries = new Counter({
+    name: 'orgplane_runtime_write_retries_total',
+    help: 'Writes run again because the cluster refused the org: reason="moved" (OPF02, retried on the new owner) or "fenced" (OPF01).',
+    labelNames: ['reason'],
+    registers: [registry],
+  });
+  const writeFailures = new Counter({
+    name: 'orgplane_runtime_write_refusals_total',
+    help: 'Writes given up because of a move: reason="moved" (OrgMovedError) or "fenced" (OrgFencedError).',
+    labelNames: ['reason'],
+    registers: [registry],
+  });
+  countedAtScrape(registry, 'orgplane_runtime_flag_evaluations_total', 'isEnabled() calls.', state.flagEvaluations);
+  countedAtScrape(
+    registry,
+    'orgplane_runtime_flag_fallbacks_total',
+    'isEnabled() calls answered with the fallback: the flag is unknown, or no config is loaded yet.',
+    state.flagFallbacks,
+  );
+  return { errors, reconnects, writeRetries, writeFailures };
+}
+
+/** A counter that follows a running total read at scrape time, so that counting costs one `++`. */
+function countedAtScrape(registry: Registry, name: string, help: string, total: () => number): void {
+  let reported = 0;
+  new Counter({
+    name,
+    help,
+    registers: [registry],
+    collect() {
+      const now = total();
+      if (now > reported) this.inc(now - reported);
+      reported = now;
+    },
+  });
 }
