@@ -3,8 +3,11 @@ import type { Queryable } from './db/Database.js';
 import { AuditStore } from './features/audit/AuditStore.js';
 import { ApiTokenStore } from './features/auth/ApiTokenStore.js';
 import { ClusterStore } from './features/clusters/ClusterStore.js';
+import { CohortStore } from './features/cohorts/CohortStore.js';
 import { ConfigLogStore } from './features/config/ConfigLogStore.js';
 import { PlacementStore } from './features/placements/PlacementStore.js';
+import { RolloutAnalysisStore } from './features/rollouts/RolloutAnalysisStore.js';
+import { RolloutStore } from './features/rollouts/RolloutStore.js';
 import { RangeStore } from './features/shard-map/RangeStore.js';
 import { UnleashClientStore } from './features/unleash/UnleashClientStore.js';
 import { UnleashImportStore } from './features/unleash/UnleashImportStore.js';
@@ -16,6 +19,9 @@ export interface Stores {
   ranges: RangeStore;
   placements: PlacementStore;
   configLog: ConfigLogStore;
+  rollouts: RolloutStore;
+  rolloutAnalyses: RolloutAnalysisStore;
+  cohorts: CohortStore;
   unleashImport: UnleashImportStore;
   unleashClients: UnleashClientStore;
 }
@@ -28,6 +34,9 @@ export function createStores(db: Queryable): Stores {
     ranges: new RangeStore(db),
     placements: new PlacementStore(db),
     configLog: new ConfigLogStore(db),
+    rollouts: new RolloutStore(db),
+    rolloutAnalyses: new RolloutAnalysisStore(db),
+    cohorts: new CohortStore(db),
     unleashImport: new UnleashImportStore(db),
     unleashClients: new UnleashClientStore(db),
   };

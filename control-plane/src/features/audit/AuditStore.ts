@@ -15,6 +15,15 @@ export type AuditAction =
   | 'placement.remove'
   | 'token.create'
   | 'token.revoke'
+  | 'rollout.create'
+  | 'rollout.set'
+  | 'rollout.advance'
+  | 'rollout.pause'
+  | 'rollout.resume'
+  | 'rollout.rollback'
+  | 'rollout.kill'
+  | 'rollout.gate'
+  | 'cohort.create'
   | 'unleash.import';
 
 export interface AuditEntryInput {

@@ -26,6 +26,7 @@ export const ALLOW = {
   read: ['operator', 'rollout'],
   shardMapWrite: ['operator'],
   auditRead: ['operator'],
+  rolloutWrite: ['rollout'],
   admin: [],
   unleashClient: ['sdk:read'],
 } as const satisfies Record<string, readonly Scope[]>;
