@@ -78,7 +78,6 @@ export function createServices(config: Config, pool: pg.Pool, log: Logger, optio
     hub,
     rollouts: new RolloutService(db, options.rollouts),
     cohorts: new CohortService(db, options.cohorts),
-    // Built once per config version, so the whole snapshot is read at most that often.
-    unleash: new UnleashService(db, () => snapshots.load()),
+    unleash: new UnleashService(db, () => snapshots.loadRollouts()),
   };
 }

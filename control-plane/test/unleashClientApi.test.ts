@@ -253,6 +253,43 @@ describe('GET /api/client/features: ETag and 304', () => {
   });
 });
 
+describe('rollouts as features', () => {
+  it('serves each rollout before the imports, shadows an import of the same name, and moves the ETag on every transition', async () => {
+    await importFeatures([
+      { name: 'search.v3', enabled: true, strategies: [], description: 'imported, shadowed by the rollout' },
+      { name: 'kept', enabled: true, strategies: [] },
+    ]);
+    const rollouts = f.api.as(f.tokens.rollout);
+    const created = await rollouts.post('/v1/rollouts', {
+      flag: 'search.v3',
+      groupId: 'search',
+      stages: [{ percent: 10 }, { percent: 50 }],
+    });
+    expect(created.status, created.text).toBe(201);
+
+    const off = await call('GET', '/api/client/features', f.tokens['sdk:read']);
+    expect(off.body.features.map((x: Json) => x.name)).toEqual(['search.v3', 'kept']);
+    expect(off.body.features[0]).toMatchObject({
+      enabled: false,
+      strategies: [{ name: 'flexibleRollout', parameters: { rollout: '0', stickiness: 'orgId', groupId: 'search' } }],
+    });
+
+    let etag = off.etag!;
+    for (const [verb, enabled, percent] of [
+      ['advance', true, '10'],
+      ['advance', true, '50'],
+      ['kill', false, '50'],
+    ] as const) {
+      expect((await rollouts.post(`/v1/rollouts/search.v3/${verb}`, {})).status).toBe(200);
+      const res = await call('GET', '/api/client/features', f.tokens['sdk:read'], undefined, { 'if-none-match': etag });
+      expect(res.status).toBe(200);
+      expect(res.etag).not.toBe(etag);
+      expect(res.body.features[0]).toMatchObject({ name: 'search.v3', enabled, strategies: [{ parameters: { rollout: percent } }] });
+      etag = res.etag!;
+    }
+  });
+});
+
 describe('POST /api/admin/features-import', () => {
   it('replaces the import wholesale and writes one audit row', async () => {
     const res = await f.api.post('/api/admin/features-import', {
@@ -272,7 +309,7 @@ describe('POST /api/admin/features-import', () => {
     const served = await call('GET', '/api/client/features', f.tokens['sdk:read']);
     expect(served.body.segments).toEqual([{ id: 7, constraints: [] }]);
     // Served back as imported, unknown fields included.
-    expect(served.body.features[1]).toEqual(FEATURES[1]);
+    expect(served.body.features.find((x: Json) => x.name === 'banner')).toEqual(FEATURES[1]);
   });
 
   it('applies delta events in order', async () => {

@@ -2,7 +2,7 @@
 // under an ETag made of the config version and the import revision; and what SDKs
 // report about themselves. The features document is built once per (version, revision)
 // and kept, so an SDK's poll costs two small reads.
-import type { WireCohort, WireRollout } from '@orgplane/runtime/wire';
+import type { ConfigSnapshot } from '@orgplane/runtime/wire';
 import type { Database } from '../../db/Database.js';
 import { InvalidInputError } from '../../errors.js';
 import type { Stores } from '../../stores.js';
@@ -18,12 +18,8 @@ import type {
   UnleashSegment,
 } from './unleashTypes.js';
 
-/** The rollouts and pilot cohorts at one config version (a ConfigSnapshot has them). */
-export interface RolloutState {
-  version: number;
-  rollouts: WireRollout[];
-  cohorts: WireCohort[];
-}
+/** The rollouts and pilot cohorts at one config version. */
+export type RolloutState = Pick<ConfigSnapshot, 'version' | 'rollouts' | 'cohorts'>;
 
 export interface FeaturesQuery {
   namePrefix?: string | undefined;
