@@ -170,6 +170,7 @@ describe('register and metrics from the official client', () => {
 describe('tokens on the Unleash client API', () => {
   const routes: [string, string, unknown][] = [
     ['GET', '/api/client/features', undefined],
+    ['GET', '/api/client/delta', undefined],
     ['POST', '/api/client/register', { appName: 'a', instanceId: 'b' }],
     [
       'POST',
@@ -238,6 +239,36 @@ describe('GET /api/client/features: ETag and 304', () => {
     const after = await call('GET', '/api/client/features', f.tokens['sdk:read'], undefined, { 'if-none-match': before.etag! });
     expect(after.status).toBe(200);
     expect(after.etag).not.toBe(before.etag);
+  });
+
+  it('lets the official client poll: 304 while nothing changes, the new state after an import', async () => {
+    await importFeatures([{ name: 'polled', enabled: false, strategies: [] }]);
+    const client = await startUnleash(baseUrl, f.tokens['sdk:read'], { refreshInterval: 50 });
+    try {
+      await once(client, 'unchanged');
+      expect(client.isEnabled('polled')).toBe(false);
+      await importFeatures([{ name: 'polled', enabled: true, strategies: [] }]);
+      await once(client, 'changed');
+      expect(client.isEnabled('polled')).toBe(true);
+    } finally {
+      client.destroy();
+    }
+  });
+
+  it('answers /api/client/delta with one hydration event of the same state, under the same ETag', async () => {
+    await importFeatures();
+    const full = await call('GET', '/api/client/features', f.tokens['sdk:read']);
+    const delta = await call('GET', '/api/client/delta', f.tokens['sdk:read']);
+    expect(delta.etag).toBe(full.etag);
+    expect(delta.body).toEqual({
+      events: [{ eventId: expect.any(Number), type: 'hydration', features: full.body.features, segments: full.body.segments }],
+    });
+    expect((await call('GET', '/api/client/delta', f.tokens['sdk:read'], undefined, { 'if-none-match': delta.etag! })).status).toBe(304);
+    await importFeatures([{ name: 'next', enabled: true, strategies: [] }]);
+    const next = await call('GET', '/api/client/delta', f.tokens['sdk:read'], undefined, { 'if-none-match': delta.etag! });
+    expect(next.status).toBe(200);
+    expect(next.body.events[0].eventId).toBeGreaterThan(delta.body.events[0].eventId);
+    expect(next.body.events[0].features.map((x: Json) => x.name)).toContain('next');
   });
 
   it('filters by namePrefix and project as Unleash does', async () => {

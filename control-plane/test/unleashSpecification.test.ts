@@ -29,11 +29,12 @@ afterAll(async () => {
   await f?.close();
 });
 
-describe('the Unleash client specification through /api/client/features', () => {
-  it('lists every suite of the installed specification', () => {
-    expect(suiteNames.length).toBeGreaterThanOrEqual(22);
-  });
+it('lists every suite of the installed specification', () => {
+  expect(suiteNames.length).toBeGreaterThanOrEqual(22);
+});
 
+// `full` polls /api/client/features; `delta` polls /api/client/delta (a hydration event).
+describe.each(['full', 'delta'] as const)('the Unleash client specification, %s polling', (format) => {
   // No suite is skipped: 19 and 20 describe their state as delta-API events, which the
   // import applies in order (the features endpoint then serves the resulting state).
   it.each(suiteNames)('%s', async (file) => {
@@ -43,7 +44,10 @@ describe('the Unleash client specification through /api/client/features', () => 
     const imported = await f.api.post('/api/admin/features-import', payload);
     expect(imported.status, imported.text).toBe(200);
 
-    const client: Unleash = await startUnleash(baseUrl, f.tokens['sdk:read'], { appName: `spec-${suite.name}` });
+    const client: Unleash = await startUnleash(baseUrl, f.tokens['sdk:read'], {
+      appName: `spec-${suite.name}`,
+      experimentalMode: { type: 'polling', format },
+    });
     try {
       const wrong: unknown[] = [];
       for (const test of suite.tests ?? []) {

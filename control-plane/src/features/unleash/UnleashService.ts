@@ -27,6 +27,13 @@ export interface FeaturesQuery {
   projects?: string[] | undefined;
 }
 
+/**
+ * `full`: GET /api/client/features. `delta`: GET /api/client/delta, answered with one
+ * `hydration` event holding the whole state (an SDK replaces everything it has with it),
+ * so SDKs configured for delta polling work too.
+ */
+export type FeaturesFormat = 'full' | 'delta';
+
 export type FeaturesAnswer = { etag: string; notModified: true } | { etag: string; notModified: false; body: string };
 
 export interface ImportResult {
@@ -40,8 +47,15 @@ interface Built {
   version: number;
   revision: number;
   document: UnleashFeaturesDocument;
-  /** The unfiltered document, serialized once. */
-  json: string;
+  /** The unfiltered document, serialized once per format. */
+  json: Record<FeaturesFormat, string>;
+}
+
+/** Each change bumps the version or the revision, so their sum orders the states. */
+const eventIdOf = (version: number, revision: number): number => version + revision;
+
+function deltaBody(document: UnleashFeaturesDocument, eventId: number): string {
+  return JSON.stringify({ events: [{ eventId, type: 'hydration', features: document.features, segments: document.segments }] });
 }
 
 export function unleashEtag(version: number, revision: number): string {
@@ -89,13 +103,13 @@ export class UnleashService {
     private readonly loadRollouts: () => Promise<RolloutState>,
   ) {}
 
-  async features(query: FeaturesQuery, ifNoneMatch: string | undefined): Promise<FeaturesAnswer> {
+  async features(query: FeaturesQuery, ifNoneMatch: string | undefined, format: FeaturesFormat = 'full'): Promise<FeaturesAnswer> {
     const [version, revision] = await Promise.all([this.db.stores.configLog.currentVersion(), this.db.stores.unleashImport.revision()]);
     const current = unleashEtag(version, revision);
     if (ifNoneMatch && etagListMatches(ifNoneMatch, current)) return { etag: current, notModified: true };
     const built = await this.document(version, revision);
     const etag = unleashEtag(built.version, built.revision);
-    if (query.namePrefix === undefined && query.projects === undefined) return { etag, notModified: false, body: built.json };
+    if (query.namePrefix === undefined && query.projects === undefined) return { etag, notModified: false, body: built.json[format] };
     const features = built.document.features.filter(
       (f) =>
         (query.namePrefix === undefined || f.name.startsWith(query.namePrefix)) &&
@@ -109,7 +123,8 @@ export class UnleashService {
         ...(query.namePrefix === undefined ? {} : { namePrefix: query.namePrefix }),
       },
     };
-    return { etag, notModified: false, body: JSON.stringify(document) };
+    const body = format === 'full' ? JSON.stringify(document) : deltaBody(document, eventIdOf(built.version, built.revision));
+    return { etag, notModified: false, body };
   }
 
   /** Replace what was imported before; audited as `unleash.import`. */
@@ -182,7 +197,8 @@ export class UnleashService {
     const features: UnleashFeature[] = [...rolloutFeatures, ...imported.features.filter((f) => !taken.has(f.name))];
     const segments: UnleashSegment[] = imported.segments;
     const document: UnleashFeaturesDocument = { version: 2, features, segments };
-    const built: Built = { version: state.version, revision: imported.revision, document, json: JSON.stringify(document) };
+    const json = { full: JSON.stringify(document), delta: deltaBody(document, eventIdOf(state.version, imported.revision)) };
+    const built: Built = { version: state.version, revision: imported.revision, document, json };
     if (!this.built || (built.version >= this.built.version && built.revision >= this.built.revision)) this.built = built;
     return built;
   }

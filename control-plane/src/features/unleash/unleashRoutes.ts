@@ -13,31 +13,33 @@ function asList(value: string | string[] | undefined): string[] | undefined {
 }
 
 export function registerUnleashRoutes(app: FastifyInstance, unleash: UnleashService): void {
-  app.get<{ Querystring: { namePrefix?: string; project?: string | string[] } }>(
-    '/api/client/features',
-    {
-      config: client,
-      schema: {
-        querystring: {
-          type: 'object',
-          properties: {
-            namePrefix: { type: 'string', maxLength: 255 },
-            project: { anyOf: [{ type: 'string' }, { type: 'array', items: { type: 'string' } }] },
-          },
-        },
+  const featuresQuery = {
+    type: 'object',
+    properties: {
+      namePrefix: { type: 'string', maxLength: 255 },
+      project: { anyOf: [{ type: 'string' }, { type: 'array', items: { type: 'string' } }] },
+    },
+  } as const;
+  for (const [path, format] of [
+    ['/api/client/features', 'full'],
+    ['/api/client/delta', 'delta'],
+  ] as const) {
+    app.get<{ Querystring: { namePrefix?: string; project?: string | string[] } }>(
+      path,
+      { config: client, schema: { querystring: featuresQuery } },
+      async (request, reply) => {
+        const ifNoneMatch = request.headers['if-none-match'];
+        const answer = await unleash.features(
+          { namePrefix: request.query.namePrefix, projects: asList(request.query.project) },
+          typeof ifNoneMatch === 'string' ? ifNoneMatch : undefined,
+          format,
+        );
+        reply.header('etag', answer.etag).header('cache-control', 'no-cache');
+        if (answer.notModified) return reply.code(304).send();
+        return reply.type('application/json; charset=utf-8').send(answer.body);
       },
-    },
-    async (request, reply) => {
-      const ifNoneMatch = request.headers['if-none-match'];
-      const answer = await unleash.features(
-        { namePrefix: request.query.namePrefix, projects: asList(request.query.project) },
-        typeof ifNoneMatch === 'string' ? ifNoneMatch : undefined,
-      );
-      reply.header('etag', answer.etag).header('cache-control', 'no-cache');
-      if (answer.notModified) return reply.code(304).send();
-      return reply.type('application/json; charset=utf-8').send(answer.body);
-    },
-  );
+    );
+  }
 
   app.post<{ Body: UnleashRegistration }>(
     '/api/client/register',
