@@ -9,6 +9,8 @@
 import { InvalidOrgIdError, RuntimeError } from './errors.js';
 import { type ConfigDelta, isValidOrgId, type WireCohort, type WireRollout } from './wire.js';
 
+const c1 = 0xcc9e2d51;
+const c2 = 0x1b873593;
 /** Unleash's flexibleRollout seed for strategies (variants use another one). */
 const STRATEGY_SEED = 0;
 /** Digits of Number.MAX_SAFE_INTEGER. */
@@ -21,12 +23,22 @@ const GROUP_ID_MAX_LENGTH = 256;
  * The same function Unleash SDKs use (murmurhash3js `x86.hash32` on ASCII text).
  */
 export function murmur3_x86_32(bytes: Uint8Array, length: number = bytes.length, seed = 0): number {
-  const c1 = 0xcc9e2d51;
-  const c2 = 0x1b873593;
-  let h = seed | 0;
+  return murmur3Continue(bytes, 0, length, seed | 0);
+}
+
+/**
+ * murmur3_x86_32 of `bytes[0..length)` given `state`, the hash state after the 4-byte
+ * blocks before `from` (a multiple of 4): a rollout hashes its groupId prefix once.
+ */
+function murmur3Continue(bytes: Uint8Array, from: number, length: number, state: number): number {
   const tail = length & ~3;
-  let i = 0;
-  for (; i < tail; i += 4) {
+  return finish(bytes, tail, length, blocks(bytes, from, tail, state));
+}
+
+/** The hash state after mixing the 4-byte blocks of `bytes[from..end)`. */
+function blocks(bytes: Uint8Array, from: number, end: number, state: number): number {
+  let h = state;
+  for (let i = from; i < end; i += 4) {
     let k = bytes[i]! | (bytes[i + 1]! << 8) | (bytes[i + 2]! << 16) | (bytes[i + 3]! << 24);
     k = Math.imul(k, c1);
     k = (k << 15) | (k >>> 17);
@@ -34,6 +46,11 @@ export function murmur3_x86_32(bytes: Uint8Array, length: number = bytes.length,
     h = (h << 13) | (h >>> 19);
     h = (Math.imul(h, 5) + 0xe6546b64) | 0;
   }
+  return h;
+}
+
+function finish(bytes: Uint8Array, i: number, length: number, state: number): number {
+  let h = state;
   const rest = length & 3;
   if (rest > 0) {
     let k = bytes[i]!;
@@ -61,6 +78,11 @@ export function rolloutBucket(groupId: string, orgId: number): number {
 /** One rollout, ready to evaluate. */
 interface CompiledRollout {
   readonly wire: WireRollout;
+  readonly enabled: boolean;
+  readonly percent: number;
+  /** murmur3 state after the prefix's whole 4-byte blocks, and where those end. */
+  readonly prefixState: number;
+  readonly prefixBlocks: number;
   /** `${groupId}:` followed by room for the org id's digits. */
   readonly key: Uint8Array;
   readonly prefixLength: number;
@@ -123,14 +145,13 @@ export class FlagSet {
     const rollout = this.byFlag.get(flag);
     if (rollout === undefined) return UNKNOWN_FLAG;
     if (!isValidOrgId(orgId)) throw new InvalidOrgIdError(orgId);
-    const { wire } = rollout;
-    if (!wire.enabled) return 0;
+    if (!rollout.enabled) return 0;
     if (rollout.pilot.length > 0 && contains(rollout.pilot, orgId)) return 1;
-    const percent = wire.percent;
+    const percent = rollout.percent;
     if (percent <= 0) return 0;
     if (percent >= 100) return 1;
     const length = writeDigits(rollout.key, rollout.prefixLength, orgId);
-    return (murmur3_x86_32(rollout.key, length, STRATEGY_SEED) % 100) + 1 <= percent ? 1 : 0;
+    return (murmur3Continue(rollout.key, rollout.prefixBlocks, length, rollout.prefixState) % 100) + 1 <= percent ? 1 : 0;
   }
 
   /** True when the config describes `flag`. */
@@ -210,7 +231,17 @@ function compileRollouts(rollouts: readonly WireRollout[], cohorts: ReadonlyMap<
     const key = new Uint8Array(prefix.length + MAX_ORG_ID_DIGITS);
     for (let i = 0; i < prefix.length; i++) key[i] = prefix.charCodeAt(i);
     const pilot = wire.pilotCohort === null ? EMPTY : (cohorts.get(wire.pilotCohort) ?? EMPTY);
-    out.set(wire.flag, { wire, key, prefixLength: prefix.length, pilot });
+    const prefixBlocks = prefix.length & ~3;
+    out.set(wire.flag, {
+      wire,
+      enabled: wire.enabled,
+      percent: wire.percent,
+      prefixState: blocks(key, 0, prefixBlocks, STRATEGY_SEED),
+      prefixBlocks,
+      key,
+      prefixLength: prefix.length,
+      pilot,
+    });
   }
   return out;
 }
