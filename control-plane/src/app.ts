@@ -25,6 +25,7 @@ import { registerShardMapRoutes } from './features/shard-map/shardMapRoutes.js';
 import { GateMetrics } from './features/slo-gates/GateMetrics.js';
 import { GateWorker } from './features/slo-gates/GateWorker.js';
 import { rolloutGatePort } from './features/slo-gates/rolloutGatePort.js';
+import { registerUnleashRoutes } from './features/unleash/unleashRoutes.js';
 import { createLogger, type Logger } from './logger.js';
 
 export const BODY_LIMIT_BYTES = 32 * 1024 * 1024;
@@ -116,6 +117,7 @@ export async function buildApp(config: Config, options: BuildAppOptions = {}): P
   registerRolloutRoutes(app, services.rollouts);
   registerCohortRoutes(app, services.cohorts);
   registerMoveRoutes(app, services.moves);
+  registerUnleashRoutes(app, services.unleash);
 
   const gates =
     options.gateWorker !== true

@@ -18,6 +18,7 @@ import { ShardMapHistoryReadModel } from './features/shard-map/ShardMapHistoryRe
 import { ShardMapService } from './features/shard-map/ShardMapService.js';
 import { PrometheusClient } from './features/slo-gates/PrometheusClient.js';
 import { promqlValidator } from './features/slo-gates/promqlValidator.js';
+import { UnleashService } from './features/unleash/UnleashService.js';
 import type { Logger } from './logger.js';
 import { createStores, type Stores } from './stores.js';
 
@@ -36,6 +37,7 @@ export interface Services {
   rollouts: RolloutService;
   cohorts: CohortService;
   moves: MoveService;
+  unleash: UnleashService;
 }
 
 export interface ServiceOptions {
@@ -90,5 +92,6 @@ export function createServices(config: Config, pool: pg.Pool, log: Logger, optio
     rollouts: new RolloutService(db, { validateQuery: promqlValidator(prometheus, log), ...options.rollouts }),
     cohorts: new CohortService(db, options.cohorts),
     moves: new MoveService(db, options.createMover ?? defaultTenantMover, log),
+    unleash: new UnleashService(db, () => snapshots.loadRollouts()),
   };
 }

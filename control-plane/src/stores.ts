@@ -11,6 +11,8 @@ import { PlacementStore } from './features/placements/PlacementStore.js';
 import { RolloutAnalysisStore } from './features/rollouts/RolloutAnalysisStore.js';
 import { RolloutStore } from './features/rollouts/RolloutStore.js';
 import { RangeStore } from './features/shard-map/RangeStore.js';
+import { UnleashClientStore } from './features/unleash/UnleashClientStore.js';
+import { UnleashImportStore } from './features/unleash/UnleashImportStore.js';
 
 export interface Stores {
   audit: AuditStore;
@@ -24,6 +26,8 @@ export interface Stores {
   cohorts: CohortStore;
   moves: MoveStore;
   moveBatches: MoveBatchStore;
+  unleashImport: UnleashImportStore;
+  unleashClients: UnleashClientStore;
 }
 
 export function createStores(db: Queryable): Stores {
@@ -39,5 +43,7 @@ export function createStores(db: Queryable): Stores {
     cohorts: new CohortStore(db),
     moves: new MoveStore(db),
     moveBatches: new MoveBatchStore(db),
+    unleashImport: new UnleashImportStore(db),
+    unleashClients: new UnleashClientStore(db),
   };
 }

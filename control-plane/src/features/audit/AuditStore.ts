@@ -31,7 +31,8 @@ export type AuditAction =
   | 'move.resume'
   | 'move.abort'
   | 'move.rollback'
-  | 'move.complete';
+  | 'move.complete'
+  | 'unleash.import';
 
 export interface AuditEntryInput {
   actor: Actor;

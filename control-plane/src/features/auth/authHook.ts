@@ -12,6 +12,8 @@ export type RouteAuth = 'public' | 'any' | readonly Scope[];
 declare module 'fastify' {
   interface FastifyContextConfig {
     auth?: RouteAuth;
+    /** Also accept `Authorization: <token>` without a scheme, as Unleash SDKs send it. */
+    rawToken?: boolean;
   }
   interface FastifyRequest {
     actor: Actor | null;
@@ -26,6 +28,7 @@ export const ALLOW = {
   auditRead: ['operator'],
   rolloutWrite: ['rollout'],
   admin: [],
+  unleashClient: ['sdk:read'],
 } as const satisfies Record<string, readonly Scope[]>;
 
 export function installAuth(app: FastifyInstance, tokens: TokenService): void {
@@ -34,8 +37,10 @@ export function installAuth(app: FastifyInstance, tokens: TokenService): void {
     const auth = route.config?.auth;
     if (auth === undefined) throw new Error(`route ${String(route.method)} ${route.url} declares no config.auth`);
     if (auth === 'public') return;
+    const rawToken = route.config?.rawToken === true;
     const check: onRequestAsyncHookHandler = async (request) => {
-      const actor = await tokens.authenticate(request.headers.authorization);
+      const header = request.headers.authorization;
+      const actor = await tokens.authenticate(rawToken ? asBearer(header) : header);
       if (auth !== 'any' && actor.scope !== 'admin' && !auth.includes(actor.scope)) {
         const needed = ['admin', ...auth].join(', ');
         throw new ForbiddenError(`this needs a token with scope ${needed}; '${actor.name}' has ${actor.scope}`, {
@@ -48,6 +53,13 @@ export function installAuth(app: FastifyInstance, tokens: TokenService): void {
     const existing = route.onRequest;
     route.onRequest = existing === undefined ? [check] : Array.isArray(existing) ? [check, ...existing] : [check, existing];
   });
+}
+
+/** `<token>` -> `Bearer <token>`; a header that already names a scheme stays as it is. */
+export function asBearer(header: string | undefined): string | undefined {
+  if (header === undefined) return undefined;
+  const value = header.trim();
+  return /^\S+$/.test(value) ? `Bearer ${value}` : header;
 }
 
 /** The authenticated caller of a route that is not public. */

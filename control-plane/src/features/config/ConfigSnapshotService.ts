@@ -11,6 +11,22 @@ export class ConfigSnapshotService {
     return this.db.stores.configLog.currentVersion();
   }
 
+  /**
+   * Only the rollouts and their pilot cohorts, at one version: what the Unleash client API
+   * serves, without reading every placement.
+   */
+  async loadRollouts(): Promise<Pick<ConfigSnapshot, 'version' | 'rollouts' | 'cohorts'>> {
+    return this.db.transaction(
+      async (stores) => {
+        const version = await stores.configLog.currentVersion();
+        const rollouts = await stores.rollouts.list();
+        const cohorts = await stores.cohorts.wire(await stores.rollouts.pilotCohorts());
+        return { version, rollouts: rollouts.map(toWireRollout), cohorts };
+      },
+      { isolation: 'repeatable read', readOnly: true },
+    );
+  }
+
   /** Everything at one version (one repeatable-read snapshot of the DB). */
   async load(): Promise<ConfigSnapshot> {
     return this.db.transaction(

@@ -1,0 +1,67 @@
+// The Unleash client API (API.md "Unleash client API"). Official SDKs send their token
+// as `Authorization: <token>`, without `Bearer`: these routes accept both forms.
+import type { FastifyInstance } from 'fastify';
+import { ALLOW, actorOf } from '../auth/authHook.js';
+import type { UnleashService } from './UnleashService.js';
+import { importBodySchema, metricsBodySchema, registerBodySchema } from './unleashSchemas.js';
+import type { UnleashImportBody, UnleashMetricsReport, UnleashRegistration } from './unleashTypes.js';
+
+const client = { auth: ALLOW.unleashClient, rawToken: true } as const;
+
+function asList(value: string | string[] | undefined): string[] | undefined {
+  return value === undefined ? undefined : Array.isArray(value) ? value : [value];
+}
+
+export function registerUnleashRoutes(app: FastifyInstance, unleash: UnleashService): void {
+  const featuresQuery = {
+    type: 'object',
+    properties: {
+      namePrefix: { type: 'string', maxLength: 255 },
+      project: { anyOf: [{ type: 'string' }, { type: 'array', items: { type: 'string' } }] },
+    },
+  } as const;
+  for (const [path, format] of [
+    ['/api/client/features', 'full'],
+    ['/api/client/delta', 'delta'],
+  ] as const) {
+    app.get<{ Querystring: { namePrefix?: string; project?: string | string[] } }>(
+      path,
+      { config: client, schema: { querystring: featuresQuery } },
+      async (request, reply) => {
+        const ifNoneMatch = request.headers['if-none-match'];
+        const answer = await unleash.features(
+          { namePrefix: request.query.namePrefix, projects: asList(request.query.project) },
+          typeof ifNoneMatch === 'string' ? ifNoneMatch : undefined,
+          format,
+        );
+        reply.header('etag', answer.etag).header('cache-control', 'no-cache');
+        if (answer.notModified) return reply.code(304).send();
+        return reply.type('application/json; charset=utf-8').send(answer.body);
+      },
+    );
+  }
+
+  app.post<{ Body: UnleashRegistration }>(
+    '/api/client/register',
+    { config: client, schema: { body: registerBodySchema } },
+    async (request, reply) => {
+      await unleash.register(actorOf(request), request.body);
+      return reply.code(202).send();
+    },
+  );
+
+  app.post<{ Body: UnleashMetricsReport }>(
+    '/api/client/metrics',
+    { config: client, schema: { body: metricsBodySchema } },
+    async (request, reply) => {
+      await unleash.recordMetrics(actorOf(request), request.body);
+      return reply.code(202).send();
+    },
+  );
+
+  app.post<{ Body: UnleashImportBody }>(
+    '/api/admin/features-import',
+    { config: { auth: ALLOW.admin }, schema: { body: importBodySchema } },
+    async (request) => unleash.importFeatures(actorOf(request), request.body),
+  );
+}
