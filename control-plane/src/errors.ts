@@ -353,6 +353,15 @@ export function toAppError(err: FastifyError, request: { headers: Record<string,
     case 'FST_ERR_CTP_INVALID_CONTENT_LENGTH':
       return new InvalidInputError('the Content-Length header does not match the body');
   }
+  // A string Postgres cannot store: \u0000 in text (22021) or in jsonb (22P05). Only a
+  // request carries one, and its transaction has rolled back, so it is the caller's input.
+  const state = (err as { code?: unknown }).code;
+  if (state === '22021' || state === '22P05') {
+    return new InvalidInputError('the request holds a NUL character (\\u0000), which cannot be stored', {
+      details: [{ field: 'body', message: 'a string holds \\u0000' }],
+      hint: 'remove the \\u0000 from the text',
+    });
+  }
   // secure-json-parse refuses __proto__ / constructor keys with a SyntaxError.
   if (err instanceof SyntaxError && err.statusCode === 400) return new MalformedJsonError(err.message);
   if (typeof err.statusCode === 'number' && err.statusCode >= 400 && err.statusCode < 500) {

@@ -128,6 +128,31 @@ describe('POST /v1/rollouts', () => {
     await expectUnchanged(before);
   });
 
+  it('refuses a NUL character (which Postgres cannot store) with 400 INVALID_INPUT, not 500, changing nothing', async () => {
+    const before = await state();
+    const cohorts = await f.sql('SELECT count(*)::int AS n FROM cohorts');
+    const nul = 'x\u0000y';
+    const refused = [
+      await f.api.post('/v1/rollouts', { flag: 'nul1', description: nul, stages: [{ percent: 1 }] }),
+      await f.api.post('/v1/rollouts', { flag: 'nul2', reason: nul, stages: [{ percent: 1 }] }),
+      await f.api.post('/v1/rollouts', {
+        flag: 'nul3',
+        stages: [{ percent: 1, checks: [{ name: 'c', query: `up${nul}`, op: '<', threshold: 1 }] }],
+      }),
+      await post('taken', 'advance', { reason: nul }),
+      await f.api.post('/v1/pilot/select', { name: 'nul-pilot', count: 2, seed: 1, reason: nul }),
+    ];
+    for (const res of refused) {
+      expect(res.status, res.text).toBe(400);
+      expect(res.body.error.code).toBe('INVALID_INPUT');
+    }
+    // In a path it can only name nothing.
+    expect((await f.api.get('/v1/rollouts/a%00b')).status).not.toBe(500);
+    expect((await f.api.get('/v1/cohorts/a%00b')).status).not.toBe(500);
+    await expectUnchanged(before);
+    expect(await f.sql('SELECT count(*)::int AS n FROM cohorts')).toEqual(cohorts);
+  });
+
   it('runs a pluggable query validator before anything changes (INVALID_PROMQL)', async () => {
     const before = await state();
     const seen: string[] = [];
