@@ -134,6 +134,14 @@ describe('register and metrics from the official client', () => {
     ['register without appName', '/api/client/register', { ...registration, appName: undefined }, 'appName'],
     ['register with strategies not a list', '/api/client/register', { ...registration, strategies: 'default' }, 'strategies'],
     ['register with a start that is no date', '/api/client/register', { ...registration, appName: 'x', started: 'yesterday' }, 'started'],
+    ['register with an interval no bigint holds', '/api/client/register', { ...registration, appName: 'x', interval: 1e30 }, 'interval'],
+    [
+      'register with a start past year 9999',
+      '/api/client/register',
+      { ...registration, appName: 'x', started: '+275760-09-13T00:00:00.000Z' },
+      'started',
+    ],
+    ['register with a NUL in appName', '/api/client/register', { ...registration, appName: 'x\u0000' }, 'body'],
     ['metrics without a bucket', '/api/client/metrics', { ...report, bucket: undefined }, 'bucket'],
     [
       'metrics with a negative count',

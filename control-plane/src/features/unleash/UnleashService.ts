@@ -70,9 +70,13 @@ export function etagListMatches(header: string, etag: string): boolean {
   });
 }
 
+const YEAR_0 = Date.parse('0000-01-01T00:00:00Z');
+const YEAR_10000 = Date.parse('+010000-01-01T00:00:00Z');
+
 function parseTime(value: string, field: string): string {
   const time = Date.parse(value);
-  if (Number.isNaN(time)) {
+  // Years outside 0..9999 come back as '+275760-...', which Postgres does not read.
+  if (Number.isNaN(time) || time < YEAR_0 || time >= YEAR_10000) {
     throw new InvalidInputError(`${field} is not a date-time: '${value.slice(0, 64)}'`, {
       details: [{ field, message: 'must be an ISO 8601 date-time' }],
     });

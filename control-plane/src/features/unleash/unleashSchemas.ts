@@ -102,7 +102,7 @@ export const registerBodySchema = {
     sdkVersion: { type: 'string', maxLength: 255 },
     strategies: { type: 'array', maxItems: 1000, items: { type: 'string', maxLength: 255 } },
     started: { type: 'string', maxLength: 64 },
-    interval: { type: 'number', minimum: 0 },
+    interval: { type: 'number', minimum: 0, maximum: Number.MAX_SAFE_INTEGER },
     environment: { type: 'string', maxLength: 255 },
   },
 } as const;
