@@ -139,7 +139,8 @@ export class GateWorker {
       if (!(await this.holdLock())) return;
       const due = await this.options.port.dueRollouts(this.now());
       for (const rollout of due) {
-        if (this.stopped) return;
+        // Lost the lock meanwhile: another instance may be running the gates already.
+        if (this.stopped || !this.leader) return;
         await this.evaluate(rollout).catch((err: unknown) => this.log.error({ err, flag: rollout.flag }, 'gate evaluation failed'));
       }
     } catch (err) {
@@ -205,6 +206,7 @@ export class GateWorker {
     if (stage.checks.length > 0) {
       const previous = await this.progressOf(rollout, countFrom);
       analyses = await this.runChecks(rollout, stage.checks, now);
+      if (!this.leader) return;
       await port.recordAnalyses(rollout.flag, rollout.stageIndex, analyses, now);
       for (const a of analyses) metrics?.observeAnalysis(rollout.flag, a);
       progress = nextProgress(
@@ -228,7 +230,8 @@ export class GateWorker {
       dwellSeconds,
       minDwellSeconds: stage.minDwellSeconds,
     });
-    if (!plan) return;
+    // The lock went while the checks ran: a decision now could race the new leader's.
+    if (!plan || !this.leader) return;
     const decision: GateDecision = {
       flag: rollout.flag,
       action: plan.action,
