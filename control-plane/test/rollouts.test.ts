@@ -120,7 +120,7 @@ describe('POST /v1/rollouts', () => {
     await bad({ flag: 'x1', stages: [{ percent: 10 }], mode: 'yolo' }, 'INVALID_INPUT');
     await bad(
       { flag: 'x1', stages: [{ percent: 10, checks: [{ name: 'e', query: 'sum(rate(x[5m])', op: '<', threshold: 1 }] }] },
-      'INVALID_INPUT',
+      'INVALID_PROMQL',
     );
     await bad({ flag: 'x1', stages: [{ percent: 10, checks: [{ name: 'e', query: 'up', op: '!=', threshold: 1 }] }] }, 'INVALID_INPUT');
     await bad({ flag: 'x1', stages: [{ percent: 10 }], pilotCohort: 'nobody' }, 'COHORT_NOT_FOUND', 404);
@@ -177,7 +177,9 @@ describe('POST /v1/rollouts', () => {
       details: { query: 'nope{}' },
     });
     expect(seen).toEqual(['up', 'nope{}']);
-    await expect(service.create(actor, { flag: 'validated', stages })).rejects.toMatchObject({ code: 'INVALID_INPUT' });
+    // 'nope(' is malformed before Prometheus is asked: the same code, and no validator call.
+    await expect(service.create(actor, { flag: 'validated', stages })).rejects.toMatchObject({ code: 'INVALID_PROMQL' });
+    expect(seen).toEqual(['up', 'nope{}']);
     await expectUnchanged(before);
   });
 

@@ -206,12 +206,14 @@ describe('bad input', () => {
       expect(res.body.error).toMatchObject({ code: 'INVALID_PROMQL', details: { query } });
       expect(res.body.error.message).toMatch(/parse error/);
     }
-    // An unclosed bracket is refused before Prometheus is asked (rollouts' own shape check).
+    // An unclosed bracket is refused before Prometheus is asked (rollouts' own shape check),
+    // under the same code as Prometheus's refusals.
     const unbalanced = await f.api.post('/v1/rollouts', {
       flag: 'bad-promql',
       stages: [{ percent: 10, minDwellSeconds: 0, checks: [{ name: 'broken', query: 'sum(rate(x[10s])', op: '<', threshold: 1 }] }],
     });
     expect(unbalanced.status).toBe(400);
+    expect(unbalanced.body.error).toMatchObject({ code: 'INVALID_PROMQL', details: { query: 'sum(rate(x[10s])' } });
     expect((await f.api.get('/v1/rollouts/bad-promql')).status).toBe(404);
     expect(await f.sql('SELECT (SELECT count(*) FROM audit_log) AS audits, (SELECT max(version) FROM config_changes) AS version')).toEqual(
       before,

@@ -1,6 +1,6 @@
 // The rollout state machine and the stage-plan rules, as pure functions so the gate
 // worker and the HTTP routes move a rollout the same way.
-import { type FieldIssue, InvalidInputError, InvalidRolloutStateError } from '../../errors.js';
+import { type FieldIssue, InvalidInputError, InvalidPromqlError, InvalidRolloutStateError } from '../../errors.js';
 import type { Rollout, RolloutStage, RolloutStatus } from './Rollout.js';
 
 /** The fields a transition changes; the store writes exactly these. */
@@ -14,9 +14,14 @@ export interface RolloutState {
 
 export type Transition = 'advance' | 'set' | 'pause' | 'resume' | 'rollback' | 'kill';
 
-/** Stage percents are integers 0..100, strictly increasing; check names unique per stage. */
+/**
+ * Stage percents are integers 0..100, strictly increasing; check names unique per stage.
+ * A query that is not even well-formed is INVALID_PROMQL, the same code Prometheus's own
+ * refusal gets, so a client branches on one code for every malformed query.
+ */
 export function validateStages(stages: RolloutStage[]): void {
   const issues: FieldIssue[] = [];
+  const malformed: { query: string; problem: string }[] = [];
   stages.forEach((stage, i) => {
     if (i > 0 && stage.percent <= stages[i - 1]!.percent) {
       issues.push({ field: `stages[${i}].percent`, message: `must be greater than stage ${i - 1}'s ${stages[i - 1]!.percent}` });
@@ -26,7 +31,7 @@ export function validateStages(stages: RolloutStage[]): void {
       if (names.has(check.name)) issues.push({ field: `stages[${i}].checks[${j}].name`, message: `'${check.name}' appears twice` });
       names.add(check.name);
       const problem = promqlShapeProblem(check.query);
-      if (problem) issues.push({ field: `stages[${i}].checks[${j}].query`, message: problem });
+      if (problem) malformed.push({ query: check.query, problem: `stages[${i}].checks[${j}].query ${problem}` });
     });
   });
   if (issues.length > 0) {
@@ -35,6 +40,8 @@ export function validateStages(stages: RolloutStage[]): void {
       hint: 'stage percents must strictly increase, for example 0, 10, 25, 50, 100',
     });
   }
+  const first = malformed[0];
+  if (first) throw new InvalidPromqlError(first.query, first.problem);
 }
 
 const CLOSERS: Record<string, string> = { ')': '(', ']': '[', '}': '{' };
