@@ -10,6 +10,7 @@ export {
 } from './configClient.js';
 export { CACHE_FILE_NAME, type CacheImage, DiskCache, type DiskCacheOptions } from './diskCache.js';
 export { InvalidOrgIdError, NoRouteError, RuntimeError, type RuntimeErrorCode, type RuntimeErrorOptions } from './errors.js';
+export { FlagSet, murmur3_x86_32, rolloutBucket, UNKNOWN_FLAG } from './flags.js';
 export { type ConfigSource, createRuntimeMetrics, type RuntimeMetrics, type RuntimeMetricsState } from './metrics.js';
 export { linearRoute, type PinsExport, PLACEMENT_STATES, Router } from './router.js';
 export {

@@ -10,6 +10,9 @@ export interface RuntimeMetricsState {
   version(): number | null;
   stalenessSeconds(): number;
   source(): ConfigSource | null;
+  /** Running totals of isEnabled() calls, and of those answered with the fallback. */
+  flagEvaluations(): number;
+  flagFallbacks(): number;
 }
 
 export interface RuntimeMetrics {
@@ -59,5 +62,27 @@ export function createRuntimeMetrics(registry: Registry, state: RuntimeMetricsSt
     help: 'Times the runtime reconnected to the config watch stream.',
     registers: [registry],
   });
+  countedAtScrape(registry, 'orgplane_runtime_flag_evaluations_total', 'isEnabled() calls.', state.flagEvaluations);
+  countedAtScrape(
+    registry,
+    'orgplane_runtime_flag_fallbacks_total',
+    'isEnabled() calls answered with the fallback: the flag is unknown, or no config is loaded yet.',
+    state.flagFallbacks,
+  );
   return { errors, reconnects };
+}
+
+/** A counter that follows a running total read at scrape time, so that counting costs one `++`. */
+function countedAtScrape(registry: Registry, name: string, help: string, total: () => number): void {
+  let reported = 0;
+  new Counter({
+    name,
+    help,
+    registers: [registry],
+    collect() {
+      const now = total();
+      if (now > reported) this.inc(now - reported);
+      reported = now;
+    },
+  });
 }

@@ -9,6 +9,7 @@ import { Registry } from 'prom-client';
 import { ConfigClient } from './configClient.js';
 import { DiskCache } from './diskCache.js';
 import { RuntimeError } from './errors.js';
+import { FlagSet, UNKNOWN_FLAG } from './flags.js';
 import { type ConfigSource, createRuntimeMetrics, type RuntimeMetrics } from './metrics.js';
 import { Router } from './router.js';
 import type { ConfigDelta, ConfigSnapshot, WirePlacement } from './wire.js';
@@ -73,7 +74,11 @@ export class Runtime extends EventEmitter<RuntimeEvents> {
   private readonly counters: RuntimeMetrics;
   private readonly pools = new Map<string, PoolEntry>();
   private readonly retiring = new Set<Promise<void>>();
-  private meta: Omit<ConfigSnapshot, 'placements' | 'clusters' | 'ranges'> | undefined;
+  private flags = FlagSet.EMPTY;
+  /** isEnabled() counts in plain numbers; the metrics read them at scrape time. */
+  private flagEvaluations = 0;
+  private flagFallbacks = 0;
+  private meta: Omit<ConfigSnapshot, 'placements' | 'clusters' | 'ranges' | 'rollouts' | 'cohorts'> | undefined;
   private configSource: ConfigSource | null = null;
   private lastCurrentAt: number | undefined;
   private isReady = false;
@@ -90,6 +95,8 @@ export class Runtime extends EventEmitter<RuntimeEvents> {
       version: () => this.version,
       stalenessSeconds: () => this.stalenessSeconds(),
       source: () => this.source,
+      flagEvaluations: () => this.flagEvaluations,
+      flagFallbacks: () => this.flagFallbacks,
     });
     this.cache =
       options.cacheDir === undefined
@@ -185,6 +192,22 @@ export class Runtime extends EventEmitter<RuntimeEvents> {
   }
 
   /**
+   * Whether rollout `flag` is on for the org, from the config in memory: no I/O, no
+   * allocation. `fallback` (default false) when the flag is unknown or no config is loaded
+   * yet. Throws INVALID_ORG_ID for an org id the shard map could not hold.
+   */
+  isEnabled(flag: string, context: { orgId: number }, fallback = false): boolean {
+    this.flagEvaluations++;
+    // Before the first config the set is empty, so every flag is unknown.
+    const decision = this.flags.decide(flag, context.orgId);
+    if (decision === UNKNOWN_FLAG) {
+      this.flagFallbacks++;
+      return fallback;
+    }
+    return decision === 1;
+  }
+
+  /**
    * The pg pool for the cluster that owns `orgId`: one pool per cluster, created on first
    * use. Reads go to the primary as well until replica health is published through the
    * config stream; `intent` is taken now so that callers need not change when it is.
@@ -241,8 +264,12 @@ export class Runtime extends EventEmitter<RuntimeEvents> {
   }
 
   private install(snapshot: ConfigSnapshot, source: ConfigSource): void {
+    // Both validate before they change anything; the flags are swapped in only once the
+    // router took the snapshot too.
+    const flags = FlagSet.fromSnapshot(snapshot.rollouts, snapshot.cohorts);
     this.router.applySnapshot(snapshot);
-    const { placements: _p, clusters: _c, ranges: _r, ...meta } = snapshot;
+    this.flags = flags;
+    const { placements: _p, clusters: _c, ranges: _r, rollouts: _ro, cohorts: _co, ...meta } = snapshot;
     this.meta = meta;
     this.configSource = source;
     if (source === 'network') {
@@ -255,7 +282,9 @@ export class Runtime extends EventEmitter<RuntimeEvents> {
   }
 
   private applyChange(delta: ConfigDelta): void {
+    const flags = this.flags.applyDelta(delta);
     this.router.applyDelta(delta);
+    this.flags = flags;
     this.meta = { ...this.meta!, version: delta.version };
     this.configSource = 'network';
     this.lastCurrentAt = performance.now();
@@ -266,7 +295,13 @@ export class Runtime extends EventEmitter<RuntimeEvents> {
 
   private saveLater(): void {
     this.cache?.schedule(() => ({
-      snapshot: { ...this.meta!, clusters: [...this.router.clusters()], ranges: [...this.router.ranges()] },
+      snapshot: {
+        ...this.meta!,
+        clusters: [...this.router.clusters()],
+        ranges: [...this.router.ranges()],
+        rollouts: this.flags.rollouts(),
+        cohorts: this.flags.cohorts(),
+      },
       pins: this.router.exportPins(),
     }));
   }

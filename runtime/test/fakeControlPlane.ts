@@ -2,7 +2,7 @@
 // tests. It is our own protocol; the real control plane has its own tests.
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import type { ConfigDelta, ConfigSnapshot, WireCluster, WirePlacement, WireRange } from '../src/wire.js';
+import type { ConfigDelta, ConfigSnapshot, WireCluster, WireCohort, WirePlacement, WireRange, WireRollout } from '../src/wire.js';
 
 export const TOKEN = 'op_test_sdkread';
 
@@ -16,6 +16,10 @@ export class FakeControlPlane {
   clusters: WireCluster[];
   ranges: WireRange[];
   placements = new Map<number, WirePlacement>();
+  rollouts: WireRollout[];
+  cohorts = new Map<string, WireCohort>();
+  /** How many times `GET /v1/config` was answered. */
+  configRequests = 0;
   /** Every committed change, by version. */
   readonly history = new Map<number, ConfigDelta>();
   readonly watchRequests: WatchRequest[] = [];
@@ -27,11 +31,20 @@ export class FakeControlPlane {
   private server: Server | undefined;
   private port = 0;
 
-  constructor(initial: { version: number; clusters: WireCluster[]; ranges: WireRange[]; placements?: WirePlacement[] }) {
+  constructor(initial: {
+    version: number;
+    clusters: WireCluster[];
+    ranges: WireRange[];
+    placements?: WirePlacement[];
+    rollouts?: WireRollout[];
+    cohorts?: WireCohort[];
+  }) {
     this.version = initial.version;
     this.clusters = initial.clusters;
     this.ranges = initial.ranges;
+    this.rollouts = initial.rollouts ?? [];
     for (const p of initial.placements ?? []) this.placements.set(p.orgId, p);
+    for (const c of initial.cohorts ?? []) this.cohorts.set(c.name, c);
   }
 
   get url(): string {
@@ -66,8 +79,8 @@ export class FakeControlPlane {
       ranges: this.ranges,
       placements: [...this.placements.values()],
       replicas: [],
-      rollouts: [],
-      cohorts: [],
+      rollouts: this.rollouts,
+      cohorts: [...this.cohorts.values()],
     };
   }
 
@@ -78,6 +91,9 @@ export class FakeControlPlane {
     if (delta.ranges) this.ranges = delta.ranges;
     for (const orgId of delta.placements?.remove ?? []) this.placements.delete(orgId);
     for (const p of delta.placements?.upsert ?? []) this.placements.set(p.orgId, p);
+    if (delta.rollouts) this.rollouts = delta.rollouts;
+    for (const name of delta.cohorts?.remove ?? []) this.cohorts.delete(name);
+    for (const c of delta.cohorts?.upsert ?? []) this.cohorts.set(c.name, c);
     this.version = delta.version;
     this.history.set(delta.version, delta);
     if (!options.silently) this.broadcast('change', delta, delta.version);
@@ -112,6 +128,7 @@ export class FakeControlPlane {
       return;
     }
     if (url.pathname === '/v1/config') {
+      this.configRequests++;
       res.writeHead(200, { 'content-type': 'application/json', etag: `"${this.version}"` }).end(JSON.stringify(this.snapshot()));
       return;
     }
