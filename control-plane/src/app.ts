@@ -7,12 +7,16 @@ import { registerAuditRoutes } from './features/audit/auditRoutes.js';
 import { installAuth } from './features/auth/authHook.js';
 import { registerTokenRoutes } from './features/auth/tokenRoutes.js';
 import { registerClusterRoutes } from './features/clusters/clusterRoutes.js';
+import type { CohortServiceOptions } from './features/cohorts/CohortService.js';
+import { registerCohortRoutes } from './features/cohorts/cohortRoutes.js';
 import type { ConfigHub } from './features/config/ConfigHub.js';
 import { registerConfigRoutes } from './features/config/configRoutes.js';
 import { registerHealthRoutes } from './features/health/healthRoutes.js';
 import { Metrics } from './features/health/Metrics.js';
 import { registerOrgRoutes } from './features/orgs/orgRoutes.js';
 import { registerPlacementRoutes } from './features/placements/placementRoutes.js';
+import type { RolloutServiceOptions } from './features/rollouts/RolloutService.js';
+import { registerRolloutRoutes } from './features/rollouts/rolloutRoutes.js';
 import { registerShardMapRoutes } from './features/shard-map/shardMapRoutes.js';
 import { createLogger, type Logger } from './logger.js';
 
@@ -24,6 +28,8 @@ export interface BuildAppOptions {
   logger?: Logger;
   /** Config deltas each instance keeps in memory for resuming watchers (default 1000). */
   maxBufferedDeltas?: number;
+  rollouts?: RolloutServiceOptions;
+  cohorts?: CohortServiceOptions;
 }
 
 export interface ControlPlane {
@@ -44,6 +50,8 @@ export async function buildApp(config: Config, options: BuildAppOptions = {}): P
   const services = createServices(config, pool, logger, {
     ...(options.maxBufferedDeltas === undefined ? {} : { maxBufferedDeltas: options.maxBufferedDeltas }),
     onDelta: (lagSeconds) => metrics.observeNotifyLag(lagSeconds),
+    ...(options.rollouts === undefined ? {} : { rollouts: options.rollouts }),
+    ...(options.cohorts === undefined ? {} : { cohorts: options.cohorts }),
   });
   hub = services.hub;
 
@@ -69,6 +77,8 @@ export async function buildApp(config: Config, options: BuildAppOptions = {}): P
   registerOrgRoutes(app, services.locations);
   registerAuditRoutes(app, services.db.stores.audit);
   registerConfigRoutes(app, services.snapshots, services.hub);
+  registerRolloutRoutes(app, services.rollouts);
+  registerCohortRoutes(app, services.cohorts);
 
   // Watch streams never end on their own: close them first, or server.close() waits forever.
   app.addHook('preClose', async () => {

@@ -122,6 +122,56 @@ export class RangeNotFoundError extends AppError {
   }
 }
 
+export class RolloutNotFoundError extends AppError {
+  constructor(flag: string) {
+    super('ROLLOUT_NOT_FOUND', 404, `rollout '${flag}' does not exist`, {
+      hint: 'list rollouts with GET /v1/rollouts, or create it with POST /v1/rollouts',
+      details: { flag },
+    });
+  }
+}
+
+export class CohortNotFoundError extends AppError {
+  constructor(name: string) {
+    super('COHORT_NOT_FOUND', 404, `cohort '${name}' does not exist`, {
+      hint: 'list cohorts with GET /v1/cohorts, or select one with POST /v1/pilot/select',
+      details: { cohort: name },
+    });
+  }
+}
+
+/** A rollout transition that its current status or stage does not allow. */
+export class InvalidRolloutStateError extends AppError {
+  constructor(
+    message: string,
+    options: ErrorOptions & { details: { flag: string; status: string; stageIndex: number; allowed?: readonly string[] } },
+  ) {
+    super('INVALID_ROLLOUT_STATE', 409, message, options);
+  }
+}
+
+/** Prometheus rejected a check's query (raised by a query validator plugged into RolloutService). */
+export class InvalidPromqlError extends AppError {
+  constructor(query: string, message: string, options: ErrorOptions = {}) {
+    super('INVALID_PROMQL', 400, `a check's query is not valid PromQL: ${message}`, {
+      hint: 'try the query in the Prometheus UI, then send it again',
+      ...options,
+      details: { query },
+    });
+  }
+}
+
+/** A cluster's database could not be read (pilot selection reads every serving cluster). */
+export class ClusterUnreachableError extends AppError {
+  constructor(clusterId: string, options: ErrorOptions = {}) {
+    super('CLUSTER_UNREACHABLE', 503, `cluster '${clusterId}' could not be read`, {
+      hint: 'check that its primary is up (GET /v1/clusters), then retry',
+      ...options,
+      details: { clusterId },
+    });
+  }
+}
+
 export class VersionConflictError extends AppError {
   constructor(expectedVersion: number, currentVersion: number) {
     super('VERSION_CONFLICT', 409, `the config is at version ${currentVersion}, not ${expectedVersion}`, {

@@ -5,10 +5,12 @@ import type { Config } from './config.js';
 import { Database } from './db/Database.js';
 import { TokenService } from './features/auth/TokenService.js';
 import { ClusterService } from './features/clusters/ClusterService.js';
+import { CohortService, type CohortServiceOptions } from './features/cohorts/CohortService.js';
 import { ConfigHub } from './features/config/ConfigHub.js';
 import { ConfigSnapshotService } from './features/config/ConfigSnapshotService.js';
 import { OrgLocationReadModel } from './features/orgs/OrgLocationReadModel.js';
 import { PlacementService } from './features/placements/PlacementService.js';
+import { RolloutService, type RolloutServiceOptions } from './features/rollouts/RolloutService.js';
 import { ShardMapHistoryReadModel } from './features/shard-map/ShardMapHistoryReadModel.js';
 import { ShardMapService } from './features/shard-map/ShardMapService.js';
 import type { Logger } from './logger.js';
@@ -24,11 +26,17 @@ export interface Services {
   locations: OrgLocationReadModel;
   snapshots: ConfigSnapshotService;
   hub: ConfigHub;
+  rollouts: RolloutService;
+  cohorts: CohortService;
 }
 
 export interface ServiceOptions {
   maxBufferedDeltas?: number;
   onDelta?: (lagSeconds: number) => void;
+  /** The SLO gates plug a Prometheus query validator in here. */
+  rollouts?: RolloutServiceOptions;
+  /** Tests and benchmarks may supply the pilot population. */
+  cohorts?: CohortServiceOptions;
 }
 
 export function createPool(config: Pick<Config, 'databaseUrl'>, log: Logger): pg.Pool {
@@ -66,5 +74,7 @@ export function createServices(config: Config, pool: pg.Pool, log: Logger, optio
     locations: new OrgLocationReadModel(pool),
     snapshots,
     hub,
+    rollouts: new RolloutService(db, options.rollouts),
+    cohorts: new CohortService(db, options.cohorts),
   };
 }

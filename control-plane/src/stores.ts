@@ -3,8 +3,11 @@ import type { Queryable } from './db/Database.js';
 import { AuditStore } from './features/audit/AuditStore.js';
 import { ApiTokenStore } from './features/auth/ApiTokenStore.js';
 import { ClusterStore } from './features/clusters/ClusterStore.js';
+import { CohortStore } from './features/cohorts/CohortStore.js';
 import { ConfigLogStore } from './features/config/ConfigLogStore.js';
 import { PlacementStore } from './features/placements/PlacementStore.js';
+import { RolloutAnalysisStore } from './features/rollouts/RolloutAnalysisStore.js';
+import { RolloutStore } from './features/rollouts/RolloutStore.js';
 import { RangeStore } from './features/shard-map/RangeStore.js';
 
 export interface Stores {
@@ -14,6 +17,9 @@ export interface Stores {
   ranges: RangeStore;
   placements: PlacementStore;
   configLog: ConfigLogStore;
+  rollouts: RolloutStore;
+  rolloutAnalyses: RolloutAnalysisStore;
+  cohorts: CohortStore;
 }
 
 export function createStores(db: Queryable): Stores {
@@ -24,5 +30,8 @@ export function createStores(db: Queryable): Stores {
     ranges: new RangeStore(db),
     placements: new PlacementStore(db),
     configLog: new ConfigLogStore(db),
+    rollouts: new RolloutStore(db),
+    rolloutAnalyses: new RolloutAnalysisStore(db),
+    cohorts: new CohortStore(db),
   };
 }

@@ -14,7 +14,16 @@ export type AuditAction =
   | 'placement.set'
   | 'placement.remove'
   | 'token.create'
-  | 'token.revoke';
+  | 'token.revoke'
+  | 'rollout.create'
+  | 'rollout.set'
+  | 'rollout.advance'
+  | 'rollout.pause'
+  | 'rollout.resume'
+  | 'rollout.rollback'
+  | 'rollout.kill'
+  | 'rollout.gate'
+  | 'cohort.create';
 
 export interface AuditEntryInput {
   actor: Actor;

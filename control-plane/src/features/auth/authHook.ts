@@ -24,6 +24,7 @@ export const ALLOW = {
   read: ['operator', 'rollout'],
   shardMapWrite: ['operator'],
   auditRead: ['operator'],
+  rolloutWrite: ['rollout'],
   admin: [],
 } as const satisfies Record<string, readonly Scope[]>;
 

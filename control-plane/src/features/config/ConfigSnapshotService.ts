@@ -2,6 +2,7 @@ import type { ConfigSnapshot, WireReplicaHealth } from '@orgplane/runtime/wire';
 import type { Database } from '../../db/Database.js';
 import type { Stores } from '../../stores.js';
 import { toWireCluster } from '../clusters/ClusterStore.js';
+import { toWireRollout } from '../rollouts/Rollout.js';
 
 export class ConfigSnapshotService {
   constructor(private readonly db: Database<Stores>) {}
@@ -18,6 +19,9 @@ export class ConfigSnapshotService {
         const clusters = await stores.clusters.list();
         const ranges = await stores.ranges.list();
         const placements = await stores.placements.listAll();
+        const rollouts = await stores.rollouts.list();
+        // Only pilot cohorts are config; other cohorts stay in the control DB.
+        const cohorts = await stores.cohorts.wire(await stores.rollouts.pilotCohorts());
         // Health arrives with the health checker; until then every replica is `unknown`.
         const replicas: WireReplicaHealth[] = clusters.flatMap((c) =>
           c.replicas.map((r) => ({ id: r.id, clusterId: c.id, state: 'unknown', lagSeconds: null, lagBytes: null, checkedAt: null })),
@@ -29,8 +33,8 @@ export class ConfigSnapshotService {
           ranges,
           placements,
           replicas,
-          rollouts: [],
-          cohorts: [],
+          rollouts: rollouts.map(toWireRollout),
+          cohorts,
         };
       },
       { isolation: 'repeatable read', readOnly: true },
