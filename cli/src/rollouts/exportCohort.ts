@@ -45,10 +45,11 @@ export async function writeCohort(
   name: string,
   format: ExportFormat,
   out: Writable,
+  pageSize = EXPORT_PAGE_SIZE,
 ): Promise<Omit<ExportSummary, 'output'>> {
   let exported = 0;
   let head: CohortPage | undefined;
-  for await (const page of cohortPages(api, name)) {
+  for await (const page of cohortPages(api, name, pageSize)) {
     if (!head) {
       head = page;
       await write(
@@ -68,11 +69,17 @@ export async function writeCohort(
   return { name: head?.name ?? name, size: head?.size ?? exported, seed: head?.seed ?? null, format, exported };
 }
 
-export async function exportCohortToFile(api: ApiClient, name: string, format: ExportFormat, file: string): Promise<ExportSummary> {
+export async function exportCohortToFile(
+  api: ApiClient,
+  name: string,
+  format: ExportFormat,
+  file: string,
+  pageSize = EXPORT_PAGE_SIZE,
+): Promise<ExportSummary> {
   const partial = `${file}.partial`;
   const out = createWriteStream(partial);
   try {
-    const summary = await writeCohort(api, name, format, out);
+    const summary = await writeCohort(api, name, format, out, pageSize);
     out.end();
     await once(out, 'finish');
     await rename(partial, file);

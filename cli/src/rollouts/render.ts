@@ -40,7 +40,7 @@ export function formatRolloutLine(r: Rollout): string {
   return `${r.flag}: ${r.status}, stage ${stagePosition(r)}, ${on} (config version ${r.version})`;
 }
 
-export function formatRollout(r: Rollout): string {
+export function formatRollout(r: Rollout & { analyses?: Analysis[] }): string {
   const lines = [
     `flag         ${r.flag}${r.groupId !== r.flag ? ` (groupId ${r.groupId})` : ''}`,
     ...(r.description ? [`description  ${r.description}`] : []),

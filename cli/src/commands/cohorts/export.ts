@@ -23,6 +23,7 @@ export default class CohortsExport extends OrgplaneCommand<CohortsExportResult> 
   };
   static override flags = {
     output: Flags.string({ char: 'o', description: 'write to this file (default: stdout)' }),
+    'page-size': Flags.integer({ description: 'org ids per request to the control plane', default: 1000, min: 1, max: 100_000 }),
     format: Flags.string({ description: 'csv: an org_id column; json: {"name","size","seed","orgIds"}', options: ['csv', 'json'] }),
   };
 
@@ -32,7 +33,7 @@ export default class CohortsExport extends OrgplaneCommand<CohortsExportResult> 
     const { args, flags } = await this.parse(CohortsExport);
     if (flags.output) {
       const format = (flags.format ?? (path.extname(flags.output) === '.json' ? 'json' : 'csv')) as ExportFormat;
-      return exportCohortToFile(this.api(), args.name, format, flags.output);
+      return exportCohortToFile(this.api(), args.name, format, flags.output, flags['page-size']);
     }
     if (this.jsonEnabled() && flags.format === 'csv') {
       throw new CliError(
@@ -43,7 +44,7 @@ export default class CohortsExport extends OrgplaneCommand<CohortsExportResult> 
       );
     }
     const format = this.jsonEnabled() ? 'json' : ((flags.format ?? 'csv') as ExportFormat);
-    const summary = await writeCohort(this.api(), args.name, format, process.stdout);
+    const summary = await writeCohort(this.api(), args.name, format, process.stdout, flags['page-size']);
     this.streamedToStdout = true;
     return { ...summary, output: null };
   }

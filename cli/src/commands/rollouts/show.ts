@@ -16,8 +16,7 @@ export default class RolloutsShow extends OrgplaneCommand<RolloutsShowResult> {
 
   protected async execute(): Promise<RolloutsShowResult> {
     const { args } = await this.parse(RolloutsShow);
-    const rollout = await this.api().get<Rollout>(rolloutPath(args.flag));
-    return { ...rollout, analyses: rollout.analyses ?? [] };
+    return this.api().get<RolloutsShowResult>(rolloutPath(args.flag));
   }
 
   protected render(result: RolloutsShowResult): void {
