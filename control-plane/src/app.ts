@@ -18,6 +18,9 @@ import { registerPlacementRoutes } from './features/placements/placementRoutes.j
 import type { RolloutServiceOptions } from './features/rollouts/RolloutService.js';
 import { registerRolloutRoutes } from './features/rollouts/rolloutRoutes.js';
 import { registerShardMapRoutes } from './features/shard-map/shardMapRoutes.js';
+import { GateMetrics } from './features/slo-gates/GateMetrics.js';
+import { GateWorker } from './features/slo-gates/GateWorker.js';
+import { rolloutGatePort } from './features/slo-gates/rolloutGatePort.js';
 import { createLogger, type Logger } from './logger.js';
 
 export const BODY_LIMIT_BYTES = 32 * 1024 * 1024;
@@ -30,12 +33,20 @@ export interface BuildAppOptions {
   maxBufferedDeltas?: number;
   rollouts?: RolloutServiceOptions;
   cohorts?: CohortServiceOptions;
+  /**
+   * Run the SLO gate worker (it acts only while holding its advisory lock). Default false:
+   * it moves rollouts by itself, so an embedded control plane (tests, the CLI's) opts in;
+   * the control-plane process (main.ts) always does.
+   */
+  gateWorker?: boolean;
 }
 
 export interface ControlPlane {
   app: FastifyInstance;
   hub: ConfigHub;
   services: Services;
+  /** The SLO gate worker, or null when built with `gateWorker: false`. */
+  gates: GateWorker | null;
   /** Ends the watch streams, the HTTP server, the LISTEN connection and the pool. */
   close(): Promise<void>;
 }
@@ -80,8 +91,21 @@ export async function buildApp(config: Config, options: BuildAppOptions = {}): P
   registerRolloutRoutes(app, services.rollouts);
   registerCohortRoutes(app, services.cohorts);
 
+  const gates =
+    options.gateWorker !== true
+      ? null
+      : new GateWorker({
+          databaseUrl: config.databaseUrl,
+          port: rolloutGatePort(services.rollouts),
+          prometheus: services.prometheus,
+          log: logger,
+          metrics: new GateMetrics(metrics.registry),
+          tickMs: config.gateTickMs,
+        });
+
   // Watch streams never end on their own: close them first, or server.close() waits forever.
   app.addHook('preClose', async () => {
+    await gates?.stop();
     await services.hub.close();
   });
   app.addHook('onClose', async () => {
@@ -94,5 +118,6 @@ export async function buildApp(config: Config, options: BuildAppOptions = {}): P
     if (ownsPool) await pool.end().catch(() => {});
     throw err;
   }
-  return { app, hub: services.hub, services, close: () => app.close() };
+  gates?.start();
+  return { app, hub: services.hub, services, gates, close: () => app.close() };
 }

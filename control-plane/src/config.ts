@@ -13,6 +13,16 @@ export interface Config {
   heartbeatMs: number;
   /** Apply pending control-plane migrations before listening. */
   migrateOnBoot: boolean;
+  /**
+   * Prometheus HTTP API base URL the SLO gates query (ORGPLANE_PROMETHEUS_URL); null when
+   * unset: checks are then stored unvalidated and every evaluation is an `error`. May hold
+   * basic-auth credentials: never log or echo it.
+   */
+  prometheusUrl: string | null;
+  /** How often the gate worker looks for rollouts whose analysis interval is due. */
+  gateTickMs: number;
+  /** Timeout of one Prometheus query. */
+  prometheusTimeoutMs: number;
 }
 
 const LOG_LEVELS: readonly LogLevel[] = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'];
@@ -44,7 +54,25 @@ export function loadConfig(env: Env = process.env): Config {
     logLevel,
     heartbeatMs: integer(env, 'ORGPLANE_HEARTBEAT_MS', 15_000, 10, 15_000),
     migrateOnBoot: boolean(env, 'ORGPLANE_MIGRATE', true),
+    prometheusUrl: prometheusUrl(env),
+    gateTickMs: integer(env, 'ORGPLANE_GATE_TICK_MS', 1000, 50, 60_000),
+    prometheusTimeoutMs: integer(env, 'ORGPLANE_PROMETHEUS_TIMEOUT_MS', 5000, 100, 60_000),
   };
+}
+
+function prometheusUrl(env: Env): string | null {
+  const raw = env['ORGPLANE_PROMETHEUS_URL']?.trim();
+  if (!raw) return null;
+  let url: URL;
+  try {
+    url = new URL(raw);
+  } catch {
+    throw new ConfigError('ORGPLANE_PROMETHEUS_URL is not a URL', 'write it as http://host:9090 (the Prometheus HTTP API base)');
+  }
+  if (url.protocol !== 'http:' && url.protocol !== 'https:') {
+    throw new ConfigError('ORGPLANE_PROMETHEUS_URL is not an http:// or https:// URL', 'write it as http://host:9090');
+  }
+  return raw.replace(/\/+$/, '');
 }
 
 function integer(env: Env, name: string, fallback: number, min: number, max: number): number {

@@ -209,6 +209,15 @@ export class UnsupportedMediaTypeError extends AppError {
   }
 }
 
+/** Prometheus did not answer, so a check's query could not be validated. */
+export class PrometheusUnavailableError extends AppError {
+  constructor(reason: string) {
+    super('PROMETHEUS_UNAVAILABLE', 503, `Prometheus could not validate the check queries: ${reason}`, {
+      hint: 'check that Prometheus is up at ORGPLANE_PROMETHEUS_URL, then retry',
+    });
+  }
+}
+
 export class InternalError extends AppError {
   constructor() {
     super('INTERNAL', 500, 'the control plane failed to handle this request', {

@@ -13,6 +13,8 @@ import { PlacementService } from './features/placements/PlacementService.js';
 import { RolloutService, type RolloutServiceOptions } from './features/rollouts/RolloutService.js';
 import { ShardMapHistoryReadModel } from './features/shard-map/ShardMapHistoryReadModel.js';
 import { ShardMapService } from './features/shard-map/ShardMapService.js';
+import { PrometheusClient } from './features/slo-gates/PrometheusClient.js';
+import { promqlValidator } from './features/slo-gates/promqlValidator.js';
 import type { Logger } from './logger.js';
 import { createStores, type Stores } from './stores.js';
 
@@ -26,6 +28,8 @@ export interface Services {
   locations: OrgLocationReadModel;
   snapshots: ConfigSnapshotService;
   hub: ConfigHub;
+  /** The Prometheus the SLO gates read (ORGPLANE_PROMETHEUS_URL), or null. */
+  prometheus: PrometheusClient | null;
   rollouts: RolloutService;
   cohorts: CohortService;
 }
@@ -64,6 +68,8 @@ export function createServices(config: Config, pool: pg.Pool, log: Logger, optio
     ...(options.maxBufferedDeltas === undefined ? {} : { maxBufferedDeltas: options.maxBufferedDeltas }),
     ...(options.onDelta === undefined ? {} : { onDelta: options.onDelta }),
   });
+  const prometheus =
+    config.prometheusUrl === null ? null : new PrometheusClient({ url: config.prometheusUrl, timeoutMs: config.prometheusTimeoutMs });
   return {
     db,
     tokens: new TokenService(db),
@@ -74,7 +80,8 @@ export function createServices(config: Config, pool: pg.Pool, log: Logger, optio
     locations: new OrgLocationReadModel(pool),
     snapshots,
     hub,
-    rollouts: new RolloutService(db, options.rollouts),
+    prometheus,
+    rollouts: new RolloutService(db, { validateQuery: promqlValidator(prometheus, log), ...options.rollouts }),
     cohorts: new CohortService(db, options.cohorts),
   };
 }

@@ -22,13 +22,16 @@ async function main(): Promise<void> {
     const applied = await migrate(config.databaseUrl, 'control-plane');
     if (applied.length > 0) log.info({ applied }, 'applied control-plane migrations');
   }
-  const controlPlane = await buildApp(config, { logger: log });
+  const controlPlane = await buildApp(config, { logger: log, gateWorker: true });
   const { app } = controlPlane;
   // Fastify logs a line per address; we print exactly one, with the URL as a field.
   app.log.level = 'warn';
   const url = await app.listen({ host: config.host, port: config.port });
   app.log.level = config.logLevel;
   log.info({ url, heartbeatMs: config.heartbeatMs }, 'control plane listening');
+  if (config.prometheusUrl === null) {
+    log.warn('ORGPLANE_PROMETHEUS_URL is not set: SLO checks are stored unvalidated and every gate evaluation is an error');
+  }
 
   let stopping = false;
   const shutdown = (signal: NodeJS.Signals) => {

@@ -15,6 +15,9 @@ describe('loadConfig', () => {
       logLevel: 'info',
       heartbeatMs: 15_000,
       migrateOnBoot: true,
+      prometheusUrl: null,
+      gateTickMs: 1000,
+      prometheusTimeoutMs: 5000,
     });
   });
 
@@ -27,8 +30,21 @@ describe('loadConfig', () => {
         ORGPLANE_LOG_LEVEL: 'warn',
         ORGPLANE_HEARTBEAT_MS: '500',
         ORGPLANE_MIGRATE: 'false',
+        ORGPLANE_PROMETHEUS_URL: 'http://prom:9090/',
+        ORGPLANE_GATE_TICK_MS: '250',
+        ORGPLANE_PROMETHEUS_TIMEOUT_MS: '2000',
       }),
-    ).toEqual({ databaseUrl: 'postgresql://h/db', host: '0.0.0.0', port: 8080, logLevel: 'warn', heartbeatMs: 500, migrateOnBoot: false });
+    ).toEqual({
+      databaseUrl: 'postgresql://h/db',
+      host: '0.0.0.0',
+      port: 8080,
+      logLevel: 'warn',
+      heartbeatMs: 500,
+      migrateOnBoot: false,
+      prometheusUrl: 'http://prom:9090',
+      gateTickMs: 250,
+      prometheusTimeoutMs: 2000,
+    });
   });
 
   it.each([
@@ -39,6 +55,9 @@ describe('loadConfig', () => {
     [{ ORGPLANE_DATABASE_URL: 'postgres://h/db', ORGPLANE_LOG_LEVEL: 'loud' }],
     [{ ORGPLANE_DATABASE_URL: 'postgres://h/db', ORGPLANE_HEARTBEAT_MS: '60000' }],
     [{ ORGPLANE_DATABASE_URL: 'postgres://h/db', ORGPLANE_MIGRATE: 'maybe' }],
+    [{ ORGPLANE_DATABASE_URL: 'postgres://h/db', ORGPLANE_PROMETHEUS_URL: 'prom:9090' }],
+    [{ ORGPLANE_DATABASE_URL: 'postgres://h/db', ORGPLANE_PROMETHEUS_URL: 'not a url' }],
+    [{ ORGPLANE_DATABASE_URL: 'postgres://h/db', ORGPLANE_GATE_TICK_MS: '10' }],
   ])('refuses %j with a ConfigError', (env) => {
     expect(() => loadConfig(env)).toThrow(ConfigError);
   });

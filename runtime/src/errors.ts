@@ -16,7 +16,9 @@ export type RuntimeErrorCode =
   | 'CACHE_CORRUPT'
   | 'CACHE_WRITE_FAILED'
   | 'POOL_ERROR'
-  | 'INVALID_ARGUMENT';
+  | 'INVALID_ARGUMENT'
+  | 'ORG_MOVED'
+  | 'ORG_FENCED';
 
 export interface RuntimeErrorOptions {
   cause?: unknown;
@@ -52,6 +54,45 @@ export class NoRouteError extends RuntimeError {
       hint: 'the shard map must cover 0..2^53-1; check `orgplane shards list`',
     });
     this.name = 'NoRouteError';
+  }
+}
+
+/**
+ * A write to `orgId` was refused with SQLSTATE OPF02 (the org moved away from `clusterId`)
+ * and the runtime could not find a new owner to retry on: the refreshed map still routes
+ * there, or the new owner refused too. Nothing was committed.
+ */
+export class OrgMovedError extends RuntimeError {
+  constructor(
+    readonly orgId: number,
+    readonly clusterId: string,
+    reason: string,
+    options: { cause?: unknown; hint?: string } = {},
+  ) {
+    super('ORG_MOVED', `org ${orgId} has moved away from cluster ${clusterId}; ${reason}`, {
+      cause: options.cause,
+      hint: options.hint ?? 'the config may be stale: check that the runtime reaches the control plane, then retry',
+    });
+    this.name = 'OrgMovedError';
+  }
+}
+
+/**
+ * Writes to `orgId` stayed fenced (SQLSTATE OPF01: a move's cutover held the org) for
+ * longer than the write's fence budget. Nothing was committed; retrying later is safe.
+ */
+export class OrgFencedError extends RuntimeError {
+  constructor(
+    readonly orgId: number,
+    readonly clusterId: string,
+    readonly waitedMs: number,
+    options: { cause?: unknown } = {},
+  ) {
+    super('ORG_FENCED', `org ${orgId} is fenced for a move on cluster ${clusterId}; gave up after ${Math.round(waitedMs)} ms`, {
+      cause: options.cause,
+      hint: 'a cutover releases its fence within the move deadline; retry the write',
+    });
+    this.name = 'OrgFencedError';
   }
 }
 

@@ -9,7 +9,23 @@ export {
   DEFAULT_HEARTBEAT_TIMEOUT_MS,
 } from './configClient.js';
 export { CACHE_FILE_NAME, type CacheImage, DiskCache, type DiskCacheOptions } from './diskCache.js';
-export { InvalidOrgIdError, NoRouteError, RuntimeError, type RuntimeErrorCode, type RuntimeErrorOptions } from './errors.js';
+export {
+  InvalidOrgIdError,
+  NoRouteError,
+  OrgFencedError,
+  OrgMovedError,
+  RuntimeError,
+  type RuntimeErrorCode,
+  type RuntimeErrorOptions,
+} from './errors.js';
+export {
+  DEFAULT_FENCE_WAIT_MS,
+  DEFAULT_REFRESH_TIMEOUT_MS,
+  sqlStateOf,
+  type WriteOptions,
+  type WriteRetryEvent,
+  type WriteRetryReason,
+} from './fencedWrites.js';
 export { FlagSet, murmur3_x86_32, rolloutBucket, UNKNOWN_FLAG } from './flags.js';
 export { type ConfigSource, createRuntimeMetrics, type RuntimeMetrics, type RuntimeMetricsState } from './metrics.js';
 export { linearRoute, type PinsExport, PLACEMENT_STATES, Router } from './router.js';

@@ -19,6 +19,9 @@ export interface RuntimeMetrics {
   /** Label `code` is a RuntimeErrorCode: a bounded set. */
   errors: Counter<'code'>;
   reconnects: Counter;
+  /** Label `reason`: 'moved' or 'fenced'. */
+  writeRetries: Counter<'reason'>;
+  writeFailures: Counter<'reason'>;
 }
 
 const SOURCES: readonly ConfigSource[] = ['network', 'disk'];
@@ -62,6 +65,18 @@ export function createRuntimeMetrics(registry: Registry, state: RuntimeMetricsSt
     help: 'Times the runtime reconnected to the config watch stream.',
     registers: [registry],
   });
+  const writeRetries = new Counter({
+    name: 'orgplane_runtime_write_retries_total',
+    help: 'Writes run again because the cluster refused the org: reason="moved" (OPF02, retried on the new owner) or "fenced" (OPF01).',
+    labelNames: ['reason'],
+    registers: [registry],
+  });
+  const writeFailures = new Counter({
+    name: 'orgplane_runtime_write_refusals_total',
+    help: 'Writes given up because of a move: reason="moved" (OrgMovedError) or "fenced" (OrgFencedError).',
+    labelNames: ['reason'],
+    registers: [registry],
+  });
   countedAtScrape(registry, 'orgplane_runtime_flag_evaluations_total', 'isEnabled() calls.', state.flagEvaluations);
   countedAtScrape(
     registry,
@@ -69,7 +84,7 @@ export function createRuntimeMetrics(registry: Registry, state: RuntimeMetricsSt
     'isEnabled() calls answered with the fallback: the flag is unknown, or no config is loaded yet.',
     state.flagFallbacks,
   );
-  return { errors, reconnects };
+  return { errors, reconnects, writeRetries, writeFailures };
 }
 
 /** A counter that follows a running total read at scrape time, so that counting costs one `++`. */

@@ -9,6 +9,15 @@ import { Registry } from 'prom-client';
 import { ConfigClient } from './configClient.js';
 import { DiskCache } from './diskCache.js';
 import { RuntimeError } from './errors.js';
+import {
+  DEFAULT_FENCE_WAIT_MS,
+  DEFAULT_REFRESH_TIMEOUT_MS,
+  type FenceHost,
+  inTransaction,
+  type WriteOptions,
+  type WriteRetryEvent,
+  withFenceRetry,
+} from './fencedWrites.js';
 import { FlagSet, UNKNOWN_FLAG } from './flags.js';
 import { type ConfigSource, createRuntimeMetrics, type RuntimeMetrics } from './metrics.js';
 import { Router } from './router.js';
@@ -42,6 +51,10 @@ export interface RuntimeOptions {
   backoffCapMs?: number;
   /** Delay before writing the disk cache after a change (default 250 ms). */
   cacheDebounceMs?: number;
+  /** How long transaction() and query() wait out a move's fence, per write (default 2 s). */
+  fenceWaitMs?: number;
+  /** How long a write refused with OPF02 waits for `GET /v1/config` (default 2 s). */
+  refreshTimeoutMs?: number;
 }
 
 export type Intent = 'read' | 'write';
@@ -53,6 +66,8 @@ export interface RuntimeEvents {
   connected: [];
   disconnected: [{ reason: string }];
   error: [RuntimeError];
+  /** A write refused because of a move is about to run again (transaction(), query()). */
+  'write-retry': [WriteRetryEvent];
 }
 
 interface PoolEntry {
@@ -85,6 +100,9 @@ export class Runtime extends EventEmitter<RuntimeEvents> {
   private fatal: RuntimeError | undefined;
   private waiters = new Set<Waiter>();
   private closing: Promise<void> | undefined;
+  /** The `GET /v1/config` in flight for writers refused with OPF02, and when it started. */
+  private refresh: { startedAt: number; done: Promise<unknown> } | undefined;
+  private readonly fenceHost: FenceHost;
 
   constructor(private readonly options: RuntimeOptions) {
     super();
@@ -124,6 +142,17 @@ export class Runtime extends EventEmitter<RuntimeEvents> {
         error: (error) => this.report(error),
       },
     );
+    this.fenceHost = {
+      writeTarget: (orgId) => this.writeTarget(orgId),
+      refreshAfter: (errorAt) => this.refreshAfter(errorAt),
+      route: (orgId) => this.route(orgId),
+      retrying: (event) => {
+        this.counters.writeRetries.inc({ reason: event.reason });
+        this.safeEmit('write-retry', event);
+      },
+      gaveUp: (reason) => this.counters.writeFailures.inc({ reason }),
+      random: Math.random,
+    };
     void this.start();
   }
 
@@ -217,7 +246,60 @@ export class Runtime extends EventEmitter<RuntimeEvents> {
     if (options?.intent !== 'read' && options?.intent !== 'write') {
       throw invalidArgument(`runtime.pool: intent must be 'read' or 'write', not ${String(options?.intent)}`);
     }
+    return this.primaryPool(orgId, this.route(orgId));
+  }
+
+  /**
+   * Runs `fn` in a transaction on the primary that owns `orgId` (BEGIN, fn, COMMIT;
+   * ROLLBACK when it throws) and resolves with what `fn` returned. When the cluster
+   * refuses the org because of a move, the whole transaction runs again from the start:
+   * - OPF02 (the org moved away): the map is refreshed (`GET /v1/config` unless the
+   *   watch stream already brought the new owner) and `fn` runs once more on the new
+   *   owner; OrgMovedError when the map still routes to the same cluster or the new
+   *   owner refuses too;
+   * - OPF01 (a cutover holds the org): it waits and retries until `fenceWaitMs` (default
+   *   the runtime's, 2 s) is spent, then OrgFencedError.
+   * Nothing of a refused attempt is committed, but `fn` must be safe to run again: no
+   * side effects outside the transaction (send the email after this resolves), and it
+   * must let errors from `client.query` propagate. Any other error is thrown as is,
+   * without a retry. Each retry emits `write-retry`.
+   */
+  transaction<T>(orgId: number, fn: (client: pg.PoolClient) => Promise<T>, options: WriteOptions = {}): Promise<T> {
+    if (typeof fn !== 'function') return Promise.reject(invalidArgument('runtime.transaction: fn must be a function'));
+    return this.fencedWrite(orgId, options, (pool) => inTransaction(pool, fn));
+  }
+
+  /**
+   * One statement on the primary that owns `orgId`, in its own (implicit) transaction,
+   * with the same retries as transaction(). For reads that may use a replica, use
+   * `pool(orgId, {intent: 'read'})`.
+   */
+  // biome-ignore lint/suspicious/noExplicitAny: pg's own default row type
+  query<R extends pg.QueryResultRow = any>(
+    orgId: number,
+    text: string,
+    values?: unknown[],
+    options: WriteOptions = {},
+  ): Promise<pg.QueryResult<R>> {
+    if (typeof text !== 'string') return Promise.reject(invalidArgument('runtime.query: text must be a string'));
+    return this.fencedWrite(orgId, options, (pool) => pool.query<R>(text, values));
+  }
+
+  private async fencedWrite<T>(orgId: number, options: WriteOptions, attempt: (pool: pg.Pool) => Promise<T>): Promise<T> {
+    const fenceWaitMs = options?.fenceWaitMs ?? this.options.fenceWaitMs ?? DEFAULT_FENCE_WAIT_MS;
+    if (typeof fenceWaitMs !== 'number' || !(fenceWaitMs >= 0)) {
+      throw invalidArgument(`fenceWaitMs must be a non-negative number of milliseconds, not ${String(fenceWaitMs)}`);
+    }
+    return withFenceRetry(this.fenceHost, orgId, fenceWaitMs, attempt);
+  }
+
+  private writeTarget(orgId: number): { clusterId: string; pool: pg.Pool } {
+    if (this.closing) throw closedError();
     const clusterId = this.route(orgId);
+    return { clusterId, pool: this.primaryPool(orgId, clusterId) };
+  }
+
+  private primaryPool(orgId: number, clusterId: string): pg.Pool {
     const cluster = this.router.cluster(clusterId);
     if (cluster === undefined) {
       throw new RuntimeError('CLUSTER_UNKNOWN', `org ${orgId} routes to cluster ${clusterId}, which the config does not describe`);
@@ -228,6 +310,43 @@ export class Runtime extends EventEmitter<RuntimeEvents> {
     const pool = this.createPool(clusterId, cluster.primary.url);
     this.pools.set(clusterId, { url: cluster.primary.url, pool });
     return pool;
+  }
+
+  /**
+   * Brings the map up to the control plane's as of `errorAt` (performance.now()): joins a
+   * `GET /v1/config` started after then, else waits for the older one and starts another.
+   * Resolves with the error when the fetch failed (it is reported too); never rejects.
+   */
+  private async refreshAfter(errorAt: number): Promise<unknown> {
+    while (this.refresh !== undefined && this.refresh.startedAt < errorAt) await this.refresh.done;
+    if (this.refresh === undefined) {
+      const startedAt = performance.now();
+      const done: Promise<unknown> = this.fetchNewerConfig()
+        .then(
+          () => undefined,
+          (error: unknown) => error,
+        )
+        .finally(() => {
+          if (this.refresh?.done === done) this.refresh = undefined;
+        });
+      this.refresh = { startedAt, done };
+    }
+    return this.refresh.done;
+  }
+
+  private async fetchNewerConfig(): Promise<void> {
+    try {
+      const snapshot = await this.client.fetchSnapshot(this.options.refreshTimeoutMs ?? DEFAULT_REFRESH_TIMEOUT_MS);
+      // The watch stream may have overtaken the fetch; never go back.
+      if (!this.closing && (this.version === null || snapshot.version > this.version)) this.install(snapshot, 'network');
+    } catch (cause) {
+      const error =
+        cause instanceof RuntimeError
+          ? cause
+          : new RuntimeError('INVALID_CONFIG', `config fetch: the snapshot could not be applied: ${(cause as Error)?.message}`, { cause });
+      this.report(error);
+      throw error;
+    }
   }
 
   /** Stops following the config, writes the disk cache, ends every pool. Idempotent. */

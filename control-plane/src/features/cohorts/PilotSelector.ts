@@ -93,13 +93,18 @@ class BoundedHeap {
     return h > hash || (h === hash && this.ids[i]! > id);
   }
 
+  private less(i: number, hash: number, id: number): boolean {
+    const h = this.hashes[i]!;
+    return h < hash || (h === hash && this.ids[i]! < id);
+  }
+
   offer(hash: number, id: number): void {
     if (this.size < this.capacity) {
       if (this.size === this.hashes.length) this.grow();
       let i = this.size++;
       while (i > 0) {
         const parent = (i - 1) >> 1;
-        if (!this.greater(parent, hash, id)) break;
+        if (!this.less(parent, hash, id)) break;
         this.hashes[i] = this.hashes[parent]!;
         this.ids[i] = this.ids[parent]!;
         i = parent;

@@ -49,6 +49,11 @@ export interface GateDecisionInput {
   analyses: (AnalysisInput | RolloutAnalysis)[];
   /** Refuse (INVALID_ROLLOUT_STATE) when the rollout has left this stage meanwhile. */
   expectedStageIndex?: number | undefined;
+  /**
+   * Refuse (INVALID_ROLLOUT_STATE) when the rollout changed at all since the gate read it
+   * (its `version`): an operator's pause while the checks ran must not be advanced over.
+   */
+  expectedRolloutVersion?: number | undefined;
 }
 
 export interface RolloutServiceOptions {
@@ -196,6 +201,7 @@ export class RolloutService {
       { reason: input.reason },
       {
         expectedStageIndex: input.expectedStageIndex,
+        expectedRolloutVersion: input.expectedRolloutVersion,
         audit: { decision: input.decision, analyses: input.analyses },
       },
     );
@@ -207,7 +213,12 @@ export class RolloutService {
     flag: string,
     transition: Transition,
     meta: TransitionMeta,
-    extra: { percent?: number; expectedStageIndex?: number | undefined; audit?: Record<string, unknown> } = {},
+    extra: {
+      percent?: number;
+      expectedStageIndex?: number | undefined;
+      expectedRolloutVersion?: number | undefined;
+      audit?: Record<string, unknown>;
+    } = {},
   ): Promise<Rollout> {
     const { result } = await commitConfigChange(
       this.db,
@@ -218,6 +229,12 @@ export class RolloutService {
         if (extra.expectedStageIndex !== undefined && extra.expectedStageIndex !== before.stageIndex) {
           throw new InvalidRolloutStateError(
             `rollout '${flag}' is at stage ${before.stageIndex}, not ${extra.expectedStageIndex}: the gate's analysis is stale`,
+            { details: { flag, status: before.status, stageIndex: before.stageIndex } },
+          );
+        }
+        if (extra.expectedRolloutVersion !== undefined && extra.expectedRolloutVersion !== before.version) {
+          throw new InvalidRolloutStateError(
+            `rollout '${flag}' changed (version ${before.version}, not ${extra.expectedRolloutVersion}) since the gate read it: the gate's analysis is stale`,
             { details: { flag, status: before.status, stageIndex: before.stageIndex } },
           );
         }

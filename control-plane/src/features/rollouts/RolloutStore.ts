@@ -120,13 +120,15 @@ export class RolloutStore {
   }
 
   /**
-   * Automatic rollouts that are running and whose last analysis is at least
-   * analysis.intervalSeconds old (or that have none), oldest analysis first.
+   * Running rollouts the SLO gates look at (automatic ones, and manual ones whose
+   * current stage has checks: a breach pauses or rolls those back too) whose last
+   * analysis is at least analysis.intervalSeconds old (or that have none), oldest first.
    */
   async dueForAnalysis(now: string): Promise<Rollout[]> {
     const { rows } = await this.db.query<Row>(
       `SELECT ${COLUMNS} FROM rollouts
-       WHERE mode = 'automatic' AND status = 'running' AND stage_index >= 0
+       WHERE status = 'running' AND stage_index >= 0
+         AND (mode = 'automatic' OR jsonb_array_length(coalesce(stages -> stage_index -> 'checks', '[]')) > 0)
          AND (last_analysis_at IS NULL
               OR last_analysis_at + make_interval(secs => (analysis->>'intervalSeconds')::float8) <= $1::timestamptz)
        ORDER BY last_analysis_at NULLS FIRST, flag`,
