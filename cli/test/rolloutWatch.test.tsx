@@ -2,9 +2,17 @@
 // computed from them, the polling, and q to quit.
 import { render } from 'ink-testing-library';
 import { describe, expect, it } from 'vitest';
-import { coverageText, RolloutWatchApp, RolloutWatchView } from '../src/rollouts/RolloutWatch.js';
+import { coverageText, decisionText, RolloutWatchApp, RolloutWatchView } from '../src/rollouts/RolloutWatch.js';
 import type { Analysis, Rollout } from '../src/rollouts/types.js';
-import { coverage, lastDecision, latestChecks, type WatchState, watchState } from '../src/rollouts/watchState.js';
+import {
+  coverage,
+  type GateAuditEntry,
+  gateDecision,
+  inferredDecision,
+  latestChecks,
+  type WatchState,
+  watchState,
+} from '../src/rollouts/watchState.js';
 
 const NOW = new Date('2026-11-23T12:00:00.000Z');
 
@@ -93,13 +101,48 @@ describe('watchState', () => {
     });
   });
 
-  it('the last gate decision is the newest failure, else the newest pass in this stage', () => {
+  it('without the audit log, the decision is inferred: the newest failure, else the newest pass in this stage', () => {
     const pass = analysis({ id: 5, at: '2026-11-23T11:59:30.000Z' });
     const fail = analysis({ id: 4, check: 'p99', outcome: 'fail', value: 0.8, message: 'p99 0.8 > 0.5', at: '2026-11-23T11:58:00.000Z' });
-    expect(lastDecision(rollout(), [pass])).toMatchObject({ outcome: 'pass', check: 'error-rate' });
-    expect(lastDecision(rollout(), [pass, fail])).toMatchObject({ outcome: 'pass' });
-    expect(lastDecision(rollout(), [fail])).toMatchObject({ outcome: 'fail', check: 'p99', message: 'p99 0.8 > 0.5' });
-    expect(lastDecision(rollout(), [])).toBeNull();
+    expect(inferredDecision(rollout(), [pass])).toMatchObject({ source: 'analyses', action: null, outcome: 'pass', check: 'error-rate' });
+    expect(inferredDecision(rollout(), [pass, fail])).toMatchObject({ outcome: 'pass' });
+    expect(inferredDecision(rollout(), [fail])).toMatchObject({ outcome: 'fail', check: 'p99', message: 'p99 0.8 > 0.5' });
+    expect(inferredDecision(rollout(), [])).toBeNull();
+  });
+
+  it("the gate's decision comes from the newest rollout.gate audit row about this flag", () => {
+    const row = (flag: string, decision: string, at: string, outcomes: string[]): GateAuditEntry => ({
+      action: 'rollout.gate',
+      reason: `${decision}: 3 consecutive failures`,
+      before: { flag, stageIndex: 2 },
+      after: {
+        flag,
+        stageIndex: 1,
+        gate: { decision, analyses: outcomes.map((outcome, i) => ({ check: `c${i}`, outcome, stageIndex: 2 })) },
+      },
+      createdAt: at,
+    });
+    const entries = [
+      row('other-flag', 'pause', '2026-11-23T11:59:00.000Z', ['fail']),
+      row('new-invoices', 'rollback', '2026-11-23T11:58:00.000Z', ['pass', 'fail']),
+      row('new-invoices', 'advance', '2026-11-23T11:00:00.000Z', ['pass']),
+    ];
+    const d = gateDecision('new-invoices', entries);
+    expect(d).toEqual({
+      source: 'gate',
+      at: '2026-11-23T11:58:00.000Z',
+      action: 'rollback',
+      outcome: 'fail',
+      stageIndex: 2,
+      check: 'c1',
+      message: 'rollback: 3 consecutive failures',
+    });
+    expect(decisionText(d!)).toBe('rollback at stage 3 (c1), 2026-11-23T11:58:00.000Z: rollback: 3 consecutive failures');
+    expect(gateDecision('new-invoices', entries.slice(2))).toMatchObject({ action: 'advance', outcome: 'pass', check: 'c0' });
+    expect(gateDecision('nobody', entries)).toBeNull();
+    // With the audit log readable, analyses alone are not a decision.
+    expect(watchState(rollout(), [analysis({})], null, NOW, []).lastDecision).toBeNull();
+    expect(watchState(rollout(), [analysis({})], null, NOW, null).lastDecision).toMatchObject({ source: 'analyses' });
   });
 });
 
@@ -125,7 +168,8 @@ describe('RolloutWatchView', () => {
     expect(frame).toContain('~2,575 of 10,000 orgs (~25.8%), estimated');
     expect(frame).toMatch(/error-rate\s+0\.004 < 0\.01\s+PASS/);
     expect(frame).toMatch(/p99\s+0\.72 <= 0\.5\s+FAIL over the threshold/);
-    expect(frame).toContain('last gate decision fail on p99 at stage 3');
+    // The line wraps at the test terminal's width.
+    expect(frame.replace(/\s+/g, ' ')).toContain('last gate decision failing check (p99) at stage 3, inferred from the analyses');
     expect(frame).toContain('q to quit');
   });
 

@@ -248,6 +248,24 @@ describe('orgplane rollouts, pilot and cohorts', () => {
     expect(plain.exitCode).toBe(0);
     expect(JSON.parse(plain.stdout)).toMatchObject({ flag: 'watched', stageIndex: 1 });
     await fails(['rollouts', 'watch', 'nope'], 'ROLLOUT_NOT_FOUND', 4);
+
+    // What the SLO gate records (through the service it uses): analyses, then a decision.
+    const at = (s: number) => new Date(Date.now() - s * 1000).toISOString();
+    const check = { check: 'errors', query: 'x', threshold: 1, op: '<' as const };
+    await cp.services.rollouts.recordAnalyses('watched', 1, [{ ...check, value: 0.25, outcome: 'pass', at: at(30) }]);
+    const failed = await cp.services.rollouts.recordAnalyses('watched', 1, [
+      { ...check, value: 2.5, outcome: 'fail', message: 'errors 2.5 is not < 1', at: at(1) },
+    ]);
+    await cp.services.rollouts.applyGateDecision('watched', { decision: 'pause', reason: '1 consecutive failure', analyses: failed });
+    const gated = await ok(['rollouts', 'watch', 'watched']);
+    expect(gated).toMatchObject({
+      status: 'paused',
+      checks: [{ name: 'errors', value: 2.5, outcome: 'fail', message: 'errors 2.5 is not < 1' }],
+      lastDecision: { source: 'gate', action: 'pause', outcome: 'fail', stageIndex: 1, check: 'errors', message: '1 consecutive failure' },
+    });
+    // A rollout token may not read the audit log: the decision is inferred from the analyses.
+    const inferred = await ok(['rollouts', 'watch', 'watched'], { token: tokens.rollout });
+    expect(inferred.lastDecision).toMatchObject({ source: 'analyses', action: null, outcome: 'fail', check: 'errors' });
   });
 
   it('pilot select is stratified, deterministic for a seed, honours exclusions; export streams every page', {

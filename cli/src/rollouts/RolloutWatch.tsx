@@ -2,7 +2,7 @@
 // each SLO check's latest value against its threshold, and the last gate decision.
 import { Box, Text, useApp, useInput } from 'ink';
 import { useEffect, useRef, useState } from 'react';
-import type { WatchCheck, WatchCoverage, WatchState } from './watchState.js';
+import type { WatchCheck, WatchCoverage, WatchDecision, WatchState } from './watchState.js';
 
 const STATUS_COLOR: Record<WatchState['status'], string> = {
   running: 'green',
@@ -36,6 +36,16 @@ export function coverageText(c: WatchCoverage, pilotSize: number | null): string
   }
   const approx = c.estimated ? '~' : '';
   return `${approx}${fmtNumber(c.orgs)} of ${fmtNumber(c.population ?? 0)} orgs (${approx}${share})${c.estimated ? ', estimated from the bucket share' : ''}`;
+}
+
+export function decisionText(d: WatchDecision): string {
+  const stage = d.stageIndex < 0 ? 'off' : `stage ${d.stageIndex + 1}`;
+  const check = d.check ? ` (${d.check})` : '';
+  const what =
+    d.source === 'gate' && d.action
+      ? `${d.action} at ${stage}${check}`
+      : `${d.outcome === 'pass' ? 'passing' : 'failing'} check${check} at ${stage}, inferred from the analyses`;
+  return `${what}, ${d.at}${d.message ? `: ${d.message}` : ''}`;
 }
 
 function CheckLine({ check }: { check: WatchCheck }) {
@@ -96,15 +106,15 @@ export function RolloutWatchView({ state, error }: { state: WatchState | null; e
         ))}
       </Box>
       <Box marginTop={1}>
-        <Text>last gate decision </Text>
-        {decision ? (
-          <Text color={decision.outcome === 'pass' ? 'green' : 'red'}>
-            {decision.outcome} on {decision.check} at stage {decision.stageIndex + 1}, {decision.at}
-            {decision.message ? `: ${decision.message}` : ''}
-          </Text>
-        ) : (
-          <Text dimColor>none yet</Text>
-        )}
+        {/* One paragraph, so a long decision wraps as text rather than as two columns. */}
+        <Text>
+          last gate decision{' '}
+          {decision ? (
+            <Text color={decision.outcome === 'pass' ? 'green' : 'red'}>{decisionText(decision)}</Text>
+          ) : (
+            <Text dimColor>none yet</Text>
+          )}
+        </Text>
       </Box>
       {error ? <Text color="red">refresh failed: {error} (showing the last good state)</Text> : null}
       <Text dimColor>updated {state.observedAt} · q to quit</Text>

@@ -29,13 +29,24 @@ export interface WatchCoverage {
   estimated: boolean;
 }
 
+/**
+ * The last gate decision: from the audit log (`rollout.gate` rows, what the gate did),
+ * or, for a token that may not read the audit log, inferred from the analyses (the
+ * newest failing one, else the newest pass in this stage), with no action.
+ */
 export interface WatchDecision {
+  source: 'gate' | 'analyses';
   at: string;
-  stageIndex: number;
+  action: GateAction | null;
   outcome: 'pass' | 'fail';
-  check: string;
+  /** The stage the decision was taken in. */
+  stageIndex: number;
+  /** The check that failed (or passed, when inferred), if known. */
+  check: string | null;
   message: string | null;
 }
+
+export type GateAction = 'advance' | 'pause' | 'rollback';
 
 export interface WatchState {
   flag: string;
@@ -118,13 +129,15 @@ export function latestChecks(rollout: Rollout, analyses: Analysis[]): WatchCheck
  * The last gate decision the analyses show: the newest failing analysis, or, if none
  * failed in the current stage, its newest passing one.
  */
-export function lastDecision(rollout: Rollout, analyses: Analysis[]): WatchDecision | null {
+export function inferredDecision(rollout: Rollout, analyses: Analysis[]): WatchDecision | null {
   const failed = analyses.find((a) => a.outcome === 'fail' || a.outcome === 'error');
   const passed = analyses.find((a) => a.outcome === 'pass' && a.stageIndex === rollout.stageIndex);
   const pick = failed && (!passed || failed.at >= passed.at) ? failed : passed;
   if (!pick) return null;
   return {
+    source: 'analyses',
     at: pick.at,
+    action: null,
     stageIndex: pick.stageIndex,
     outcome: pick === failed ? 'fail' : 'pass',
     check: pick.check,
@@ -132,11 +145,50 @@ export function lastDecision(rollout: Rollout, analyses: Analysis[]): WatchDecis
   };
 }
 
+/** The audit rows the watch reads: `rollout.gate`, newest first. */
+export interface GateAuditEntry {
+  action: string;
+  reason: string | null;
+  before: unknown;
+  after: unknown;
+  createdAt: string;
+}
+
+const GATE_ACTIONS: readonly string[] = ['advance', 'pause', 'rollback'];
+
+/** The newest `rollout.gate` decision about `flag` among audit rows (newest first). */
+export function gateDecision(flag: string, entries: GateAuditEntry[]): WatchDecision | null {
+  for (const e of entries) {
+    const after = e.after as { flag?: unknown; gate?: { decision?: unknown; analyses?: unknown } } | null;
+    if (e.action !== 'rollout.gate' || after?.flag !== flag) continue;
+    const action =
+      typeof after.gate?.decision === 'string' && GATE_ACTIONS.includes(after.gate.decision) ? (after.gate.decision as GateAction) : null;
+    const analyses = Array.isArray(after.gate?.analyses) ? (after.gate.analyses as Partial<Analysis>[]) : [];
+    const failing = analyses.find((a) => a.outcome !== 'pass');
+    const before = e.before as { stageIndex?: unknown } | null;
+    return {
+      source: 'gate',
+      at: e.createdAt,
+      action,
+      outcome: action === 'advance' ? 'pass' : 'fail',
+      stageIndex: typeof before?.stageIndex === 'number' ? before.stageIndex : (analyses[0]?.stageIndex ?? -1),
+      check: (action === 'advance' ? analyses[0]?.check : failing?.check) ?? null,
+      message: e.reason,
+    };
+  }
+  return null;
+}
+
+/**
+ * `gateEntries` null: the token may not read the audit log, so the decision is inferred
+ * from the analyses.
+ */
 export function watchState(
   rollout: Rollout,
   analyses: Analysis[],
   cohort: Pick<CohortPage, 'size' | 'strata'> | null,
   now: Date,
+  gateEntries: GateAuditEntry[] | null = null,
 ): WatchState {
   const population = cohort && cohort.strata.length > 0 ? cohort.strata.reduce((n, s) => n + s.population, 0) : null;
   return {
@@ -152,23 +204,39 @@ export function watchState(
     pilot: rollout.pilotCohort ? { cohort: rollout.pilotCohort, size: cohort?.size ?? null } : null,
     coverage: coverage(rollout, cohort?.size ?? null, population),
     checks: latestChecks(rollout, analyses),
-    lastDecision: lastDecision(rollout, analyses),
+    lastDecision: gateEntries === null ? inferredDecision(rollout, analyses) : gateDecision(rollout.flag, gateEntries),
     version: rollout.version,
     observedAt: now.toISOString(),
   };
 }
 
+/** Gate decisions read per refresh; older ones about this flag are not shown. */
+export const GATE_AUDIT_LIMIT = 50;
+
 /**
- * Reads the rollout, its analyses and (once, it does not change) its pilot cohort's
+ * Reads the rollout, its analyses, its gate decisions and (once, it does not change) its pilot cohort's
  * size and strata. A pilot cohort that is gone leaves the coverage unknown.
  */
 export function createWatchLoader(api: ApiClient, flag: string, now: () => Date = () => new Date()): () => Promise<WatchState> {
   let cohort: Pick<CohortPage, 'size' | 'strata'> | null | undefined;
   let cohortName: string | null = null;
+  let auditReadable = true;
+  const gateEntries = async (): Promise<GateAuditEntry[] | null> => {
+    if (!auditReadable) return null;
+    try {
+      return (await api.get<{ entries: GateAuditEntry[] }>('/v1/audit', { action: 'rollout.gate', limit: GATE_AUDIT_LIMIT })).entries;
+    } catch (err) {
+      // A rollout token may not read the audit log: infer from the analyses instead.
+      if (!(err instanceof ApiError && err.status === 403)) throw err;
+      auditReadable = false;
+      return null;
+    }
+  };
   return async () => {
-    const [rollout, page] = await Promise.all([
+    const [rollout, page, gates] = await Promise.all([
       api.get<Rollout>(rolloutPath(flag)),
       api.get<{ analyses: Analysis[] }>(rolloutPath(flag, 'analyses'), { limit: 100 }),
+      gateEntries(),
     ]);
     if (rollout.pilotCohort !== cohortName) {
       cohortName = rollout.pilotCohort;
@@ -183,6 +251,6 @@ export function createWatchLoader(api: ApiClient, flag: string, now: () => Date 
         cohort = null;
       }
     }
-    return watchState(rollout, page.analyses, cohort ?? null, now());
+    return watchState(rollout, page.analyses, cohort ?? null, now(), gates);
   };
 }
