@@ -201,6 +201,11 @@ describe('--json documents match cli/schemas', () => {
     await succeeds('rollouts:show', ['schemas-flag']);
     await succeeds('rollouts:kill', ['schemas-flag', '--yes']);
     await succeeds('rollouts:list');
+    // Rollout changes are config changes and audited: their deltas and actions too.
+    const history = await succeeds<ShardsHistoryResult>('shards:history', ['--limit', '20']);
+    expect(history.changes.some((c) => 'rollouts' in (c.delta as object))).toBe(true);
+    expect(history.changes.some((c) => 'cohorts' in (c.delta as object))).toBe(true);
+    await succeeds('audit:list', ['--limit', '20']);
   }, 300_000);
 
   it('failures print the error document', async () => {
