@@ -48,7 +48,7 @@ export function formatRollout(r: Rollout & { analyses?: Analysis[] }): string {
     `stage        ${stagePosition(r)}${r.stageStartedAt ? ` since ${r.stageStartedAt}` : ''}`,
     `pilot        ${r.pilotCohort ?? '-'}`,
     `mode         ${r.mode}, on failure ${r.onFailure}`,
-    `analysis     every ${r.analysis.intervalSeconds}s, fail after ${r.analysis.failureLimit}, min samples ${r.analysis.minSamples}, no data: ${r.analysis.noData}`,
+    `analysis     every ${r.analysis.intervalSeconds}s; trips after ${r.analysis.failureLimit} failing round(s) in a row; advances after ${r.analysis.minSamples} sample(s); no data: ${r.analysis.noData}`,
     '',
     'stages:',
   ];
