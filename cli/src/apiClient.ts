@@ -92,6 +92,10 @@ export function cliHint(code: string, apiHint: string | undefined, details: unkn
       return 'list the rollouts with `orgplane rollouts list`, or create this one with `orgplane rollouts create`';
     case 'COHORT_NOT_FOUND':
       return 'list the cohorts with `orgplane cohorts list`, or select one with `orgplane pilot select`';
+    case 'CLUSTER_UNREACHABLE':
+      return typeof d['clusterId'] === 'string'
+        ? `check that ${d['clusterId']}'s primary is up (\`orgplane clusters list\`), then retry`
+        : "check that every cluster's primary is up (`orgplane clusters list`), then retry";
     case 'INVALID_ROLLOUT_STATE':
       return typeof d['flag'] === 'string'
         ? `${apiHint ? `${apiHint}; ` : ''}see where it stands with \`orgplane rollouts show ${d['flag']}\``

@@ -399,6 +399,17 @@ describe('orgplane rollouts, pilot and cohorts', () => {
       await runtime.close();
     }
   });
+
+  // Last: it registers a cluster nobody can reach.
+  it('pilot select names the cluster it cannot read, says what to check, and stores nothing', async () => {
+    const added = await api('POST', '/v1/clusters', { id: 'primary-9', primary: { url: 'postgres://app@127.0.0.1:9/app' } });
+    expect(added.status).toBe(201);
+    const before = await snapshot();
+    const error = await fails(['pilot', 'select', '--count', '5', '--seed', '1', '--name', 'pilot-unreachable'], 'CLUSTER_UNREACHABLE', 1);
+    expect(error.details).toEqual({ clusterId: 'primary-9' });
+    expect(error.hint).toContain('orgplane clusters list');
+    expect(await snapshot()).toEqual(before);
+  });
 });
 
 type Case = [args: string[], code: string, exitCode: number, opts?: { token?: string }];
