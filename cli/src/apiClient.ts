@@ -88,6 +88,18 @@ export function cliHint(code: string, apiHint: string | undefined, details: unkn
       return typeof d['currentVersion'] === 'number'
         ? `someone else changed the map: check it with \`orgplane shards list\`, then retry with --expected-version ${d['currentVersion']}`
         : 'someone else changed the map: check it with `orgplane shards list`, then retry with its version';
+    case 'ROLLOUT_NOT_FOUND':
+      return 'list the rollouts with `orgplane rollouts list`, or create this one with `orgplane rollouts create`';
+    case 'COHORT_NOT_FOUND':
+      return 'list the cohorts with `orgplane cohorts list`, or select one with `orgplane pilot select`';
+    case 'CLUSTER_UNREACHABLE':
+      return typeof d['clusterId'] === 'string'
+        ? `check that ${d['clusterId']}'s primary is up (\`orgplane clusters list\`), then retry`
+        : "check that every cluster's primary is up (`orgplane clusters list`), then retry";
+    case 'INVALID_ROLLOUT_STATE':
+      return typeof d['flag'] === 'string'
+        ? `${apiHint ? `${apiHint}; ` : ''}see where it stands with \`orgplane rollouts show ${d['flag']}\``
+        : apiHint;
     case 'PLACEMENT_NOT_FOUND':
       return 'the org follows its range: see `orgplane orgs locate <orgId>`';
     default:

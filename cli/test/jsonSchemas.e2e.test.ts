@@ -15,6 +15,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ClustersListResult } from '../src/commands/clusters/list.js';
 import type { LabStatusResult } from '../src/commands/lab/status.js';
 import type { LabUpResult } from '../src/commands/lab/up.js';
+import type { PilotSelectResult } from '../src/commands/pilot/select.js';
 import type { RunbooksListResult } from '../src/commands/runbooks/list.js';
 import type { ShardsHistoryResult } from '../src/commands/shards/history.js';
 import type { ShardsListResult } from '../src/commands/shards/list.js';
@@ -174,6 +175,39 @@ describe('--json documents match cli/schemas', () => {
     await succeeds('runbooks:show', [list.runbooks[0]!.name]);
   });
 
+  it('pilot select, cohorts, and a rollout through every state change and the watch', async () => {
+    const pilot = await succeeds<PilotSelectResult>('pilot:select', ['--count', '20', '--seed', '3', '--name', 'pilot-schemas']);
+    expect(pilot.cohort.size).toBe(20);
+    await succeeds('cohorts:list');
+    await succeeds('cohorts:show', ['pilot-schemas', '--limit', '5']);
+    await succeeds('cohorts:export', ['pilot-schemas', '--page-size', '7']);
+    await succeeds('cohorts:export', ['pilot-schemas', '--output', path.join(dir, 'pilot.csv')]);
+    await succeeds('rollouts:create', [
+      'schemas-flag',
+      '--stages',
+      'pilot,10,50,100',
+      '--pilot-cohort',
+      'pilot-schemas',
+      '--check',
+      'errors:sum(rate(http_requests_total{code=~"5.."}[5m]))<1',
+    ]);
+    await succeeds('rollouts:advance', ['schemas-flag']);
+    await succeeds('rollouts:advance', ['schemas-flag']);
+    await succeeds('rollouts:set', ['schemas-flag', '30']);
+    await succeeds('rollouts:pause', ['schemas-flag']);
+    await succeeds('rollouts:resume', ['schemas-flag']);
+    await succeeds('rollouts:rollback', ['schemas-flag', '--yes']);
+    await succeeds('rollouts:watch', ['schemas-flag']);
+    await succeeds('rollouts:show', ['schemas-flag']);
+    await succeeds('rollouts:kill', ['schemas-flag', '--yes']);
+    await succeeds('rollouts:list');
+    // Rollout changes are config changes and audited: their deltas and actions too.
+    const history = await succeeds<ShardsHistoryResult>('shards:history', ['--limit', '20']);
+    expect(history.changes.some((c) => 'rollouts' in (c.delta as object))).toBe(true);
+    expect(history.changes.some((c) => 'cohorts' in (c.delta as object))).toBe(true);
+    await succeeds('audit:list', ['--limit', '20']);
+  }, 300_000);
+
   it('failures print the error document', async () => {
     await fails(['orgs', 'locate', 'abc'], 'INVALID_ORG_ID');
     await fails(['shards', 'split', '--at', '4242', '--expected-version', '1'], 'VERSION_CONFLICT');
@@ -182,6 +216,10 @@ describe('--json documents match cli/schemas', () => {
     await fails(['shards', 'list', '--bogus'], 'INVALID_ARGUMENTS');
     await fails(['runbooks', 'show', 'no-such-runbook'], 'RUNBOOK_NOT_FOUND');
     await fails(['lab', 'up', '--orgs', '0'], 'LAB_INVALID_INPUT');
+    await fails(['rollouts', 'set', 'schemas-flag', '101'], 'INVALID_PERCENT');
+    await fails(['rollouts', 'show', 'no-such-flag'], 'ROLLOUT_NOT_FOUND');
+    await fails(['cohorts', 'show', 'no-such-cohort'], 'COHORT_NOT_FOUND');
+    await fails(['rollouts', 'create', 'x', '--stages', '10,5'], 'INVALID_STAGES');
     const status = await succeeds<LabStatusResult>('lab:status');
     await fails(['shards', 'list'], 'UNAUTHORIZED', { env: { ORGPLANE_URL: status.controlPlane.url, ORGPLANE_TOKEN: 'op_nope_nope' } });
   }, 120_000);

@@ -1,0 +1,151 @@
+// What the propagation benchmarks share: a control plane in its own process on a fresh
+// control DB, API calls, the real CLI process, and Unleash-style 15 s pollers.
+import { spawn } from 'node:child_process';
+import path from 'node:path';
+import { performance } from 'node:perf_hooks';
+import { fileURLToPath } from 'node:url';
+import { createTestDatabase, freePort } from '../control-plane/dist/embedded/index.js';
+import { createApiToken } from '../control-plane/dist/index.js';
+
+export const root = path.join(path.dirname(fileURLToPath(import.meta.url)), '..');
+
+/** Unleash SDKs poll every 15 s by default. */
+export const POLL_INTERVAL_MS = 15_000;
+
+export function percentile(values, q) {
+  const sorted = [...values].sort((a, b) => a - b);
+  return sorted[Math.min(sorted.length - 1, Math.ceil((q / 100) * sorted.length) - 1)] ?? Number.NaN;
+}
+
+/** A percentile in ms, to 0.1 ms. */
+export const pMs = (values, q) => Math.round(percentile(values, q) * 10) / 10;
+
+export async function waitReady(url) {
+  for (let i = 0; i < 200; i++) {
+    try {
+      if ((await fetch(`${url}/readyz`)).ok) return;
+    } catch {}
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  throw new Error(`control plane at ${url} never became ready`);
+}
+
+export async function api(url, token, method, p, body) {
+  const res = await fetch(`${url}${p}`, {
+    method,
+    headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
+    body: body === undefined ? undefined : JSON.stringify(body),
+  });
+  const json = await res.json();
+  if (!res.ok) throw new Error(`${method} ${p}: ${res.status} ${JSON.stringify(json)}`);
+  return json;
+}
+
+/**
+ * The control plane (control-plane/dist/main.js) in its own process on a fresh control
+ * DB of `pg`, with an admin and an sdk:read token. `stop()` ends it.
+ */
+export async function startControlPlane(pg) {
+  const dbUrl = await createTestDatabase(pg.adminUrl, 'control-plane');
+  const admin = await createApiToken(dbUrl, { name: 'bench-admin', scope: 'admin' });
+  const sdk = await createApiToken(dbUrl, { name: 'bench-sdk', scope: 'sdk:read' });
+  const port = await freePort();
+  const url = `http://127.0.0.1:${port}`;
+  const child = spawn(process.execPath, [path.join(root, 'control-plane/dist/main.js')], {
+    env: {
+      ...process.env,
+      ORGPLANE_DATABASE_URL: dbUrl,
+      ORGPLANE_PORT: String(port),
+      ORGPLANE_LOG_LEVEL: 'warn',
+      ORGPLANE_MIGRATE: 'false',
+    },
+    stdio: ['ignore', 'ignore', 'inherit'],
+  });
+  try {
+    await waitReady(url);
+  } catch (err) {
+    child.kill('SIGTERM');
+    throw err;
+  }
+  return {
+    url,
+    adminToken: admin.token,
+    sdkToken: sdk.token,
+    async stop() {
+      child.kill('SIGTERM');
+      await new Promise((r) => child.once('close', r));
+    },
+  };
+}
+
+/** Runs `orgplane <args> --json` as a real process; resolves with its JSON document. */
+export function runCli(url, token, args) {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [path.join(root, 'cli/bin/run.js'), ...args, '--json'], {
+      env: { ...process.env, ORGPLANE_URL: url, ORGPLANE_TOKEN: token },
+      stdio: ['ignore', 'pipe', 'inherit'],
+    });
+    let out = '';
+    child.stdout.on('data', (d) => (out += d));
+    child.on('error', reject);
+    child.on('close', (code) => (code === 0 ? resolve(JSON.parse(out)) : reject(new Error(`cli exited ${code}: ${out}`))));
+  });
+}
+
+/** An Unleash-style client: GET /v1/config with If-None-Match every 15 s, random phase. */
+export function startPoller(url, token, onVersion) {
+  let etag = '';
+  let stopped = false;
+  const poll = async () => {
+    if (stopped) return;
+    const res = await fetch(`${url}/v1/config`, { headers: { authorization: `Bearer ${token}`, 'if-none-match': etag } });
+    if (res.status === 200) {
+      etag = res.headers.get('etag') ?? '';
+      onVersion((await res.json()).version, performance.now());
+    } else await res.arrayBuffer();
+  };
+  const first = setTimeout(() => {
+    poll();
+    timer = setInterval(poll, POLL_INTERVAL_MS);
+  }, Math.random() * POLL_INTERVAL_MS);
+  let timer;
+  return () => {
+    stopped = true;
+    clearTimeout(first);
+    clearInterval(timer);
+  };
+}
+
+/**
+ * The baseline: `clients` pollers; after they are all polling, each of `changes` (one
+ * call to `makeChange`, resolving with the new version) is followed by a full interval.
+ * Resolves with every (poller, change) delay in ms.
+ */
+export async function measurePolling(url, token, clients, changes, makeChange) {
+  const samples = [];
+  const waiting = new Map();
+  const seen = new Array(clients).fill(0);
+  const stops = [];
+  for (let i = 0; i < clients; i++) {
+    stops.push(
+      startPoller(url, token, (version, t) => {
+        for (let v = seen[i] + 1; v <= version; v++) {
+          const t0 = waiting.get(v);
+          if (t0 !== undefined) samples.push(t - t0);
+        }
+        seen[i] = version;
+      }),
+    );
+  }
+  try {
+    await new Promise((r) => setTimeout(r, POLL_INTERVAL_MS + 1000));
+    for (let i = 1; i <= changes; i++) {
+      const t0 = performance.now();
+      waiting.set(await makeChange(i), t0);
+      await new Promise((r) => setTimeout(r, POLL_INTERVAL_MS + 500));
+    }
+  } finally {
+    for (const stop of stops) stop();
+  }
+  return samples;
+}

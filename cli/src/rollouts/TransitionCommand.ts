@@ -1,0 +1,38 @@
+// advance, pause, resume, rollback and kill: one POST each, the same flag and answer.
+import { Args, Flags } from '@oclif/core';
+import { OrgplaneCommand } from '../baseCommand.js';
+import { rolloutPath } from './api.js';
+import { formatRolloutLine } from './render.js';
+import type { Rollout } from './types.js';
+
+export type Transition = 'advance' | 'pause' | 'resume' | 'rollback' | 'kill';
+
+export abstract class TransitionCommand extends OrgplaneCommand<Rollout> {
+  static override args = {
+    flag: Args.string({ description: 'the rollout flag, from `orgplane rollouts list`', required: true }),
+  };
+  static override flags = {
+    reason: Flags.string({ description: 'why, kept in the audit log' }),
+  };
+
+  protected abstract readonly transition: Transition;
+
+  /** Destructive transitions ask first (and need --yes without a terminal). */
+  protected confirmation(_flag: string): string | null {
+    return null;
+  }
+
+  protected async execute(): Promise<Rollout> {
+    const { args, flags } = await this.parse(this.constructor as typeof TransitionCommand);
+    const question = this.confirmation(args.flag);
+    if (question) await this.confirm(question, Boolean((flags as { yes?: boolean }).yes));
+    return this.api().send<Rollout>('POST', rolloutPath(args.flag, this.transition), { reason: flags.reason });
+  }
+
+  protected render(result: Rollout): void {
+    this.log(formatRolloutLine(result));
+  }
+}
+
+/** --yes for the destructive transitions. */
+export const yesFlag = { yes: Flags.boolean({ description: 'do not ask for confirmation', default: false }) };
