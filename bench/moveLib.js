@@ -17,7 +17,7 @@ export async function seedBigOrg(url, orgId, rows) {
     );
     await client.query(
       `INSERT INTO expenses (org_id, expense_id, property_id, amount_cents, category, spent_on)
-       SELECT $1::bigint, i, 1 + i % 10, (i * 7919) % 100000, 'category ' || (i % 17), DATE '2025-01-01' + (i % 700)
+       SELECT $1::bigint, i, 1 + i % 10, (i::bigint * 7919) % 100000, 'category ' || (i % 17), DATE '2025-01-01' + (i % 700)
          FROM generate_series(1, $2::int) i`,
       [orgId, rows],
     );

@@ -102,6 +102,88 @@ describe('tenant tables', () => {
   });
 });
 
+describe('capture', () => {
+  it('waits for transactions older than the capture, so the copy holds their writes', async () => {
+    const orgId = 120;
+    await seedOrg(src, orgId);
+    const older = new pg.Client({ connectionString: sourceUrl });
+    await older.connect();
+    try {
+      await older.query('BEGIN');
+      // No marker yet: this write is not logged, so the copy must see it committed.
+      await older.query(`UPDATE guests SET full_name = 'older' WHERE org_id = ${orgId} AND guest_id = 1`);
+      const m = mover(orgId);
+      let captured = false;
+      const capture = m.startCapture().then(() => {
+        captured = true;
+      });
+      await sleep(300);
+      expect(captured).toBe(false);
+      await older.query('COMMIT');
+      await capture;
+      await copyAll(m);
+      expect((await orgRows(tgt, orgId)).guests?.some((r) => r.includes('older'))).toBe(true);
+      expect((await m.verify()).ok).toBe(true);
+      await m.abort();
+    } finally {
+      await older.end();
+    }
+  });
+
+  it('fails with CAPTURE_WAIT_TIMEOUT while an older transaction stays open', async () => {
+    const orgId = 121;
+    await seedOrg(src, orgId);
+    const older = new pg.Client({ connectionString: sourceUrl });
+    await older.connect();
+    try {
+      await older.query('BEGIN');
+      await older.query(`UPDATE guests SET full_name = 'open' WHERE org_id = 900 AND guest_id = 1`);
+      const { rows } = await older.query('SELECT pg_backend_pid() AS pid');
+      const m = createTenantMover({
+        moveId: 'mv_wait',
+        orgId,
+        sourceUrl,
+        targetUrl,
+        fenceDeadlineMs: 1000,
+        captureWaitMs: 300,
+        log: createLogger({ logLevel: 'warn' }, log),
+      });
+      movers.push(m);
+      await expect(m.startCapture()).rejects.toMatchObject({ code: 'CAPTURE_WAIT_TIMEOUT', details: { pids: [rows[0].pid] } });
+      await m.abort();
+      expect(await marker(src, orgId)).toBeNull();
+    } finally {
+      await older.query('ROLLBACK');
+      await older.end();
+    }
+  });
+
+  it('refuses to copy before the capture, or a table that is not a tenant table, and writes nothing', async () => {
+    const orgId = 122;
+    await seedOrg(src, orgId);
+    const m = mover(orgId);
+    const [first] = await m.tables();
+    await expect(m.copyTable(first as never, () => {})).rejects.toMatchObject({ code: 'TENANT_MOVE_STATE' });
+    await expect(
+      m.copyTable({ name: 'orgplane_changes', primaryKey: ['id'], references: [], partitioned: false }, () => {}),
+    ).rejects.toMatchObject({
+      code: 'TENANT_MOVE_STATE',
+    });
+    await expect(m.catchUp()).rejects.toMatchObject({ code: 'TENANT_MOVE_STATE' });
+    expect(Object.values(await orgCounts(tgt, orgId)).every((n) => n === 0)).toBe(true);
+    expect(() =>
+      createTenantMover({
+        moveId: 'x',
+        orgId: -1,
+        sourceUrl,
+        targetUrl,
+        fenceDeadlineMs: 1000,
+        log: createLogger({ logLevel: 'warn' }, log),
+      }),
+    ).toThrow();
+  });
+});
+
 describe('a full move under a running writer workload', () => {
   const orgId = 101;
   it('loses and duplicates no acknowledged write, and leaves other orgs alone', async () => {
@@ -196,6 +278,29 @@ describe('stale writers and writers during the fence', () => {
     // The same writes on the target go ahead and are logged for a rollback.
     await tgt.query(`UPDATE guests SET full_name = 'fresh' WHERE org_id = ${orgId} AND guest_id = 1`);
     expect(await logged(tgt, orgId)).toBe(1);
+  });
+
+  it('fails a REPEATABLE READ writer whose snapshot predates the flip instead of losing its write', async () => {
+    const orgId = 123;
+    await seedOrg(src, orgId);
+    const m = mover(orgId);
+    await m.startCapture();
+    await copyAll(m);
+    const writer = new pg.Client({ connectionString: sourceUrl });
+    await writer.connect();
+    try {
+      await writer.query('BEGIN ISOLATION LEVEL REPEATABLE READ');
+      await writer.query('SELECT 1 FROM organizations LIMIT 1');
+      expect((await m.cutover(recorder().hooks)).outcome).toBe('flipped');
+      // Its snapshot still shows the org 'capturing' on the source.
+      await expect(writer.query(`UPDATE guests SET full_name = 'late' WHERE org_id = ${orgId} AND guest_id = 1`)).rejects.toMatchObject({
+        code: '40001',
+      });
+      await writer.query('ROLLBACK');
+      expect((await orgRows(src, orgId)).guests?.some((r) => r.includes('late'))).toBe(false);
+    } finally {
+      await writer.end();
+    }
   });
 
   it('holds writers during the fence, then lets them through to the new owner without errors', async () => {

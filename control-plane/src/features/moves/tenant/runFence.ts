@@ -168,15 +168,24 @@ export async function runFence(plan: FencePlan, hooks: CutoverHooks): Promise<Cu
       await giveUp(`the flip failed: ${(err as Error).message}`);
       throw err;
     }
+    step = 'flipped';
     await plan.afterFlip?.(fence, apply);
     await unlock();
     const ms = fenceMs();
     log.info({ orgId, kind: plan.kind, fenceMs: ms, finalChanges, resumed }, 'flipped');
     return { outcome: 'flipped', fenceMs: ms, finalChanges };
   } catch (err) {
-    if (lockedAt !== undefined && !gaveUp && TIMED_OUT.has(sqlState(err) ?? '') && step !== 'flip') {
-      await giveUp('fence deadline');
-      return { outcome: 'deadline', fenceMs: fenceMs(), step };
+    // Before the flip, any failure gives the org back to the side that served it.
+    if (lockedAt !== undefined && !gaveUp && step !== 'flipped') {
+      const timedOut = TIMED_OUT.has(sqlState(err) ?? '');
+      try {
+        await giveUp(timedOut ? 'fence deadline' : `the ${plan.kind} failed at ${step}: ${(err as Error).message}`);
+      } catch (releaseErr) {
+        // The session ends below, which lets go of the fence; the markers say
+        // 'fenced' (writes go ahead) or 'moved' (a rerun finishes the flip).
+        log.error({ orgId, kind: plan.kind, step, err: releaseErr }, 'could not put the markers back');
+      }
+      if (timedOut) return { outcome: 'deadline', fenceMs: fenceMs(), step };
     }
     throw err;
   } finally {
