@@ -244,7 +244,7 @@ class PgTenantMover implements TenantMover {
         }
         const results = [];
         for (const table of tables) {
-          const [s, t] = [await orgChecksum(source, table, this.orgId), await orgChecksum(this.target.pool, table, this.orgId)];
+          const [s, t] = await Promise.all([orgChecksum(source, table, this.orgId), orgChecksum(this.target.pool, table, this.orgId)]);
           results.push(compare(table.name, s, t));
         }
         await source.query('COMMIT');

@@ -68,7 +68,17 @@ export async function runFence(plan: FencePlan, hooks: CutoverHooks): Promise<Cu
   let apply: pg.Client | undefined;
   let lockedAt: number | undefined;
   let step = 'lock';
+  /** ms spent in each step, for the log. */
+  const timings: Record<string, number> = {};
+  let stepStartedAt = startedAt;
+  const enter = (next: string) => {
+    const now = Date.now();
+    timings[step] = now - stepStartedAt;
+    stepStartedAt = now;
+    step = next;
+  };
   let gaveUp = false;
+  let flipped = false;
 
   // Put the markers back, tell the executor, let go of the fence.
   const giveUp = async (reason: string): Promise<void> => {
@@ -114,7 +124,7 @@ export async function runFence(plan: FencePlan, hooks: CutoverHooks): Promise<Cu
     // returned: the data was verified then and nobody could write since.
     const resumed = state === 'moved';
     if (!resumed) await fence.query(`UPDATE orgplane_org_moves SET state = 'fenced', updated_at = now() WHERE org_id = $1`, [orgId]);
-    step = 'fenced';
+    enter('fenced');
     try {
       await hooks.fenced();
     } catch (err) {
@@ -124,7 +134,7 @@ export async function runFence(plan: FencePlan, hooks: CutoverHooks): Promise<Cu
 
     let finalChanges = 0;
     if (!resumed) {
-      step = 'drain';
+      enter('drain');
       if (left() <= 0) {
         await giveUp('fence deadline');
         return { outcome: 'deadline', fenceMs: fenceMs(), step };
@@ -139,7 +149,7 @@ export async function runFence(plan: FencePlan, hooks: CutoverHooks): Promise<Cu
         finalChanges += batch.consumed;
         if (batch.consumed < DRAIN_BATCH) break;
       }
-      step = 'verify';
+      enter('verify');
       const tables = await verifyKeys(fence, apply, plan.catalog, plan.keys);
       if (!tables.every(matches)) {
         await giveUp('rows differ between the clusters');
@@ -152,7 +162,7 @@ export async function runFence(plan: FencePlan, hooks: CutoverHooks): Promise<Cu
       }
       await apply.query('COMMIT');
       await fence.query('COMMIT');
-      step = 'mark';
+      enter('mark');
       if (left() <= 0) {
         await giveUp('fence deadline');
         return { outcome: 'deadline', fenceMs: fenceMs(), step };
@@ -160,7 +170,7 @@ export async function runFence(plan: FencePlan, hooks: CutoverHooks): Promise<Cu
     }
     await plan.finish(fence, apply);
     // The flip is the commit point: once both sides are marked it runs to the end.
-    step = 'flip';
+    enter('flip');
     await setTimeouts([fence, apply], null);
     try {
       await hooks.flip();
@@ -168,15 +178,17 @@ export async function runFence(plan: FencePlan, hooks: CutoverHooks): Promise<Cu
       await giveUp(`the flip failed: ${(err as Error).message}`);
       throw err;
     }
-    step = 'flipped';
+    flipped = true;
+    enter('flipped');
     await plan.afterFlip?.(fence, apply);
     await unlock();
     const ms = fenceMs();
-    log.info({ orgId, kind: plan.kind, fenceMs: ms, finalChanges, resumed }, 'flipped');
+    enter('done');
+    log.info({ orgId, kind: plan.kind, fenceMs: ms, finalChanges, keysVerified: plan.keys.size, resumed, timings }, 'flipped');
     return { outcome: 'flipped', fenceMs: ms, finalChanges };
   } catch (err) {
     // Before the flip, any failure gives the org back to the side that served it.
-    if (lockedAt !== undefined && !gaveUp && step !== 'flipped') {
+    if (lockedAt !== undefined && !gaveUp && !flipped) {
       const timedOut = TIMED_OUT.has(sqlState(err) ?? '');
       try {
         await giveUp(timedOut ? 'fence deadline' : `the ${plan.kind} failed at ${step}: ${(err as Error).message}`);
