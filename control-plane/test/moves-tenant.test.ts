@@ -591,4 +591,29 @@ describe('partitioned tables and verification', () => {
       await tgt.query('DROP TRIGGER tamper_guest ON guests');
     }
   });
+
+  it('fails a catch-up whose rows do not land as sent, and keeps the changes logged', async () => {
+    const orgId = 113;
+    await seedOrg(src, orgId);
+    const m = mover(orgId);
+    await m.startCapture();
+    await copyAll(m);
+    await tgt.query(`CREATE OR REPLACE FUNCTION tamper_guest() RETURNS trigger LANGUAGE plpgsql AS $$
+      BEGIN NEW.full_name := 'tampered'; RETURN NEW; END $$`);
+    await tgt.query(
+      `CREATE TRIGGER tamper_guest_113 BEFORE INSERT OR UPDATE ON guests FOR EACH ROW WHEN (NEW.org_id = ${orgId}) EXECUTE FUNCTION tamper_guest()`,
+    );
+    await tgt.query('ALTER TABLE guests ENABLE ALWAYS TRIGGER tamper_guest_113');
+    try {
+      await src.query(`UPDATE guests SET full_name = 'changed' WHERE org_id = ${orgId} AND guest_id = 7`);
+      await expect(m.catchUp()).rejects.toMatchObject({ code: 'MOVE_REPLAY_MISMATCH', details: { orgId, tables: [{ table: 'guests' }] } });
+      expect(await logged(src, orgId)).toBe(1);
+    } finally {
+      await tgt.query('DROP TRIGGER tamper_guest_113 ON guests');
+    }
+    await m.catchUp();
+    expect(await logged(src, orgId)).toBe(0);
+    expect((await m.verify()).ok).toBe(true);
+    await m.abort();
+  });
 });

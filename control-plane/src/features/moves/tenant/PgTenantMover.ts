@@ -10,9 +10,9 @@
 // two replays racing could write an older row over a newer one.
 import type pg from 'pg';
 import { sqlState } from '../../../db/Database.js';
-import { CaptureWaitTimeoutError, TenantMoveStateError } from '../../../errors.js';
+import { CaptureWaitTimeoutError, ReplayMismatchError, TenantMoveStateError } from '../../../errors.js';
 import { ClusterSide, inTransaction, MOVER_APPLICATION_NAME } from './ClusterSide.js';
-import { KeySet, pendingChanges, replayBatch } from './changeReplay.js';
+import { type KeySet, pendingChanges, replayBatch } from './changeReplay.js';
 import { copyOrgTable } from './copyOrgTable.js';
 import { markerState, runFence } from './runFence.js';
 import { readTenantTables, type TableInfo } from './TableCatalog.js';
@@ -45,10 +45,6 @@ class PgTenantMover implements TenantMover {
   private readonly target: ClusterSide;
   private catalog: Promise<TableInfo[]> | undefined;
   private queue: Promise<unknown> = Promise.resolve();
-  /** Keys replayed since the last full verification; null until verify() passed here. */
-  private sinceVerify: KeySet | null = null;
-  /** Target changes carried back to the source ahead of a rollback's fence. */
-  private carriedBack = new KeySet();
 
   constructor(private readonly options: TenantMoverOptions) {
     if (!Number.isSafeInteger(options.orgId) || options.orgId < 0) throw new Error(`org id ${options.orgId} is not a valid org id`);
@@ -127,7 +123,6 @@ class PgTenantMover implements TenantMover {
         await upsertMarker(db, orgId, 'moved', moveId, fenceWaitMs);
       });
       await upsertMarker(this.source.pool, orgId, 'capturing', moveId, fenceWaitMs);
-      this.sinceVerify = null;
       await this.waitForOlderTransactions();
       this.options.log.info({ orgId, moveId }, 'capturing the org on the source');
     });
@@ -191,6 +186,12 @@ class PgTenantMover implements TenantMover {
     return inTransaction(from.pool, 'BEGIN ISOLATION LEVEL REPEATABLE READ', (fromDb) =>
       inTransaction(to.replicaPool, 'BEGIN', async (toDb) => {
         const batch = await replayBatch(fromDb, toDb, catalog, this.orgId, limit);
+        // Nothing commits: the entries stay logged for whoever looks into it.
+        if (!batch.tables.every(matches))
+          throw new ReplayMismatchError(
+            this.orgId,
+            batch.tables.filter((t) => !matches(t)),
+          );
         return Object.assign(batch.keys, { consumed: batch.consumed });
       }),
     );
@@ -202,7 +203,6 @@ class PgTenantMover implements TenantMover {
       const limit = Math.min(REPLAY_BATCH, maxChanges - applied);
       const keys = await this.replayOnce(this.source, this.target, limit);
       applied += keys.consumed;
-      this.sinceVerify?.addAll(keys);
       // A short batch took everything logged up to its snapshot: caught up (writers
       // may have logged more since; the next call or the fence takes those).
       if (keys.consumed < limit) break;
@@ -238,6 +238,11 @@ class PgTenantMover implements TenantMover {
         for (;;) {
           const consumed = await inTransaction(this.target.replicaPool, 'BEGIN', async (target) => {
             const batch = await replayBatch(source, target, catalog, this.orgId, REPLAY_BATCH);
+            if (!batch.tables.every(matches))
+              throw new ReplayMismatchError(
+                this.orgId,
+                batch.tables.filter((t) => !matches(t)),
+              );
             return batch.consumed;
           });
           if (consumed < REPLAY_BATCH) break;
@@ -249,7 +254,6 @@ class PgTenantMover implements TenantMover {
         }
         await source.query('COMMIT');
         const ok = results.every(matches);
-        this.sinceVerify = ok ? new KeySet() : null;
         this.options.log.info({ orgId: this.orgId, ok }, 'verified the org on the target');
         return { ok, tables: results };
       } catch (err) {
@@ -272,13 +276,12 @@ class PgTenantMover implements TenantMover {
         for (let i = 0; i < PRE_FENCE_ROUNDS; i++) {
           if ((await this.catchUpInner(100_000)).pending < REPLAY_BATCH) break;
         }
-        // A full comparison right before the fence (writes go on meanwhile), so the one
-        // under the fence only has to cover the keys changed since.
+        // A full comparison right before the fence (writes go on meanwhile); every
+        // replay batch after it checks its own keys, the fence's drain included.
         const verified = await this.verifyInner();
         if (!verified.ok) return { outcome: 'mismatch', fenceMs: 0, tables: verified.tables };
         await this.catchUpInner(100_000);
       }
-      const keys = this.sinceVerify ?? new KeySet();
       const fenceWaitMs = this.options.fenceDeadlineMs + FENCE_WAIT_MARGIN_MS;
       const result = await runFence(
         {
@@ -288,7 +291,6 @@ class PgTenantMover implements TenantMover {
           orgId,
           deadlineMs: this.options.fenceDeadlineMs,
           catalog: await this.catalogMap(),
-          keys,
           log: this.options.log,
           async finish(source, target) {
             await upsertMarker(target, orgId, 'capturing', moveId, fenceWaitMs);
@@ -302,8 +304,6 @@ class PgTenantMover implements TenantMover {
         },
         hooks,
       );
-      if (result.outcome === 'mismatch') this.sinceVerify = null;
-      if (result.outcome === 'flipped') this.carriedBack = new KeySet();
       return result;
     });
   }
@@ -328,7 +328,6 @@ class PgTenantMover implements TenantMover {
         // Carry the target's writes back ahead of the fence, so the drain under it is short.
         for (;;) {
           const keys = await this.replayOnce(this.target, this.source, REPLAY_BATCH);
-          this.carriedBack.addAll(keys);
           if (keys.consumed < REPLAY_BATCH) break;
         }
       }
@@ -341,7 +340,6 @@ class PgTenantMover implements TenantMover {
           orgId,
           deadlineMs: this.options.fenceDeadlineMs,
           catalog: await this.catalogMap(),
-          keys: this.carriedBack,
           log: this.options.log,
           async finish(target, source) {
             await target.query(`UPDATE orgplane_org_moves SET state = 'moved', updated_at = now() WHERE org_id = $1`, [orgId]);
@@ -364,8 +362,6 @@ class PgTenantMover implements TenantMover {
         // The source serves the org again; the target keeps its 'moved' marker.
         const deleted = await this.deleteOrgRows(this.target, [...(await this.catalogList())].reverse());
         await this.target.pool.query('DELETE FROM orgplane_changes WHERE org_id = $1', [orgId]);
-        this.carriedBack = new KeySet();
-        this.sinceVerify = null;
         this.options.log.info({ orgId, moveId, deletedRows: deleted }, 'rolled back: the org is served by the source again');
       }
       return result;
@@ -392,7 +388,6 @@ class PgTenantMover implements TenantMover {
         // A marker the interrupted cutover left becomes 'moved': the org is not served here.
         await db.query(`UPDATE orgplane_org_moves SET state = 'moved', updated_at = now() WHERE org_id = $1`, [orgId]);
       });
-      this.sinceVerify = null;
       this.options.log.info({ orgId, moveId, deletedRows: deleted }, 'aborted: target rows removed, source untouched');
     });
   }

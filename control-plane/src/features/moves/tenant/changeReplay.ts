@@ -8,6 +8,8 @@
 import type { Queryable } from '../../../db/Database.js';
 import { TenantSchemaError } from '../../../errors.js';
 import { ident, type TableInfo } from './TableCatalog.js';
+import type { TableVerification } from './TenantMover.js';
+import { verifyKeys } from './verifier.js';
 
 /** Primary keys per table, as the log's jsonb texts (canonical, so they dedupe). */
 export class KeySet {
@@ -106,17 +108,31 @@ export async function carryRows(from: Queryable, to: Queryable, catalog: Map<str
   await to.query(`WITH ${steps.join(',\n')} SELECT 1`, values);
 }
 
-/** Consume up to `limit` entries and carry their rows; the caller commits `to`, then `from`. */
+export interface ReplayedBatch {
+  consumed: number;
+  keys: KeySet;
+  /** The carried keys compared on both sides (sender's snapshot, receiver's writes). */
+  tables: TableVerification[];
+}
+
+/**
+ * Consume up to `limit` entries, carry their rows, and compare those keys on both
+ * sides before anything commits. With a full verification at snapshot S and every
+ * later batch checked like this, the receiver is verified equal to the sender without
+ * rereading the org: the fence's check costs what its own drain carried.
+ * The caller commits `to`, then `from`.
+ */
 export async function replayBatch(
   from: Queryable,
   to: Queryable,
   catalog: Map<string, TableInfo>,
   orgId: number,
   limit: number,
-): Promise<{ consumed: number; keys: KeySet }> {
+): Promise<ReplayedBatch> {
   const batch = await consumeChanges(from, orgId, limit);
-  if (batch.consumed > 0) await carryRows(from, to, catalog, batch.keys);
-  return batch;
+  if (batch.consumed === 0) return { ...batch, tables: [] };
+  await carryRows(from, to, catalog, batch.keys);
+  return { ...batch, tables: await verifyKeys(from, to, catalog, batch.keys) };
 }
 
 export async function pendingChanges(db: Queryable, orgId: number): Promise<number> {

@@ -1,8 +1,9 @@
 // The write-block window of a cutover (source -> target) or of a rollback (target ->
 // source), as one routine: take the org's fence on the side that serves it, drain its
-// last logged changes to the other side, compare exactly the keys carried since the
-// last full verification, mark both sides, let the executor flip, let go. The window
-// grows with the changes since the last verify, never with the org's size.
+// last logged changes to the other side, comparing each batch's keys on both sides as
+// it goes (everything before was verified the same way, after one full verification
+// outside the fence), mark both sides, let the executor flip, let go. The window grows
+// with the writes it drains, never with the org's size.
 //
 // The side taking over is fenced too (its own advisory lock, uncontended: the org is
 // not served there): between `finish` and the end, a write sent there waits, and then
@@ -17,10 +18,10 @@ import { sqlState } from '../../../db/Database.js';
 import { TenantMoveStateError } from '../../../errors.js';
 import type { Logger } from '../../../logger.js';
 import type { ClusterSide } from './ClusterSide.js';
-import { type KeySet, replayBatch } from './changeReplay.js';
+import { replayBatch } from './changeReplay.js';
 import type { TableInfo } from './TableCatalog.js';
 import type { CutoverHooks, CutoverResult } from './TenantMover.js';
-import { matches, verifyKeys } from './verifier.js';
+import { matches } from './verifier.js';
 
 export type MarkerState = 'capturing' | 'fenced' | 'moved';
 
@@ -33,8 +34,6 @@ export interface FencePlan {
   orgId: number;
   deadlineMs: number;
   catalog: Map<string, TableInfo>;
-  /** Keys carried since the sides were last compared in full; the drain adds to it. */
-  keys: KeySet;
   /** Mark both sides for the flip; idempotent (a rerun after a crash repeats it). */
   finish(fence: pg.Client, apply: pg.Client): Promise<void>;
   /** After a successful flip, before both fences are let go. */
@@ -143,19 +142,20 @@ export async function runFence(plan: FencePlan, hooks: CutoverHooks): Promise<Cu
       // Writers are blocked, so one snapshot sees every change there will be.
       await fence.query('BEGIN ISOLATION LEVEL REPEATABLE READ');
       await apply.query('BEGIN');
+      let keysVerified = 0;
       for (;;) {
         const batch = await replayBatch(fence, apply, plan.catalog, orgId, DRAIN_BATCH);
-        plan.keys.addAll(batch.keys);
         finalChanges += batch.consumed;
+        keysVerified += batch.keys.size;
+        if (!batch.tables.every(matches)) {
+          const tables = batch.tables;
+          await giveUp('rows differ between the clusters');
+          log.error({ orgId, kind: plan.kind, tables: tables.filter((t) => !matches(t)) }, 'verification under the fence failed');
+          return { outcome: 'mismatch', fenceMs: fenceMs(), tables };
+        }
         if (batch.consumed < DRAIN_BATCH) break;
       }
-      enter('verify');
-      const tables = await verifyKeys(fence, apply, plan.catalog, plan.keys);
-      if (!tables.every(matches)) {
-        await giveUp('rows differ between the clusters');
-        log.error({ orgId, kind: plan.kind, tables: tables.filter((t) => !matches(t)) }, 'verification under the fence failed');
-        return { outcome: 'mismatch', fenceMs: fenceMs(), tables };
-      }
+      timings.keysVerified = keysVerified;
       if (left() <= 0) {
         await giveUp('fence deadline');
         return { outcome: 'deadline', fenceMs: fenceMs(), step };
@@ -184,7 +184,7 @@ export async function runFence(plan: FencePlan, hooks: CutoverHooks): Promise<Cu
     await unlock();
     const ms = fenceMs();
     enter('done');
-    log.info({ orgId, kind: plan.kind, fenceMs: ms, finalChanges, keysVerified: plan.keys.size, resumed, timings }, 'flipped');
+    log.info({ orgId, kind: plan.kind, fenceMs: ms, finalChanges, resumed, timings }, 'flipped');
     return { outcome: 'flipped', fenceMs: ms, finalChanges };
   } catch (err) {
     // Before the flip, any failure gives the org back to the side that served it.
