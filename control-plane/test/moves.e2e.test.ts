@@ -230,7 +230,7 @@ describe('a fence that misses its deadline', () => {
     const orgId = 103;
     await seedOrg(pools[A]!, orgId, { rows: 200 });
     // Held in the copy (capture already on) by a lagging replica until the blocker is in place.
-    fakeLagBytes = 1 << 40;
+    fakeLagBytes = 2 ** 40;
     const { moves } = await createMove({ orgIds: [orgId], to: B, fenceDeadlineMs: 200, graceSeconds: 0 });
     const id = moves[0].id;
     await waitState(id, ['copying']);
@@ -305,7 +305,7 @@ describe('replica lag', () => {
   it('pauses the copy while the source lags, and goes on when it catches up', async () => {
     const orgId = 104;
     await seedOrg(pools[A]!, orgId, { rows: 200 });
-    fakeLagBytes = 1 << 40;
+    fakeLagBytes = 2 ** 40;
     try {
       const { moves } = await createMove({ orgIds: [orgId], to: B, graceSeconds: 0 });
       await waitFor('the paused event', async () => (await move(moves[0].id)).events.some((e: Json) => /paused/.test(e.message)));
