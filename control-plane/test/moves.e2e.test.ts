@@ -23,6 +23,20 @@ let open = 0;
 let maxOpen = 0;
 /** Replica lag every mover reports while set (bytes). */
 let fakeLagBytes = 0;
+/**
+ * Per org, once: kill the mover's tenant sessions just before the flip's control-DB
+ * commit, or just after it, and fail the flip hook there, as a crash of the executor
+ * would leave the tenant side (markers as they are, fences let go with the sessions).
+ */
+const crashAt = new Map<number, 'before-flip' | 'after-flip'>();
+
+async function killMoverSessions(): Promise<void> {
+  for (const pool of Object.values(pools)) {
+    await pool.query(
+      "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = 'orgplane-mover' AND datname = current_database()",
+    );
+  }
+}
 
 /** The real mover, with a look at both sides just before the flip (the fence is held). */
 const instrumented: TenantMoverFactory = (options: TenantMoverOptions) => {
@@ -44,7 +58,17 @@ const instrumented: TenantMoverFactory = (options: TenantMoverOptions) => {
           const source = clusterOf(options.sourceUrl);
           const target = clusterOf(options.targetUrl);
           diffAtFlip.set(options.orgId, await diffOrg(pools[source]!, pools[target]!, options.orgId));
+          const crash = crashAt.get(options.orgId);
+          crashAt.delete(options.orgId);
+          if (crash === 'before-flip') {
+            await killMoverSessions();
+            throw new Error('injected: the executor died before the flip committed');
+          }
           await hooks.flip();
+          if (crash === 'after-flip') {
+            await killMoverSessions();
+            throw new Error('injected: the executor died after the flip committed');
+          }
         },
       }),
     rollback: (hooks) => real.rollback(hooks),
@@ -319,5 +343,52 @@ describe('replica lag', () => {
     } finally {
       fakeLagBytes = 0;
     }
+  });
+});
+
+describe('a cutover interrupted around the flip', () => {
+  it('after both sides were marked, before the flip committed: cuts over again and flips, losing no write', async () => {
+    const orgId = 105;
+    await seedOrg(pools[A]!, orgId, { rows: 2000 });
+    const load = workload(orgId);
+    load.start();
+    crashAt.set(orgId, 'before-flip');
+    const { moves } = await createMove({ orgIds: [orgId], to: B, graceSeconds: 3600 });
+    const id = moves[0].id;
+    const flipped = await waitState(id, ['flipped']);
+    expect(crashAt.has(orgId)).toBe(false);
+    expect(flipped.events.some((e: Json) => /interrupted cutover/.test(e.message))).toBe(true);
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    const stats = await load.stop();
+    expect(stats.errors).toEqual([]);
+    expect(diffAtFlip.get(orgId)).toEqual([]);
+    expect(await load.check(pools[B]!)).toEqual([]);
+    expect(await location(orgId)).toMatchObject({ clusterId: B, placement: { state: 'active' } });
+    const stale = await pools[A]!.query("UPDATE guests SET full_name = 'stale' WHERE org_id = $1", [orgId]).catch((e: unknown) => e);
+    expect((stale as { code?: string }).code).toBe('OPF02');
+    expect((await f.api.post(`/v1/moves/${id}/complete`, {})).status).toBe(200);
+    await waitState(id, ['completed']);
+    expect(Object.values(await orgCounts(pools[A]!, orgId)).every((n) => n === 0)).toBe(true);
+    expect(await load.check(pools[B]!)).toEqual([]);
+  });
+
+  it('after the flip committed, before the fence was let go: stays flipped and completes, losing no write', async () => {
+    const orgId = 106;
+    await seedOrg(pools[A]!, orgId, { rows: 2000 });
+    const load = workload(orgId);
+    load.start();
+    crashAt.set(orgId, 'after-flip');
+    const { moves } = await createMove({ orgIds: [orgId], to: B, graceSeconds: 0 });
+    const id = moves[0].id;
+    await waitState(id, ['flipped', 'completing', 'completed']);
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    const stats = await load.stop();
+    expect(stats.errors).toEqual([]);
+    const done = await waitState(id, ['completed']);
+    expect(done.attempt).toBe(1);
+    expect(diffAtFlip.get(orgId)).toEqual([]);
+    expect(await load.check(pools[B]!)).toEqual([]);
+    expect(Object.values(await orgCounts(pools[A]!, orgId)).every((n) => n === 0)).toBe(true);
+    expect(await location(orgId)).toMatchObject({ clusterId: B });
   });
 });
