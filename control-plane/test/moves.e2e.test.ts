@@ -10,7 +10,7 @@ import type { TenantMoverFactory } from '../src/features/moves/Move.js';
 import { createTenantMover } from '../src/features/moves/tenant/PgTenantMover.js';
 import type { TenantMover, TenantMoverOptions } from '../src/features/moves/tenant/TenantMover.js';
 import { type Fixture, type Json, ORG_ID_MAX, startFixture, waitFor } from './helpers.js';
-import { diffOrg, MoveWorkload, orgCounts, seedOrg } from './moveWorkload.js';
+import { diffOrg, MoveWorkload, orgCounts, orgRows, seedOrg } from './moveWorkload.js';
 
 const A = 'tenant-a';
 const B = 'tenant-b';
@@ -23,6 +23,8 @@ let open = 0;
 let maxOpen = 0;
 /** Replica lag every mover reports while set (bytes). */
 let fakeLagBytes = 0;
+/** Every row of the bystander orgs (900 on A, 901 on B) before any move. */
+let bystandersBefore: Record<number, Record<string, string[]>>;
 /**
  * Per org, once: kill the mover's tenant sessions just before the flip's control-DB
  * commit, or just after it, and fail the flip hook there, as a crash of the executor
@@ -150,6 +152,7 @@ beforeAll(async () => {
   // A bystander on each side that no move may touch.
   await seedOrg(pools[A]!, 900);
   await seedOrg(pools[B]!, 901);
+  bystandersBefore = { 900: await orgRows(pools[A]!, 900), 901: await orgRows(pools[B]!, 901) };
 });
 afterAll(async () => {
   await f?.close();
@@ -197,7 +200,7 @@ describe('one org moved while it writes', () => {
       (e: unknown) => e as { code?: string },
     );
     expect(err?.code).toBe('OPF02');
-    const other = await pools[A]!.query("UPDATE organizations SET name = 'fine' WHERE org_id = 900");
+    const other = await pools[A]!.query('UPDATE organizations SET name = name WHERE org_id = 900');
     expect(other.rowCount).toBe(1);
   });
 
@@ -390,5 +393,14 @@ describe('a cutover interrupted around the flip', () => {
     expect(await load.check(pools[B]!)).toEqual([]);
     expect(Object.values(await orgCounts(pools[A]!, orgId)).every((n) => n === 0)).toBe(true);
     expect(await location(orgId)).toMatchObject({ clusterId: B });
+  });
+});
+
+describe('orgs that did not move', () => {
+  it('hold exactly the rows they held before every move above', async () => {
+    expect(await orgRows(pools[A]!, 900)).toEqual(bystandersBefore[900]);
+    expect(await orgRows(pools[B]!, 901)).toEqual(bystandersBefore[901]);
+    expect(Object.values(await orgCounts(pools[B]!, 900)).every((n) => n === 0)).toBe(true);
+    expect(Object.values(await orgCounts(pools[A]!, 901)).every((n) => n === 0)).toBe(true);
   });
 });
