@@ -276,5 +276,9 @@ describe('the destination primary restarted mid-copy', () => {
     expect(stats.errors).toEqual([]);
     expect(await load.check(targetPool)).toEqual([]);
     expect((await f.api.get(`/v1/orgs/${orgId}/location`)).body).toMatchObject({ clusterId: 'tenant-c' });
+    expect((await f.api.post(`/v1/moves/${id}/complete`, {})).status).toBe(200);
+    await waitFor('the move to complete', async () => (await f.api.get(`/v1/moves/${id}`)).body.state === 'completed', 60_000);
+    expect(Object.values(await orgCounts(source, orgId)).every((n) => n === 0)).toBe(true);
+    expect(await load.check(targetPool)).toEqual([]);
   });
 });
