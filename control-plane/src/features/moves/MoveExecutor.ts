@@ -63,8 +63,6 @@ export interface MoveExecutorOptions {
 
 const RETRY_MAX_MS = 5 * 60_000;
 const PROGRESS_FLUSH_MS = 500;
-/** Reads of a move after its flip's commit failed, to learn whether it committed (~20 s). */
-const FLIP_CHECK_ATTEMPTS = 14;
 
 /** A step stopped because the executor stopped, lost its lock, or the move changed under it. */
 class Cancelled extends Error {}
@@ -610,20 +608,21 @@ export class MoveExecutor {
   }
 
   /**
-   * After a flip's commit failed: did it commit anyway? Asks the control DB again for a
-   * while (it may be restarting); false when the move is still where the flip left it
-   * or the control DB did not answer.
+   * After a flip's commit failed: did it commit anyway? Asks the control DB until it
+   * answers (it may be restarting): rejecting the flip while its outcome is unknown
+   * would let the tenant side give the org back to the fenced cluster although the map
+   * may route it away already. Until then the fence holds (writers get OPF01: refused,
+   * not lost). False when the move is still where the flip found it.
    */
   private async flipCommittedAnyway(moveId: string, flippedState: MoveState): Promise<boolean> {
-    for (let attempt = 0; attempt < FLIP_CHECK_ATTEMPTS; attempt++) {
+    for (let attempt = 0; ; attempt++) {
       try {
         return (await this.options.db.stores.moves.get(moveId))?.state === flippedState;
       } catch (err) {
-        this.options.log.warn({ err, moveId }, 'could not read the move after a failed flip; asking again');
+        this.options.log.warn({ err, moveId, attempt }, 'could not read the move after a failed flip; the fence holds; asking again');
         await sleep(Math.min(2000, 100 * 2 ** attempt));
       }
     }
-    return false;
   }
 
   /**
