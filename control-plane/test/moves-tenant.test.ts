@@ -100,6 +100,30 @@ describe('tenant tables', () => {
     });
     expect(tables.find((t) => t.name === 'staff')?.references).toEqual(['properties', 'users']);
   });
+
+  it('reports no replica lag when the source has no replicas', async () => {
+    expect(await mover(1).replicaLagBytes()).toBe(0);
+  });
+
+  it('refuses a target whose tenant tables differ from the source', async () => {
+    const other = await createTestDatabase(inject('pgAdminUrl'), 'tenant');
+    const db = new pg.Client({ connectionString: other });
+    await db.connect();
+    await db.query('ALTER TABLE guests ADD COLUMN nickname TEXT');
+    await db.end();
+    const m = createTenantMover({
+      moveId: 'mv_schema',
+      orgId: 1,
+      sourceUrl,
+      targetUrl: other,
+      fenceDeadlineMs: 1000,
+      log: createLogger({ logLevel: 'warn' }, log),
+    });
+    movers.push(m);
+    await expect(m.tables()).rejects.toMatchObject({ code: 'TENANT_SCHEMA', details: { table: 'guests' } });
+    await expect(m.startCapture()).rejects.toMatchObject({ code: 'TENANT_SCHEMA' });
+    expect(await marker(src, 1)).toBeNull();
+  });
 });
 
 describe('capture', () => {

@@ -19,11 +19,10 @@ import { TenantMoveStateError } from '../../../errors.js';
 import type { Logger } from '../../../logger.js';
 import type { ClusterSide } from './ClusterSide.js';
 import { replayBatch } from './changeReplay.js';
+import { markerState } from './orgOnCluster.js';
 import type { TableInfo } from './TableCatalog.js';
 import type { CutoverHooks, CutoverResult } from './TenantMover.js';
 import { matches } from './verifier.js';
-
-export type MarkerState = 'capturing' | 'fenced' | 'moved';
 
 export interface FencePlan {
   kind: 'cutover' | 'rollback';
@@ -46,11 +45,6 @@ export interface FencePlan {
 const DRAIN_BATCH = 5000;
 /** SQLSTATEs of a statement cut short by our own timeouts. */
 const TIMED_OUT = new Set(['57014', '55P03']);
-
-export async function markerState(db: pg.ClientBase | pg.Pool, orgId: number): Promise<MarkerState | null> {
-  const { rows } = await db.query<{ state: MarkerState }>('SELECT state FROM orgplane_org_moves WHERE org_id = $1', [orgId]);
-  return rows[0]?.state ?? null;
-}
 
 /** `ms` null: no timeout. */
 async function setTimeouts(clients: pg.Client[], ms: number | null): Promise<void> {
