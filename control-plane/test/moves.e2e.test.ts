@@ -10,7 +10,7 @@ import type { TenantMoverFactory } from '../src/features/moves/Move.js';
 import { createTenantMover } from '../src/features/moves/tenant/PgTenantMover.js';
 import type { TenantMover, TenantMoverOptions } from '../src/features/moves/tenant/TenantMover.js';
 import { type Fixture, type Json, ORG_ID_MAX, startFixture, waitFor } from './helpers.js';
-import { diffOrg, MoveWorkload, orgCounts, seedOrg } from './moveWorkload.js';
+import { diffOrg, MoveWorkload, orgCounts, orgRows, seedOrg } from './moveWorkload.js';
 
 const A = 'tenant-a';
 const B = 'tenant-b';
@@ -23,6 +23,22 @@ let open = 0;
 let maxOpen = 0;
 /** Replica lag every mover reports while set (bytes). */
 let fakeLagBytes = 0;
+/** Every row of the bystander orgs (900 on A, 901 on B) before any move. */
+let bystandersBefore: Record<number, Record<string, string[]>>;
+/**
+ * Per org, once: kill the mover's tenant sessions just before the flip's control-DB
+ * commit, or just after it, and fail the flip hook there, as a crash of the executor
+ * would leave the tenant side (markers as they are, fences let go with the sessions).
+ */
+const crashAt = new Map<number, 'before-flip' | 'after-flip'>();
+
+async function killMoverSessions(): Promise<void> {
+  for (const pool of Object.values(pools)) {
+    await pool.query(
+      "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = 'orgplane-mover' AND datname = current_database()",
+    );
+  }
+}
 
 /** The real mover, with a look at both sides just before the flip (the fence is held). */
 const instrumented: TenantMoverFactory = (options: TenantMoverOptions) => {
@@ -44,7 +60,17 @@ const instrumented: TenantMoverFactory = (options: TenantMoverOptions) => {
           const source = clusterOf(options.sourceUrl);
           const target = clusterOf(options.targetUrl);
           diffAtFlip.set(options.orgId, await diffOrg(pools[source]!, pools[target]!, options.orgId));
+          const crash = crashAt.get(options.orgId);
+          crashAt.delete(options.orgId);
+          if (crash === 'before-flip') {
+            await killMoverSessions();
+            throw new Error('injected: the executor died before the flip committed');
+          }
           await hooks.flip();
+          if (crash === 'after-flip') {
+            await killMoverSessions();
+            throw new Error('injected: the executor died after the flip committed');
+          }
         },
       }),
     rollback: (hooks) => real.rollback(hooks),
@@ -126,6 +152,7 @@ beforeAll(async () => {
   // A bystander on each side that no move may touch.
   await seedOrg(pools[A]!, 900);
   await seedOrg(pools[B]!, 901);
+  bystandersBefore = { 900: await orgRows(pools[A]!, 900), 901: await orgRows(pools[B]!, 901) };
 });
 afterAll(async () => {
   await f?.close();
@@ -173,7 +200,7 @@ describe('one org moved while it writes', () => {
       (e: unknown) => e as { code?: string },
     );
     expect(err?.code).toBe('OPF02');
-    const other = await pools[A]!.query("UPDATE organizations SET name = 'fine' WHERE org_id = 900");
+    const other = await pools[A]!.query('UPDATE organizations SET name = name WHERE org_id = 900');
     expect(other.rowCount).toBe(1);
   });
 
@@ -230,7 +257,7 @@ describe('a fence that misses its deadline', () => {
     const orgId = 103;
     await seedOrg(pools[A]!, orgId, { rows: 200 });
     // Held in the copy (capture already on) by a lagging replica until the blocker is in place.
-    fakeLagBytes = 1 << 40;
+    fakeLagBytes = 2 ** 40;
     const { moves } = await createMove({ orgIds: [orgId], to: B, fenceDeadlineMs: 200, graceSeconds: 0 });
     const id = moves[0].id;
     await waitState(id, ['copying']);
@@ -305,7 +332,7 @@ describe('replica lag', () => {
   it('pauses the copy while the source lags, and goes on when it catches up', async () => {
     const orgId = 104;
     await seedOrg(pools[A]!, orgId, { rows: 200 });
-    fakeLagBytes = 1 << 40;
+    fakeLagBytes = 2 ** 40;
     try {
       const { moves } = await createMove({ orgIds: [orgId], to: B, graceSeconds: 0 });
       await waitFor('the paused event', async () => (await move(moves[0].id)).events.some((e: Json) => /paused/.test(e.message)));
@@ -319,5 +346,61 @@ describe('replica lag', () => {
     } finally {
       fakeLagBytes = 0;
     }
+  });
+});
+
+describe('a cutover interrupted around the flip', () => {
+  it('after both sides were marked, before the flip committed: cuts over again and flips, losing no write', async () => {
+    const orgId = 105;
+    await seedOrg(pools[A]!, orgId, { rows: 2000 });
+    const load = workload(orgId);
+    load.start();
+    crashAt.set(orgId, 'before-flip');
+    const { moves } = await createMove({ orgIds: [orgId], to: B, graceSeconds: 3600 });
+    const id = moves[0].id;
+    const flipped = await waitState(id, ['flipped']);
+    expect(crashAt.has(orgId)).toBe(false);
+    expect(flipped.events.some((e: Json) => /interrupted cutover/.test(e.message))).toBe(true);
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    const stats = await load.stop();
+    expect(stats.errors).toEqual([]);
+    expect(diffAtFlip.get(orgId)).toEqual([]);
+    expect(await load.check(pools[B]!)).toEqual([]);
+    expect(await location(orgId)).toMatchObject({ clusterId: B, placement: { state: 'active' } });
+    const stale = await pools[A]!.query("UPDATE guests SET full_name = 'stale' WHERE org_id = $1", [orgId]).catch((e: unknown) => e);
+    expect((stale as { code?: string }).code).toBe('OPF02');
+    expect((await f.api.post(`/v1/moves/${id}/complete`, {})).status).toBe(200);
+    await waitState(id, ['completed']);
+    expect(Object.values(await orgCounts(pools[A]!, orgId)).every((n) => n === 0)).toBe(true);
+    expect(await load.check(pools[B]!)).toEqual([]);
+  });
+
+  it('after the flip committed, before the fence was let go: stays flipped and completes, losing no write', async () => {
+    const orgId = 106;
+    await seedOrg(pools[A]!, orgId, { rows: 2000 });
+    const load = workload(orgId);
+    load.start();
+    crashAt.set(orgId, 'after-flip');
+    const { moves } = await createMove({ orgIds: [orgId], to: B, graceSeconds: 0 });
+    const id = moves[0].id;
+    await waitState(id, ['flipped', 'completing', 'completed']);
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    const stats = await load.stop();
+    expect(stats.errors).toEqual([]);
+    const done = await waitState(id, ['completed']);
+    expect(done.attempt).toBe(1);
+    expect(diffAtFlip.get(orgId)).toEqual([]);
+    expect(await load.check(pools[B]!)).toEqual([]);
+    expect(Object.values(await orgCounts(pools[A]!, orgId)).every((n) => n === 0)).toBe(true);
+    expect(await location(orgId)).toMatchObject({ clusterId: B });
+  });
+});
+
+describe('orgs that did not move', () => {
+  it('hold exactly the rows they held before every move above', async () => {
+    expect(await orgRows(pools[A]!, 900)).toEqual(bystandersBefore[900]);
+    expect(await orgRows(pools[B]!, 901)).toEqual(bystandersBefore[901]);
+    expect(Object.values(await orgCounts(pools[B]!, 900)).every((n) => n === 0)).toBe(true);
+    expect(Object.values(await orgCounts(pools[A]!, 901)).every((n) => n === 0)).toBe(true);
   });
 });

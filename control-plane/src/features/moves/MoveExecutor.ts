@@ -10,13 +10,15 @@
 //
 // plus waiting (fence deadline missed; retried later), failed (stopped; `resume`),
 // aborting -> aborted, rolling_back -> rolled_back. A move found in cutting_over when a
-// run starts was interrupted mid-cutover: its fence is released and it catches up again.
+// run starts was interrupted mid-cutover: it cuts over again (the tenant side finishes a
+// flip whose markers were set, or fences anew).
 import type { WirePlacement } from '@orgplane/runtime/wire';
 import pg from 'pg';
 import type { Database } from '../../db/Database.js';
 import { scrubUrlPasswords } from '../../lib/postgresUrl.js';
 import type { Logger } from '../../logger.js';
 import type { Stores } from '../../stores.js';
+import type { AuditAction } from '../audit/AuditStore.js';
 import type { Actor } from '../auth/Actor.js';
 import { commitConfigChange } from '../config/commitConfigChange.js';
 import type { MoveRecord, MoveState, TenantMoverFactory } from './Move.js';
@@ -298,14 +300,15 @@ export class MoveExecutor {
         return this.cutover(worker, mover, (await stores.moves.get(move.id))!);
       case 'cutting_over':
         // A cutover in progress is never picked up again by the run that started it:
-        // here a crash or restart interrupted it before the flip.
+        // here a crash, a restart or a failed step interrupted it before the flip
+        // committed. Run it again; the tenant markers say how far it got. Before both
+        // sides were marked, the source still takes (and logs) writes: the cutover
+        // catches up, verifies and fences anew. After (the source refuses the org's
+        // writes with OPF02, nobody could write since), it finishes the flip. Going
+        // back to catching_up instead would leave such an org refused everywhere.
         if (!firstInRun) return false;
-        await this.releaseFence(move, move.from, 'an interrupted cutover');
-        return this.advance(
-          move,
-          { state: 'catching_up', failures: move.failures, error: move.error ?? null },
-          'an interrupted cutover: fence released; catching up again',
-        );
+        await stores.moves.event(move.id, 'cutting_over', 'an interrupted cutover: cutting over again');
+        return this.cutover(worker, mover, move);
       case 'waiting':
         return this.advance(move, { state: 'catching_up', nextAttemptAt: null }, 'retrying the cutover');
       case 'flipped':
@@ -535,8 +538,11 @@ export class MoveExecutor {
   private hooks(move: MoveRecord, direction: 'forward' | 'back'): CutoverHooks {
     const fencedOn = direction === 'forward' ? move.from : move.to;
     const reason = `move ${move.id}`;
+    /** When the fence was taken, as the executor saw it (the tenant side measures it exactly after). */
+    let fencedAt: number | undefined;
     return {
       fenced: async () => {
+        fencedAt ??= Date.now();
         await commitConfigChange(this.options.db, { actor: EXECUTOR_ACTOR, action: 'move.fence', reason }, async (stores) => {
           const before = await stores.placements.get(move.orgId);
           const placement = await stores.placements.upsert({ orgId: move.orgId, clusterId: fencedOn, state: 'fenced' });
@@ -544,32 +550,79 @@ export class MoveExecutor {
         });
       },
       flip: async () => {
-        const action = direction === 'forward' ? 'move.flip' : 'move.rollback';
-        await commitConfigChange(this.options.db, { actor: EXECUTOR_ACTOR, action, reason }, async (stores) => {
-          const before = await stores.placements.get(move.orgId);
-          const change =
-            direction === 'forward'
-              ? await upsertPin(stores, move.orgId, { clusterId: move.to, state: 'active' })
-              : await restorePin(stores, move.orgId, move.priorPlacement);
-          const patch: MovePatch =
-            direction === 'forward'
-              ? { state: 'flipped', flipped: true, error: null, failures: 0, nextAttemptAt: null }
-              : { state: 'rolled_back', completed: true, error: null, failures: 0, nextAttemptAt: null };
-          const from: MoveState = direction === 'forward' ? 'cutting_over' : 'rolling_back';
-          const message =
-            direction === 'forward'
-              ? `flipped: org ${move.orgId} is served by ${move.to}`
-              : `rolled back: org ${move.orgId} is served by ${move.from}`;
-          if (!(await stores.moves.transition(move.id, [from], patch, message))) {
-            throw new Error(`move ${move.id} left ${from} during its cutover; not flipping`);
+        const action: AuditAction = direction === 'forward' ? 'move.flip' : 'move.rollback';
+        const flippedState: MoveState = direction === 'forward' ? 'flipped' : 'rolled_back';
+        try {
+          await this.commitFlip(move, direction, action, reason, fencedAt);
+        } catch (err) {
+          // The commit may have gone through with its answer lost: the tenant side must
+          // not give the org back to the fenced side if the map already routes it away.
+          if (await this.flipCommittedAnyway(move.id, flippedState)) {
+            this.options.log.warn({ err, moveId: move.id }, 'the flip committed although its commit reported an error');
+            return;
           }
-          return { result: null, before, after: change.after, delta: change.delta };
-        });
+          throw err;
+        }
       },
       released: async (why: string) => {
         await this.releaseFence(move, fencedOn, why);
       },
     };
+  }
+
+  private async commitFlip(
+    move: MoveRecord,
+    direction: 'forward' | 'back',
+    action: AuditAction,
+    reason: string,
+    fencedAt: number | undefined,
+  ): Promise<void> {
+    await commitConfigChange(this.options.db, { actor: EXECUTOR_ACTOR, action, reason }, async (stores) => {
+      const before = await stores.placements.get(move.orgId);
+      const change =
+        direction === 'forward'
+          ? await upsertPin(stores, move.orgId, { clusterId: move.to, state: 'active' })
+          : await restorePin(stores, move.orgId, move.priorPlacement);
+      const patch: MovePatch =
+        direction === 'forward'
+          ? {
+              state: 'flipped',
+              flipped: true,
+              error: null,
+              failures: 0,
+              nextAttemptAt: null,
+              // A flipped move always shows its fence window; the exact one follows.
+              lastFenceMs: Math.max(0.1, Date.now() - (fencedAt ?? Date.now())),
+            }
+          : { state: 'rolled_back', completed: true, error: null, failures: 0, nextAttemptAt: null };
+      const from: MoveState = direction === 'forward' ? 'cutting_over' : 'rolling_back';
+      const message =
+        direction === 'forward'
+          ? `flipped: org ${move.orgId} is served by ${move.to}`
+          : `rolled back: org ${move.orgId} is served by ${move.from}`;
+      if (!(await stores.moves.transition(move.id, [from], patch, message))) {
+        throw new Error(`move ${move.id} left ${from} during its cutover; not flipping`);
+      }
+      return { result: null, before, after: change.after, delta: change.delta };
+    });
+  }
+
+  /**
+   * After a flip's commit failed: did it commit anyway? Asks the control DB until it
+   * answers (it may be restarting): rejecting the flip while its outcome is unknown
+   * would let the tenant side give the org back to the fenced cluster although the map
+   * may route it away already. Until then the fence holds (writers get OPF01: refused,
+   * not lost). False when the move is still where the flip found it.
+   */
+  private async flipCommittedAnyway(moveId: string, flippedState: MoveState): Promise<boolean> {
+    for (let attempt = 0; ; attempt++) {
+      try {
+        return (await this.options.db.stores.moves.get(moveId))?.state === flippedState;
+      } catch (err) {
+        this.options.log.warn({ err, moveId, attempt }, 'could not read the move after a failed flip; the fence holds; asking again');
+        await sleep(Math.min(2000, 100 * 2 ** attempt));
+      }
+    }
   }
 
   /**
