@@ -38,6 +38,17 @@ export async function truncate(url, table) {
   }
 }
 
+/** VACUUM ANALYZE a whole database. */
+export async function vacuum(url) {
+  const client = new pg.Client({ connectionString: url });
+  await client.connect();
+  try {
+    await client.query('VACUUM ANALYZE');
+  } finally {
+    await client.end();
+  }
+}
+
 /** A URL without its password, and the password for PGPASSWORD. */
 function splitSecret(url) {
   const u = new URL(url);

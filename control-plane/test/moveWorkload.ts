@@ -1,6 +1,7 @@
 // A writer workload for org-move tests: seeds an org with rows on every tenant table,
 // then runs concurrent writers that insert, update and delete the org's rows on
-// whichever cluster serves it now, and remembers every ACKNOWLEDGED write (a committed
+// whichever cluster serves it now (every tenant table: writer 0 also updates the org's
+// own row), and remembers every ACKNOWLEDGED write (a committed
 // statement or transaction) so a test can check none was lost or duplicated.
 //
 //   await seedOrg(sourcePool, orgId);
@@ -122,6 +123,8 @@ export class MoveWorkload {
   /** Per writer: the live ids it created, per table. */
   private readonly live: Map<Table, number[]>[] = [];
   private counter = 0;
+  /** The org row's plan as writer 0 last set it (only writer 0 writes it). */
+  private orgPlan: string | undefined;
 
   constructor(private readonly options: WorkloadOptions) {}
 
@@ -203,6 +206,16 @@ export class MoveWorkload {
     const ids = live.get(table) as number[];
     const roll = Math.floor(Math.random() * 10);
     const expected = this.expected.get(table) as Expected;
+    // Writer 0 alone updates the org's own row now and then.
+    if (writer === 0 && roll === 8) {
+      const plan = `plan-${n}`;
+      return {
+        statements: [{ text: 'UPDATE organizations SET plan = $2, last_active_at = now() WHERE org_id = $1', values: [orgId, plan] }],
+        apply: () => {
+          this.orgPlan = plan;
+        },
+      };
+    }
     // Every tenth write is a transaction of two tables.
     if (roll === 9 && table !== 'properties') {
       const a = this.insertOp(writer, 'guests');
@@ -260,10 +273,22 @@ export class MoveWorkload {
     };
   }
 
+  /** What the acknowledged writes left: table -> key -> the columns written (null: deleted). */
+  expectedState(): Record<string, Record<string, Record<string, string> | null>> {
+    const out: Record<string, Record<string, Record<string, string> | null>> = {};
+    for (const [table, rows] of this.expected) out[table] = Object.fromEntries(rows);
+    if (this.orgPlan !== undefined) out.organizations = { [`organizations:${this.options.orgId}`]: { plan: this.orgPlan } };
+    return out;
+  }
+
   /** Every write acknowledged is what `pool` holds now; returns the differences (empty when all is there). */
   async check(pool: Pool): Promise<string[]> {
     const problems: string[] = [];
     const { orgId } = this.options;
+    if (this.orgPlan !== undefined) {
+      const { rows } = await pool.query('SELECT plan FROM organizations WHERE org_id = $1', [orgId]);
+      if (rows[0]?.plan !== this.orgPlan) problems.push(`organizations ${orgId}.plan: want ${this.orgPlan}, got ${rows[0]?.plan}`);
+    }
     for (const table of TABLES) {
       const expected = this.expected.get(table) as Expected;
       if (expected.size === 0) continue;

@@ -77,6 +77,8 @@ export async function copyOrgTable({ source, target, table, orgId, onProgress }:
     rows = into.rowCount;
     await to.query('COMMIT');
     await from.query('COMMIT');
+    // Fresh statistics, so the replay's key lookups are planned for the rows just added.
+    await to.query(`ANALYZE ${table.qname}`);
     onProgress({ table: table.name, rows, bytes });
     return { table: table.name, rows, bytes, copiedAt };
   } finally {

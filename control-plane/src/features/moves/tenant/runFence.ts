@@ -92,6 +92,21 @@ export async function runFence(plan: FencePlan, hooks: CutoverHooks): Promise<Cu
 
   try {
     apply = await plan.applySide.connect(true);
+    // One last catch-up on these very sessions, so the drain under the fence carries
+    // only what was written while the connections opened and the lock was taken.
+    await fence.query('BEGIN ISOLATION LEVEL REPEATABLE READ');
+    await apply.query('BEGIN');
+    for (;;) {
+      const batch = await replayBatch(fence, apply, plan.catalog, orgId, DRAIN_BATCH);
+      if (!batch.tables.every(matches)) {
+        await Promise.all([fence.query('ROLLBACK'), apply.query('ROLLBACK')]);
+        return { outcome: 'mismatch', fenceMs: 0, tables: batch.tables };
+      }
+      if (batch.consumed < DRAIN_BATCH) break;
+    }
+    await apply.query('COMMIT');
+    await fence.query('COMMIT');
+    stepStartedAt = Date.now();
     await fence.query(`SELECT set_config('lock_timeout', $1, false)`, [`${Math.max(1, left())}ms`]);
     await apply.query(`SELECT set_config('lock_timeout', $1, false)`, [`${Math.max(1, left())}ms`]);
     try {
