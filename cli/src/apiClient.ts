@@ -89,24 +89,25 @@ export function cliHint(code: string, apiHint: string | undefined, details: unkn
         ? `someone else changed the map: check it with \`orgplane shards list\`, then retry with --expected-version ${d['currentVersion']}`
         : 'someone else changed the map: check it with `orgplane shards list`, then retry with its version';
     case 'ORG_NOT_FOUND':
-      return 'check the org id: `orgplane orgs locate <orgId>` says which cluster should hold it';
+      return typeof d['orgId'] === 'number'
+        ? `check the org id: \`orgplane orgs locate ${d['orgId']}\` says which cluster should hold it`
+        : 'check the org id: `orgplane orgs locate <orgId>` says which cluster should hold it';
     case 'ALREADY_ON_CLUSTER':
       return typeof d['orgId'] === 'number'
-        ? `org ${d['orgId']} already lives there: see \`orgplane orgs locate ${d['orgId']}\`, and move it with another --to`
-        : 'the org already lives there: see `orgplane orgs locate <orgId>`, and move it with another --to';
+        ? `org ${d['orgId']} already lives there (\`orgplane orgs locate ${d['orgId']}\`): choose another --to`
+        : 'the orgs already live there: choose another --to (`orgplane clusters list`)';
     case 'ORG_ALREADY_MOVING':
       return typeof d['moveId'] === 'string'
-        ? `see that move with \`orgplane moves show ${d['moveId']}\`; abort or complete it before moving the org again`
-        : typeof d['orgId'] === 'number'
-          ? `see its move with \`orgplane moves list --org ${d['orgId']}\`; abort or complete it before moving the org again`
-          : 'see its move with `orgplane moves list --org <orgId>`; abort or complete it before moving the org again';
+        ? `see that move with \`orgplane moves show ${d['moveId']}\`; resume, abort or roll it back before moving the org again`
+        : `see its moves with \`orgplane moves list --org ${typeof d['orgId'] === 'number' ? d['orgId'] : '<orgId>'}\``;
     case 'MOVE_NOT_FOUND':
       return 'list the moves with `orgplane moves list`';
+    case 'MOVE_BATCH_NOT_FOUND':
+      return 'list the moves with `orgplane moves list`; each names its batch';
     case 'INVALID_MOVE_STATE': {
-      const allowed = Array.isArray(d['allowed']) ? ` (it must be ${d['allowed'].join(' or ')})` : '';
-      return typeof d['state'] === 'string'
-        ? `the move is ${d['state']}${allowed}: see \`orgplane moves show <id>\` and runbooks/org-move.md`
-        : 'see the move with `orgplane moves show <id>` and runbooks/org-move.md';
+      const allowed = Array.isArray(d['allowed']) ? `; this needs it ${d['allowed'].join(' or ')}` : '';
+      const id = typeof d['moveId'] === 'string' ? d['moveId'] : '<id>';
+      return `the move is ${typeof d['state'] === 'string' ? d['state'] : 'in another state'}${allowed}: see \`orgplane moves show ${id}\` and runbooks/org-move.md`;
     }
     case 'PLACEMENT_NOT_FOUND':
       return 'the org follows its range: see `orgplane orgs locate <orgId>`';

@@ -61,7 +61,8 @@ interface Look {
 function watchTask(shared: Shared, look: (moves: Move[]) => Look): ListrTask {
   return {
     title: look(shared.moves).title,
-    rendererOptions: { outputBar: Number.POSITIVE_INFINITY, persistentOutput: true },
+    // The last output only: each update sets the whole multi-line picture.
+    rendererOptions: { outputBar: true, persistentOutput: true },
     task: async (_ctx, task) => {
       for (;;) {
         const now = look(shared.moves);
@@ -83,7 +84,7 @@ function moveLook(id: string): (moves: Move[]) => Look {
     const look: Look = { title: moveTitle(m), output: moveDetailLines(m).join('\n') };
     if (!isResting(m)) return look;
     if (ARRIVED_STATES.has(m.state)) return { ...look, end: 'done' };
-    if (m.state === 'failed') return { ...look, end: new Error(`${moveTitle(m)}${m.error ? `: ${m.error}` : ''}`) };
+    if (m.state === 'failed') return { ...look, end: new Error(m.error ?? 'failed') };
     return { ...look, end: m.state };
   };
 }
@@ -97,7 +98,10 @@ function batchLook(moves: Move[]): Look {
       .join('\n'),
   };
   if (!moves.every(isResting)) return look;
-  return { ...look, end: moves.some((m) => m.state === 'failed') ? new Error(look.title) : 'done' };
+  return {
+    ...look,
+    end: moves.some((m) => m.state === 'failed') ? new Error('some moves failed: `orgplane moves list --state failed`') : 'done',
+  };
 }
 
 /** A live view on stderr; one line per event when the terminal reports no width. */
