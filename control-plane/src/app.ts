@@ -11,6 +11,10 @@ import type { ConfigHub } from './features/config/ConfigHub.js';
 import { registerConfigRoutes } from './features/config/configRoutes.js';
 import { registerHealthRoutes } from './features/health/healthRoutes.js';
 import { Metrics } from './features/health/Metrics.js';
+import { defaultTenantMover } from './features/moves/defaultTenantMover.js';
+import { MOVE_STATES, type TenantMoverFactory } from './features/moves/Move.js';
+import { MoveExecutor } from './features/moves/MoveExecutor.js';
+import { registerMoveRoutes } from './features/moves/moveRoutes.js';
 import { registerOrgRoutes } from './features/orgs/orgRoutes.js';
 import { registerPlacementRoutes } from './features/placements/placementRoutes.js';
 import { registerShardMapRoutes } from './features/shard-map/shardMapRoutes.js';
@@ -24,12 +28,16 @@ export interface BuildAppOptions {
   logger?: Logger;
   /** Config deltas each instance keeps in memory for resuming watchers (default 1000). */
   maxBufferedDeltas?: number;
+  /** The tenant side of moves; tests inject their own. */
+  createMover?: TenantMoverFactory;
 }
 
 export interface ControlPlane {
   app: FastifyInstance;
   hub: ConfigHub;
   services: Services;
+  /** The move executor, when config.moves.executor is on (it runs moves only while it holds the lock). */
+  executor: MoveExecutor | null;
   /** Ends the watch streams, the HTTP server, the LISTEN connection and the pool. */
   close(): Promise<void>;
 }
@@ -40,12 +48,29 @@ export async function buildApp(config: Config, options: BuildAppOptions = {}): P
   const pool = options.pool ?? createPool(config, logger);
   const ownsPool = options.pool === undefined;
   let hub: ConfigHub | null = null;
-  const metrics = new Metrics(() => hub);
+  const metrics = new Metrics(() => hub, MOVE_STATES);
+  const createMover = options.createMover ?? defaultTenantMover;
   const services = createServices(config, pool, logger, {
     ...(options.maxBufferedDeltas === undefined ? {} : { maxBufferedDeltas: options.maxBufferedDeltas }),
     onDelta: (lagSeconds) => metrics.observeNotifyLag(lagSeconds),
+    createMover,
   });
   hub = services.hub;
+  metrics.watchMoves(services.db.stores.moves);
+  const executor = config.moves.executor
+    ? new MoveExecutor({
+        databaseUrl: config.databaseUrl,
+        db: services.db,
+        createMover,
+        log: logger.child({ component: 'move-executor' }),
+        metrics,
+        concurrency: config.moves.concurrency,
+        pollMs: config.moves.pollMs,
+        lagThresholdBytes: config.moves.lagThresholdBytes,
+        retryBaseMs: config.moves.retryBaseMs,
+        maxFailures: config.moves.maxFailures,
+      })
+    : null;
 
   const app = Fastify({
     loggerInstance: logger as FastifyBaseLogger,
@@ -69,9 +94,11 @@ export async function buildApp(config: Config, options: BuildAppOptions = {}): P
   registerOrgRoutes(app, services.locations);
   registerAuditRoutes(app, services.db.stores.audit);
   registerConfigRoutes(app, services.snapshots, services.hub);
+  registerMoveRoutes(app, services.moves);
 
   // Watch streams never end on their own: close them first, or server.close() waits forever.
   app.addHook('preClose', async () => {
+    await executor?.stop();
     await services.hub.close();
   });
   app.addHook('onClose', async () => {
@@ -84,5 +111,6 @@ export async function buildApp(config: Config, options: BuildAppOptions = {}): P
     if (ownsPool) await pool.end().catch(() => {});
     throw err;
   }
-  return { app, hub: services.hub, services, close: () => app.close() };
+  executor?.start();
+  return { app, hub: services.hub, services, executor, close: () => app.close() };
 }

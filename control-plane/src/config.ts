@@ -13,6 +13,22 @@ export interface Config {
   heartbeatMs: number;
   /** Apply pending control-plane migrations before listening. */
   migrateOnBoot: boolean;
+  moves: MoveExecutorConfig;
+}
+
+export interface MoveExecutorConfig {
+  /** Run the move executor on this instance (one instance at a time runs moves, by lock). */
+  executor: boolean;
+  /** Moves running at once, over every batch. */
+  concurrency: number;
+  /** How often the executor looks for due moves and for the lock. */
+  pollMs: number;
+  /** Copy and catch-up pause while the source's replicas are further behind. */
+  lagThresholdBytes: number;
+  /** First retry delay after a failed step or a missed fence deadline (doubles). */
+  retryBaseMs: number;
+  /** Failures in a row of one step before the move is left `failed`. */
+  maxFailures: number;
 }
 
 const LOG_LEVELS: readonly LogLevel[] = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'];
@@ -44,6 +60,14 @@ export function loadConfig(env: Env = process.env): Config {
     logLevel,
     heartbeatMs: integer(env, 'ORGPLANE_HEARTBEAT_MS', 15_000, 10, 15_000),
     migrateOnBoot: boolean(env, 'ORGPLANE_MIGRATE', true),
+    moves: {
+      executor: boolean(env, 'ORGPLANE_MOVE_EXECUTOR', true),
+      concurrency: integer(env, 'ORGPLANE_MOVE_CONCURRENCY', 8, 1, 256),
+      pollMs: integer(env, 'ORGPLANE_MOVE_POLL_MS', 1000, 10, 60_000),
+      lagThresholdBytes: integer(env, 'ORGPLANE_MOVE_LAG_THRESHOLD_BYTES', 64 * 1024 * 1024, 0, Number.MAX_SAFE_INTEGER),
+      retryBaseMs: integer(env, 'ORGPLANE_MOVE_RETRY_BASE_MS', 2000, 10, 600_000),
+      maxFailures: integer(env, 'ORGPLANE_MOVE_MAX_FAILURES', 5, 1, 1000),
+    },
   };
 }
 

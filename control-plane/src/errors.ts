@@ -122,6 +122,65 @@ export class RangeNotFoundError extends AppError {
   }
 }
 
+export class OrgNotFoundError extends AppError {
+  constructor(orgId: number, clusterId: string) {
+    super('ORG_NOT_FOUND', 404, `org ${orgId} does not exist on cluster '${clusterId}', which owns it`, {
+      hint: `check the org id; GET /v1/orgs/${orgId}/location shows where it is routed`,
+      details: { orgId, clusterId },
+    });
+  }
+}
+
+export class MoveNotFoundError extends AppError {
+  constructor(moveId: string) {
+    super('MOVE_NOT_FOUND', 404, `move '${moveId}' does not exist`, { hint: 'list moves with GET /v1/moves', details: { moveId } });
+  }
+}
+
+export class MoveBatchNotFoundError extends AppError {
+  constructor(batchId: string) {
+    super('MOVE_BATCH_NOT_FOUND', 404, `move batch '${batchId}' does not exist`, {
+      hint: 'list moves with GET /v1/moves; each names its batchId',
+      details: { batchId },
+    });
+  }
+}
+
+export class AlreadyOnClusterError extends AppError {
+  /** `orgId` null: a percent batch whose `from` is its `to`. */
+  constructor(orgId: number | null, clusterId: string) {
+    super(
+      'ALREADY_ON_CLUSTER',
+      409,
+      orgId === null ? `the orgs already live on cluster '${clusterId}'` : `org ${orgId} already lives on cluster '${clusterId}'`,
+      {
+        hint: 'choose another target cluster',
+        details: orgId === null ? { clusterId } : { orgId, clusterId },
+      },
+    );
+  }
+}
+
+export class OrgAlreadyMovingError extends AppError {
+  constructor(orgId: number, moveId?: string) {
+    super('ORG_ALREADY_MOVING', 409, `org ${orgId} already has an unfinished move${moveId ? ` (${moveId})` : ''}`, {
+      hint: moveId
+        ? `follow it with GET /v1/moves/${moveId}; resume, abort or roll it back before moving the org again`
+        : 'list its moves with GET /v1/moves?orgId=<id>',
+      details: { orgId, ...(moveId ? { moveId } : {}) },
+    });
+  }
+}
+
+export class InvalidMoveStateError extends AppError {
+  constructor(moveId: string, action: string, state: string, allowed: readonly string[]) {
+    super('INVALID_MOVE_STATE', 409, `cannot ${action} move '${moveId}': it is ${state}`, {
+      hint: `${action} needs a move that is ${allowed.join(' or ')}; see GET /v1/moves/${moveId}`,
+      details: { moveId, state, allowed },
+    });
+  }
+}
+
 export class VersionConflictError extends AppError {
   constructor(expectedVersion: number, currentVersion: number) {
     super('VERSION_CONFLICT', 409, `the config is at version ${currentVersion}, not ${expectedVersion}`, {

@@ -7,6 +7,9 @@ import { TokenService } from './features/auth/TokenService.js';
 import { ClusterService } from './features/clusters/ClusterService.js';
 import { ConfigHub } from './features/config/ConfigHub.js';
 import { ConfigSnapshotService } from './features/config/ConfigSnapshotService.js';
+import { defaultTenantMover } from './features/moves/defaultTenantMover.js';
+import type { TenantMoverFactory } from './features/moves/Move.js';
+import { MoveService } from './features/moves/MoveService.js';
 import { OrgLocationReadModel } from './features/orgs/OrgLocationReadModel.js';
 import { PlacementService } from './features/placements/PlacementService.js';
 import { ShardMapHistoryReadModel } from './features/shard-map/ShardMapHistoryReadModel.js';
@@ -24,11 +27,14 @@ export interface Services {
   locations: OrgLocationReadModel;
   snapshots: ConfigSnapshotService;
   hub: ConfigHub;
+  moves: MoveService;
 }
 
 export interface ServiceOptions {
   maxBufferedDeltas?: number;
   onDelta?: (lagSeconds: number) => void;
+  /** The tenant side of moves (default: the real one, over Postgres). */
+  createMover?: TenantMoverFactory;
 }
 
 export function createPool(config: Pick<Config, 'databaseUrl'>, log: Logger): pg.Pool {
@@ -66,5 +72,6 @@ export function createServices(config: Config, pool: pg.Pool, log: Logger, optio
     locations: new OrgLocationReadModel(pool),
     snapshots,
     hub,
+    moves: new MoveService(db, options.createMover ?? defaultTenantMover, log),
   };
 }

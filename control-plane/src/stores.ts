@@ -4,6 +4,8 @@ import { AuditStore } from './features/audit/AuditStore.js';
 import { ApiTokenStore } from './features/auth/ApiTokenStore.js';
 import { ClusterStore } from './features/clusters/ClusterStore.js';
 import { ConfigLogStore } from './features/config/ConfigLogStore.js';
+import { MoveBatchStore } from './features/moves/MoveBatchStore.js';
+import { MoveStore } from './features/moves/MoveStore.js';
 import { PlacementStore } from './features/placements/PlacementStore.js';
 import { RangeStore } from './features/shard-map/RangeStore.js';
 
@@ -14,6 +16,8 @@ export interface Stores {
   ranges: RangeStore;
   placements: PlacementStore;
   configLog: ConfigLogStore;
+  moves: MoveStore;
+  moveBatches: MoveBatchStore;
 }
 
 export function createStores(db: Queryable): Stores {
@@ -24,5 +28,7 @@ export function createStores(db: Queryable): Stores {
     ranges: new RangeStore(db),
     placements: new PlacementStore(db),
     configLog: new ConfigLogStore(db),
+    moves: new MoveStore(db),
+    moveBatches: new MoveBatchStore(db),
   };
 }

@@ -15,6 +15,7 @@ describe('loadConfig', () => {
       logLevel: 'info',
       heartbeatMs: 15_000,
       migrateOnBoot: true,
+      moves: { executor: true, concurrency: 8, pollMs: 1000, lagThresholdBytes: 67_108_864, retryBaseMs: 2000, maxFailures: 5 },
     });
   });
 
@@ -27,8 +28,22 @@ describe('loadConfig', () => {
         ORGPLANE_LOG_LEVEL: 'warn',
         ORGPLANE_HEARTBEAT_MS: '500',
         ORGPLANE_MIGRATE: 'false',
+        ORGPLANE_MOVE_EXECUTOR: 'off',
+        ORGPLANE_MOVE_CONCURRENCY: '2',
+        ORGPLANE_MOVE_POLL_MS: '50',
+        ORGPLANE_MOVE_LAG_THRESHOLD_BYTES: '1000',
+        ORGPLANE_MOVE_RETRY_BASE_MS: '100',
+        ORGPLANE_MOVE_MAX_FAILURES: '3',
       }),
-    ).toEqual({ databaseUrl: 'postgresql://h/db', host: '0.0.0.0', port: 8080, logLevel: 'warn', heartbeatMs: 500, migrateOnBoot: false });
+    ).toEqual({
+      databaseUrl: 'postgresql://h/db',
+      host: '0.0.0.0',
+      port: 8080,
+      logLevel: 'warn',
+      heartbeatMs: 500,
+      migrateOnBoot: false,
+      moves: { executor: false, concurrency: 2, pollMs: 50, lagThresholdBytes: 1000, retryBaseMs: 100, maxFailures: 3 },
+    });
   });
 
   it.each([
@@ -39,6 +54,8 @@ describe('loadConfig', () => {
     [{ ORGPLANE_DATABASE_URL: 'postgres://h/db', ORGPLANE_LOG_LEVEL: 'loud' }],
     [{ ORGPLANE_DATABASE_URL: 'postgres://h/db', ORGPLANE_HEARTBEAT_MS: '60000' }],
     [{ ORGPLANE_DATABASE_URL: 'postgres://h/db', ORGPLANE_MIGRATE: 'maybe' }],
+    [{ ORGPLANE_DATABASE_URL: 'postgres://h/db', ORGPLANE_MOVE_EXECUTOR: 'sometimes' }],
+    [{ ORGPLANE_DATABASE_URL: 'postgres://h/db', ORGPLANE_MOVE_CONCURRENCY: '0' }],
   ])('refuses %j with a ConfigError', (env) => {
     expect(() => loadConfig(env)).toThrow(ConfigError);
   });

@@ -14,7 +14,15 @@ export type AuditAction =
   | 'placement.set'
   | 'placement.remove'
   | 'token.create'
-  | 'token.revoke';
+  | 'token.revoke'
+  | 'move.create'
+  | 'move.fence'
+  | 'move.release'
+  | 'move.flip'
+  | 'move.resume'
+  | 'move.abort'
+  | 'move.rollback'
+  | 'move.complete';
 
 export interface AuditEntryInput {
   actor: Actor;

@@ -7,6 +7,14 @@ export interface HubState {
   readonly connected: boolean;
 }
 
+/** What the move gauges read, at scrape time, from the control DB. */
+export interface MoveStats {
+  countByState(): Promise<Map<string, number>>;
+  pendingChanges(): Promise<number>;
+}
+
+export type CutoverOutcome = 'flipped' | 'deadline' | 'mismatch';
+
 const METHODS = new Set(['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS']);
 
 export class Metrics {
@@ -14,8 +22,13 @@ export class Metrics {
   private readonly httpDuration: Histogram<'route' | 'method' | 'status_code'>;
   private readonly errors: Counter<'code'>;
   private readonly notifyLag: Histogram;
+  private readonly moveRows: Counter;
+  private readonly moveBytes: Counter;
+  private readonly fenceWindowSeconds: Histogram<'outcome'>;
+  private moveStats: MoveStats | null = null;
 
-  constructor(hub: () => HubState | null) {
+  /** `moveStates`: every state the orgplane_moves gauge reports (0 when none). */
+  constructor(hub: () => HubState | null, moveStates: readonly string[] = []) {
     const registers = [this.registry];
     this.httpDuration = new Histogram({
       name: 'orgplane_http_request_duration_seconds',
@@ -61,6 +74,45 @@ export class Metrics {
         this.set(hub()?.connected ? 1 : 0);
       },
     });
+    this.moveRows = new Counter({
+      name: 'orgplane_move_rows_copied_total',
+      help: 'Rows bulk-copied by org moves run on this instance',
+      registers,
+    });
+    this.moveBytes = new Counter({
+      name: 'orgplane_move_bytes_copied_total',
+      help: 'Bytes of COPY data bulk-copied by org moves run on this instance',
+      registers,
+    });
+    this.fenceWindowSeconds = new Histogram({
+      name: 'orgplane_move_fence_window_seconds',
+      help: "How long each cutover held the org's writes (fence to release), by outcome (flipped, deadline, mismatch)",
+      labelNames: ['outcome'],
+      buckets: [0.005, 0.01, 0.025, 0.05, 0.075, 0.1, 0.15, 0.2, 0.25, 0.3, 0.4, 0.5, 0.75, 1, 2.5, 5],
+      registers,
+    });
+    const stats = () => this.moveStats;
+    new Gauge({
+      name: 'orgplane_moves',
+      help: 'Org moves by state (from the control DB)',
+      labelNames: ['state'],
+      registers,
+      async collect() {
+        const source = stats();
+        if (!source) return;
+        const counts = await source.countByState();
+        for (const state of new Set([...moveStates, ...counts.keys()])) this.set({ state }, counts.get(state) ?? 0);
+      },
+    });
+    new Gauge({
+      name: 'orgplane_move_catchup_pending_changes',
+      help: 'Captured changes not yet replayed on the target, summed over moves catching up or cutting over',
+      registers,
+      async collect() {
+        const source = stats();
+        if (source) this.set(await source.pendingChanges());
+      },
+    });
     collectDefaultMetrics({ register: this.registry, prefix: 'orgplane_control_plane_' });
   }
 
@@ -77,5 +129,22 @@ export class Metrics {
 
   observeNotifyLag(seconds: number): void {
     this.notifyLag.observe(Math.max(0, seconds));
+  }
+
+  /** Where the move gauges read from (the control DB's moves). */
+  watchMoves(stats: MoveStats): void {
+    this.moveStats = stats;
+  }
+
+  rowsCopied(rows: number): void {
+    if (rows > 0) this.moveRows.inc(rows);
+  }
+
+  bytesCopied(bytes: number): void {
+    if (bytes > 0) this.moveBytes.inc(bytes);
+  }
+
+  fenceWindow(seconds: number, outcome: CutoverOutcome): void {
+    this.fenceWindowSeconds.observe({ outcome }, Math.max(0, seconds));
   }
 }

@@ -34,6 +34,12 @@ export class PlacementStore {
     return rows[0] ? toPlacement(rows[0]) : null;
   }
 
+  /** The pins of the given orgs that have one. */
+  async getMany(orgIds: readonly number[]): Promise<Map<number, WirePlacement>> {
+    const { rows } = await this.db.query<Row>(`SELECT ${COLUMNS} FROM placements WHERE org_id = ANY($1::bigint[])`, [orgIds]);
+    return new Map(rows.map((row) => [Number(row.org_id), toPlacement(row)]));
+  }
+
   /** Ordered by org id. */
   async list(query: PlacementQuery): Promise<WirePlacement[]> {
     const { rows } = await this.db.query<Row>(

@@ -1,0 +1,329 @@
+// Creates moves (validated, each org's source resolved from the shard map, the org
+// checked on its source) and takes the operator's decisions on them. The executor does
+// the work; this service only changes what the executor will do next.
+import { randomBytes } from 'node:crypto';
+import { ORG_ID_MAX, type WirePlacement, type WireRange } from '@orgplane/runtime/wire';
+import type { Database } from '../../db/Database.js';
+import {
+  AlreadyOnClusterError,
+  ClusterNotFoundError,
+  InvalidInputError,
+  InvalidMoveStateError,
+  MoveBatchNotFoundError,
+  MoveNotFoundError,
+  OrgAlreadyMovingError,
+  OrgNotFoundError,
+  RangeNotFoundError,
+} from '../../errors.js';
+import { requireOrgId } from '../../lib/orgId.js';
+import type { Logger } from '../../logger.js';
+import type { Stores } from '../../stores.js';
+import type { Actor } from '../auth/Actor.js';
+import { assertClustersCanServe } from '../shard-map/ShardMapService.js';
+import { choosePercent } from './choosePercent.js';
+import { ABORTABLE_STATES, type Move, type MoveBatch, type MoveRecord, type MoveState, type TenantMoverFactory, toMove } from './Move.js';
+import type { MovePatch, MoveQuery } from './MoveStore.js';
+import { sourceOrgIds } from './SourceOrgIds.js';
+
+export interface CreateMovesInput {
+  orgIds?: unknown[] | undefined;
+  from?: string | undefined;
+  to: string;
+  percent?: number | undefined;
+  range?: { lo: unknown; hi: unknown } | undefined;
+  concurrency?: number | undefined;
+  fenceDeadlineMs?: number | undefined;
+  graceSeconds?: number | undefined;
+  reason?: string | undefined;
+}
+
+export const MOVE_DEFAULTS = { concurrency: 4, fenceDeadlineMs: 1000, graceSeconds: 3600 } as const;
+
+/** How many orgs' existence is checked on their source at once. */
+const EXISTS_PARALLELISM = 8;
+
+const newId = (prefix: string) => `${prefix}_${randomBytes(8).toString('hex')}`;
+
+/** Where the map sends an org: its pin, else its range. */
+function routeOf(orgId: number, ranges: readonly WireRange[], placements: Map<number, WirePlacement>): string | null {
+  const pin = placements.get(orgId);
+  if (pin) return pin.clusterId;
+  // Ranges are few and sorted by lo.
+  for (const range of ranges) if (range.lo <= orgId && orgId <= range.hi) return range.clusterId;
+  return null;
+}
+
+export class MoveService {
+  constructor(
+    private readonly db: Database<Stores>,
+    private readonly createMover: TenantMoverFactory,
+    private readonly log: Logger,
+  ) {}
+
+  async create(actor: Actor, input: CreateMovesInput): Promise<{ batch: MoveBatch; moves: Move[] }> {
+    const hasOrgIds = input.orgIds !== undefined;
+    const hasPercent = input.percent !== undefined;
+    if (hasOrgIds === hasPercent) {
+      throw new InvalidInputError('send either orgIds or percent, not both and not neither', {
+        details: [{ field: hasOrgIds ? 'percent' : 'orgIds', message: hasOrgIds ? 'cannot come with orgIds' : 'or percent is required' }],
+        hint: 'move named orgs with {"orgIds": [..], "to"}, or a share of a cluster with {"from", "to", "percent"}',
+      });
+    }
+    if (hasOrgIds && input.range !== undefined) {
+      throw new InvalidInputError('range goes with percent, not with orgIds', { details: [{ field: 'range', message: 'needs percent' }] });
+    }
+    const options = {
+      concurrency: input.concurrency ?? MOVE_DEFAULTS.concurrency,
+      fenceDeadlineMs: input.fenceDeadlineMs ?? MOVE_DEFAULTS.fenceDeadlineMs,
+      graceSeconds: input.graceSeconds ?? MOVE_DEFAULTS.graceSeconds,
+    };
+    const plan = hasOrgIds ? await this.planOrgs(input) : await this.planPercent(input);
+    const batchId = newId('mb');
+    const result = await this.db.transaction(async (stores) => {
+      const batch = await stores.moveBatches.insert({
+        id: batchId,
+        from: input.from ?? null,
+        to: input.to,
+        percent: input.percent ?? null,
+        range: plan.range,
+        ...options,
+        reason: input.reason ?? null,
+        actor: actor.name,
+      });
+      const moveIds: string[] = [];
+      for (const org of plan.orgs) {
+        const id = newId('mv');
+        await stores.moves.insert({ id, batchId, orgId: org.orgId, from: org.from, to: input.to, ...options, priorPlacement: org.prior });
+        moveIds.push(id);
+      }
+      await stores.audit.insert({
+        actor,
+        action: 'move.create',
+        reason: input.reason ?? null,
+        before: null,
+        after: { batch, orgIds: plan.orgs.map((o) => o.orgId), moveIds },
+        version: null,
+      });
+      await stores.moves.notifyExecutor();
+      const moves: Move[] = [];
+      for (const id of moveIds) moves.push(toMove((await stores.moves.get(id))!));
+      return { batch: { ...batch, counts: moves.length > 0 ? { pending: moves.length } : {}, total: moves.length }, moves };
+    });
+    this.log.info({ batchId, moves: result.moves.length, to: input.to }, 'moves created');
+    return result;
+  }
+
+  async list(query: MoveQuery): Promise<{ moves: Move[] }> {
+    if (query.before !== undefined && !(await this.db.stores.moves.get(query.before))) throw new MoveNotFoundError(query.before);
+    return { moves: (await this.db.stores.moves.list(query)).map(toMove) };
+  }
+
+  async get(id: string): Promise<Move> {
+    const record = await this.db.stores.moves.get(id);
+    if (!record) throw new MoveNotFoundError(id);
+    return { ...toMove(record), tables: await this.db.stores.moves.tables(id), events: await this.db.stores.moves.events(id) };
+  }
+
+  async batch(id: string): Promise<MoveBatch> {
+    const batch = await this.db.stores.moveBatches.get(id);
+    if (!batch) throw new MoveBatchNotFoundError(id);
+    return batch;
+  }
+
+  /** A failed move continues where it stopped; a waiting one retries its cutover now. */
+  resume(actor: Actor, id: string, reason?: string): Promise<Move> {
+    return this.decide(actor, id, 'resume', reason, (move) => {
+      if (move.state === 'waiting') return { state: 'catching_up', nextAttemptAt: null, error: null, failures: 0 };
+      if (move.state === 'failed') {
+        return { state: move.resumeState ?? 'catching_up', resumeState: null, nextAttemptAt: null, error: null, failures: 0 };
+      }
+      return ['failed', 'waiting'];
+    });
+  }
+
+  /** Before the flip: drop what was copied; the source keeps serving the org. */
+  abort(actor: Actor, id: string, reason?: string): Promise<Move> {
+    return this.decide(actor, id, 'abort', reason, (move) =>
+      ABORTABLE_STATES.includes(move.state) && move.flippedAt === undefined
+        ? { state: 'aborting', nextAttemptAt: null, failures: 0 }
+        : ABORTABLE_STATES,
+    );
+  }
+
+  /** After the flip: route the org back to the source with every write made since. */
+  rollback(actor: Actor, id: string, reason?: string): Promise<Move> {
+    return this.decide(actor, id, 'rollback', reason, (move) =>
+      move.state === 'flipped' || (move.state === 'failed' && move.resumeState === 'rolling_back')
+        ? { state: 'rolling_back', resumeState: null, nextAttemptAt: null, error: null, failures: 0 }
+        : ['flipped'],
+    );
+  }
+
+  /** Delete the source rows now instead of after the grace period. */
+  complete(actor: Actor, id: string, reason?: string): Promise<Move> {
+    return this.decide(actor, id, 'complete', reason, (move) =>
+      move.state === 'flipped' ? { state: 'completing', nextAttemptAt: null } : ['flipped'],
+    );
+  }
+
+  /** Lock the move, let `choose` pick the change (or the allowed states), write it and its audit row. */
+  private async decide(
+    actor: Actor,
+    id: string,
+    action: 'resume' | 'abort' | 'rollback' | 'complete',
+    reason: string | undefined,
+    choose: (move: MoveRecord) => MovePatch | readonly MoveState[],
+  ): Promise<Move> {
+    const move = await this.db.transaction(async (stores) => {
+      const before = await stores.moves.get(id, { forUpdate: true });
+      if (!before) throw new MoveNotFoundError(id);
+      const patch = choose(before);
+      if (Array.isArray(patch)) throw new InvalidMoveStateError(id, action, before.state, patch);
+      const change = patch as MovePatch;
+      await stores.moves.transition(id, [before.state], change, `${action} by ${actor.name}${reason ? `: ${reason}` : ''}`);
+      const after = (await stores.moves.get(id))!;
+      await stores.audit.insert({
+        actor,
+        action: `move.${action}` as const,
+        reason: reason ?? null,
+        before: toMove(before),
+        after: toMove(after),
+        version: null,
+      });
+      await stores.moves.notifyExecutor();
+      return after;
+    });
+    return toMove(move);
+  }
+
+  /** Named orgs: each one's source from the map, checked to exist there. */
+  private async planOrgs(input: CreateMovesInput): Promise<Plan> {
+    const orgIds = (input.orgIds ?? []).map((value, i) => requireOrgId(value, `orgIds[${i}]`));
+    const seen = new Set<number>();
+    for (const [i, orgId] of orgIds.entries()) {
+      if (seen.has(orgId)) {
+        throw new InvalidInputError(`org ${orgId} appears twice in orgIds`, {
+          details: [{ field: `orgIds[${i}]`, message: 'is a duplicate' }],
+        });
+      }
+      seen.add(orgId);
+    }
+    const { orgs, urls } = await this.db.transaction(
+      async (stores) => {
+        await this.requireClusters(stores, input);
+        const ranges = await stores.ranges.list();
+        const placements = await stores.placements.getMany(orgIds);
+        const moving = await stores.moves.unfinishedByOrg(orgIds);
+        const orgs: PlannedOrg[] = [];
+        for (const orgId of orgIds) {
+          const from = routeOf(orgId, ranges, placements);
+          if (from === null) {
+            throw new RangeNotFoundError(`no range holds org ${orgId}`, {
+              hint: 'the shard map does not cover it: see GET /v1/shard-map',
+              details: { orgId },
+            });
+          }
+          if (from === input.to) throw new AlreadyOnClusterError(orgId, from);
+          if (input.from !== undefined && from !== input.from) {
+            throw new InvalidInputError(`org ${orgId} lives on '${from}', not on '${input.from}'`, {
+              details: [{ field: 'from', message: `org ${orgId} is on ${from}` }],
+              hint: 'leave out from to move each org from wherever it lives',
+            });
+          }
+          const moveId = moving.get(orgId);
+          if (moveId !== undefined) throw new OrgAlreadyMovingError(orgId, moveId);
+          orgs.push({ orgId, from, prior: placements.get(orgId) ?? null });
+        }
+        const urls = new Map<string, string>();
+        for (const id of new Set([...orgs.map((o) => o.from), input.to])) urls.set(id, (await stores.clusters.get(id))!.primaryUrl);
+        return { orgs, urls };
+      },
+      { isolation: 'repeatable read', readOnly: true },
+    );
+    await this.requireOrgsExist(orgs, urls, input.to);
+    return { orgs, range: null };
+  }
+
+  /** P % of the orgs that live on `from` (within `range`), read from the source itself. */
+  private async planPercent(input: CreateMovesInput): Promise<Plan> {
+    if (input.from === undefined) {
+      throw new InvalidInputError('percent needs from: the cluster whose orgs to move', {
+        details: [{ field: 'from', message: 'is required' }],
+      });
+    }
+    const range = {
+      lo: input.range === undefined ? 0 : requireOrgId(input.range.lo, 'range.lo'),
+      hi: input.range === undefined ? ORG_ID_MAX : requireOrgId(input.range.hi, 'range.hi'),
+    };
+    if (range.lo > range.hi) {
+      throw new InvalidInputError('range.lo is greater than range.hi', { details: [{ field: 'range', message: 'needs lo <= hi' }] });
+    }
+    const from = input.from;
+    const { sourceUrl, ranges } = await this.db.transaction(
+      async (stores) => {
+        await this.requireClusters(stores, input);
+        if (from === input.to) throw new AlreadyOnClusterError(null, from);
+        return { sourceUrl: (await stores.clusters.get(from))!.primaryUrl, ranges: await stores.ranges.list() };
+      },
+      { isolation: 'repeatable read', readOnly: true },
+    );
+    const candidates: PlannedOrg[] = [];
+    for await (const page of sourceOrgIds(sourceUrl, range)) {
+      const placements = await this.db.stores.placements.getMany(page);
+      const moving = await this.db.stores.moves.unfinishedByOrg(page);
+      for (const orgId of page) {
+        // An org already moving, or routed elsewhere (moved away, not yet completed), is not the source's to move.
+        if (moving.has(orgId) || routeOf(orgId, ranges, placements) !== from) continue;
+        candidates.push({ orgId, from, prior: placements.get(orgId) ?? null });
+      }
+    }
+    const chosen = new Set(
+      choosePercent(
+        candidates.map((c) => c.orgId),
+        input.percent!,
+      ),
+    );
+    return { orgs: candidates.filter((c) => chosen.has(c.orgId)), range: input.range === undefined ? null : range };
+  }
+
+  private async requireClusters(stores: Stores, input: CreateMovesInput): Promise<void> {
+    const ids = input.from === undefined ? [input.to] : [input.from, input.to];
+    const states = await stores.clusters.states(ids);
+    for (const id of ids) if (!states.has(id)) throw new ClusterNotFoundError(id);
+    await assertClustersCanServe(stores, [input.to]);
+  }
+
+  private async requireOrgsExist(orgs: readonly PlannedOrg[], urls: Map<string, string>, to: string): Promise<void> {
+    let next = 0;
+    const worker = async () => {
+      while (next < orgs.length) {
+        const org = orgs[next++]!;
+        const mover = this.createMover({
+          moveId: 'mv_check',
+          orgId: org.orgId,
+          sourceUrl: urls.get(org.from)!,
+          targetUrl: urls.get(to)!,
+          fenceDeadlineMs: MOVE_DEFAULTS.fenceDeadlineMs,
+          log: this.log,
+        });
+        try {
+          if (!(await mover.orgExists())) throw new OrgNotFoundError(org.orgId, org.from);
+        } finally {
+          await mover.close().catch(() => {});
+        }
+      }
+    };
+    await Promise.all(Array.from({ length: Math.min(EXISTS_PARALLELISM, orgs.length) }, worker));
+  }
+}
+
+interface PlannedOrg {
+  orgId: number;
+  from: string;
+  prior: WirePlacement | null;
+}
+
+interface Plan {
+  orgs: PlannedOrg[];
+  range: { lo: number; hi: number } | null;
+}
