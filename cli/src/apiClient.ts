@@ -111,8 +111,38 @@ export function cliHint(code: string, apiHint: string | undefined, details: unkn
     }
     case 'PLACEMENT_NOT_FOUND':
       return 'the org follows its range: see `orgplane orgs locate <orgId>`';
+    case 'INVALID_INPUT':
+      return fieldHint(details) ?? apiHint;
     default:
       // Hints naming API endpoints stay, pointing at the API reference.
       return apiHint?.includes('/v1/') ? `${apiHint} (control-plane API, see control-plane/API.md)` : apiHint;
   }
+}
+
+/** The API's body and query fields as the CLI spells them. */
+const FLAG_OF_FIELD: Readonly<Record<string, string>> = {
+  orgIds: 'the org ids',
+  from: '--from',
+  to: '--to',
+  percent: '--percent',
+  range: '--range',
+  concurrency: '--concurrency',
+  fenceDeadlineMs: '--fence-deadline-ms',
+  graceSeconds: '--grace-seconds',
+  batchId: '--batch',
+  before: '--before',
+  state: '--state',
+  orgId: '--org',
+};
+
+/** `[{field, message}]` details as one line naming the flags: `the org ids (orgIds[1]) is a duplicate`. */
+function fieldHint(details: unknown): string | undefined {
+  if (!Array.isArray(details) || details.length === 0) return undefined;
+  const parts = details.flatMap((d: { field?: unknown; message?: unknown }) => {
+    if (typeof d?.field !== 'string' || typeof d.message !== 'string') return [];
+    const base = d.field.replace(/\[\d+\]$/, '');
+    const flag = FLAG_OF_FIELD[base];
+    return [flag ? `${flag}${base === d.field ? '' : ` (${d.field})`}: ${d.message}` : `${d.field}: ${d.message}`];
+  });
+  return parts.length ? `fix ${parts.join('; ')}` : undefined;
 }

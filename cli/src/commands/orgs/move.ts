@@ -34,7 +34,7 @@ A flipped move is reversible until it completes: \`orgplane moves rollback <id>\
   static override flags = {
     to: Flags.string({ description: 'id of the cluster the orgs move to', required: true }),
     from: Flags.string({ description: 'with --percent: the cluster whose orgs move' }),
-    percent: Flags.string({ description: 'with --from: the share of its orgs to move, 0..100' }),
+    percent: Flags.string({ description: 'with --from: the share of its orgs to move, a whole number 0..100' }),
     range: Flags.string({ description: 'with --percent: only orgs in this inclusive id range, as <lo>-<hi>' }),
     concurrency: Flags.integer({ description: 'moves of the batch running at once (1..32) [default: 4]', min: 1, max: 32 }),
     'fence-deadline-ms': Flags.integer({
@@ -108,8 +108,8 @@ function selection(args: string[], flags: SelectionFlags): Selection {
     );
   }
   const percent = Number(flags.percent);
-  if (!/^\s*-?\d+(\.\d+)?\s*$/.test(flags.percent) || percent < 0 || percent > 100) {
-    throw invalid(`--percent must be a number from 0 to 100, got '${flags.percent}'`, '--percent 10');
+  if (!/^\s*-?\d+\s*$/.test(flags.percent) || percent < 0 || percent > 100) {
+    throw invalid(`--percent must be a whole number from 0 to 100, got '${flags.percent}'`, '--percent 10');
   }
   return { from: flags.from, percent, ...(flags.range === undefined ? {} : { range: parseRange(flags.range) }) };
 }
