@@ -6,8 +6,8 @@ export type { Move as MovesAbortResult } from '../../moves/types.js';
 export default class MovesAbort extends MoveActionCommand {
   static override summary = 'Give up a move before its flip: the rows copied to the target are deleted, the source is untouched.';
   static override examples = [
-    '<%= config.bin %> moves abort mv_0123abcd --yes',
-    '<%= config.bin %> moves abort mv_0123abcd --follow --reason "target too slow"',
+    '<%= config.bin %> moves abort mv_3f9c2a71b04e8d65 --yes',
+    '<%= config.bin %> moves abort mv_3f9c2a71b04e8d65 --follow --reason "target too slow"',
   ];
   static override args = moveActionArgs;
   static override flags = { ...moveActionFlags, ...confirmFlag };

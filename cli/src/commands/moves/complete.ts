@@ -6,8 +6,8 @@ export type { Move as MovesCompleteResult } from '../../moves/types.js';
 export default class MovesComplete extends MoveActionCommand {
   static override summary = "Finish a flipped move now: delete the org's rows on the source. After this it cannot be rolled back.";
   static override examples = [
-    '<%= config.bin %> moves complete mv_0123abcd --yes',
-    '<%= config.bin %> moves complete mv_0123abcd --yes --follow --json',
+    '<%= config.bin %> moves complete mv_3f9c2a71b04e8d65 --yes',
+    '<%= config.bin %> moves complete mv_3f9c2a71b04e8d65 --yes --follow --json',
   ];
   static override args = moveActionArgs;
   static override flags = { ...moveActionFlags, ...confirmFlag };

@@ -12,7 +12,7 @@ export default class MovesList extends OrgplaneCommand<MovesListResult> {
   static override examples = [
     '<%= config.bin %> moves list',
     '<%= config.bin %> moves list --state failed',
-    '<%= config.bin %> moves list --batch mb_0123abcd --json',
+    '<%= config.bin %> moves list --batch mb_8e1d0c5a97f24b36 --json',
     '<%= config.bin %> moves list --org 42',
   ];
   static override flags = {

@@ -6,8 +6,8 @@ export type { Move as MovesRollbackResult } from '../../moves/types.js';
 export default class MovesRollback extends MoveActionCommand {
   static override summary = 'Route a flipped org back to its source cluster, carrying back every write made on the target.';
   static override examples = [
-    '<%= config.bin %> moves rollback mv_0123abcd --yes',
-    '<%= config.bin %> moves rollback mv_0123abcd --yes --follow --reason "p99 up on primary-2"',
+    '<%= config.bin %> moves rollback mv_3f9c2a71b04e8d65 --yes',
+    '<%= config.bin %> moves rollback mv_3f9c2a71b04e8d65 --yes --follow --reason "p99 up on primary-2"',
   ];
   static override args = moveActionArgs;
   static override flags = { ...moveActionFlags, ...confirmFlag };

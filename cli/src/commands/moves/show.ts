@@ -8,7 +8,10 @@ export type MovesShowResult = Move;
 
 export default class MovesShow extends OrgplaneCommand<MovesShowResult> {
   static override summary = "Show one move: its state, each table's copy and verification, and its events.";
-  static override examples = ['<%= config.bin %> moves show mv_0123abcd', '<%= config.bin %> moves show mv_0123abcd --json'];
+  static override examples = [
+    '<%= config.bin %> moves show mv_3f9c2a71b04e8d65',
+    '<%= config.bin %> moves show mv_3f9c2a71b04e8d65 --json',
+  ];
   static override args = {
     id: Args.string({ description: 'the move id (mv_...)', required: true }),
   };
