@@ -14,7 +14,8 @@
 //   move of the batch flipped.
 //
 // Env: BENCH_BIG_ROWS (1000000), BENCH_CUTOVERS (20), BENCH_WRITES_PER_S (400),
-// BENCH_PERCENT_CONCURRENCY (the API's default when unset), BENCH_KEEP_LAB=1 keeps the lab.
+// BENCH_PERCENT_CONCURRENCY (the API's default when unset), BENCH_KEEP_LAB=1 keeps the lab,
+// BENCH_LAB_DIR=<dir> uses the lab there (created if absent) and keeps it.
 import { spawn } from 'node:child_process';
 import { chmod, mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -253,9 +254,10 @@ function pickOrgs(first, last, count) {
 
 async function main() {
   const psql = await findPsql();
-  const work = await mkdtemp(path.join(tmpdir(), 'orgplane-bench-move-'));
-  await chmod(work, 0o755); // Postgres runs as another OS user
-  const dir = path.join(work, 'lab');
+  // BENCH_LAB_DIR: use (and keep) that lab, started if need be, instead of a fresh one.
+  const work = process.env.BENCH_LAB_DIR ? null : await mkdtemp(path.join(tmpdir(), 'orgplane-bench-move-'));
+  if (work) await chmod(work, 0o755); // Postgres runs as another OS user
+  const dir = work ? path.join(work, 'lab') : path.resolve(process.env.BENCH_LAB_DIR);
   log(`lab up in ${dir} (${ORGS} orgs, 3 clusters, 1 replica each)`);
   const t0 = performance.now();
   const lab = await labUp({ dir, orgs: ORGS, clusters: 3, replicas: 1 });
@@ -265,11 +267,16 @@ async function main() {
   const load = loadGenerator(url, api);
   try {
     // 1. One org of a million rows: primary-3 -> primary-2.
-    log(`creating org ${BIG_ORG} with ${BIG_ROWS} rows on primary-3`);
-    await createBigOrg(url['primary-3'], BIG_ORG, BIG_ROWS);
+    if ((await query(url['primary-3'], 'SELECT 1 FROM organizations WHERE org_id = $1', [BIG_ORG])).length === 0) {
+      log(`creating org ${BIG_ORG} with ${BIG_ROWS} rows on primary-3`);
+      await createBigOrg(url['primary-3'], BIG_ORG, BIG_ROWS);
+    }
     const tables = ['organizations', 'properties', 'users', 'staff', 'guests', 'expenses', 'revenues'];
     // Warm the source's cache for both contenders alike.
     for (const t of tables) await query(url['primary-3'], `SELECT count(*) FROM ${t} WHERE org_id = $1`, [BIG_ORG]);
+    log('baseline: psql COPY | psql COPY of the same rows');
+    const base = await baselineCopy(psql, url['primary-3'], url['primary-2'], BIG_ORG, tables);
+    log(`baseline: ${base.rows} rows in ${round(base.seconds, 2)} s`);
     log('moving it');
     const created = await api('POST', '/v1/moves', {
       orgIds: [BIG_ORG],
@@ -283,8 +290,6 @@ async function main() {
     const copySeconds = (copyEnd - copyStart) / 1000;
     const totalSeconds = (Date.parse(big.flippedAt) - Date.parse(big.createdAt)) / 1000;
     log(`moved ${big.progress.rowsCopied} rows: copy ${round(copySeconds, 2)} s, whole move ${round(totalSeconds, 2)} s`);
-    log('baseline: psql COPY | psql COPY of the same rows');
-    const base = await baselineCopy(psql, url['primary-3'], url['primary-2'], BIG_ORG, tables);
     if (base.rows !== big.progress.rowsCopied) log(`note: baseline copied ${base.rows} rows, the move ${big.progress.rowsCopied}`);
     const baseRate = base.rows / base.seconds;
     emit('copy_rows_per_s', Math.round(big.progress.rowsCopied / copySeconds), '1/s', Math.round(baseRate));
@@ -351,7 +356,7 @@ async function main() {
     emit('ten_percent_orgs_per_s', round(batch.moves.length / pctSeconds, 2), '1/s');
   } finally {
     await load.close();
-    if (process.env.BENCH_KEEP_LAB) {
+    if (!work || process.env.BENCH_KEEP_LAB) {
       log(`lab kept in ${dir}`);
     } else {
       await labDown({ dir, purge: true });

@@ -3,9 +3,9 @@
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import type { ApiClient } from '../src/apiClient.js';
 import { CliError, ExitCode } from '../src/errors.js';
-import { DETAILED_MOVES_MAX, followMoves } from '../src/moves/followMoves.js';
+import { DETAILED_MOVES_MAX, followMoves, PAGE } from '../src/moves/followMoves.js';
 import { formatBytes, moveDetailLines, moveTitle } from '../src/moves/format.js';
-import { liveView } from '../src/moves/liveView.js';
+import { liveView, TASK_PER_MOVE_MAX } from '../src/moves/liveView.js';
 import type { Move, MoveState } from '../src/moves/types.js';
 
 function move(id: string, state: MoveState, extra: Partial<Move> = {}): Move {
@@ -79,10 +79,10 @@ describe('followMoves', () => {
   });
 
   it('lists a large batch page by page and reads the tables only of the moves being worked on', async () => {
-    const n = 150;
+    const n = PAGE + 50;
     const scripts: Record<string, Move[]> = {};
     for (let i = 0; i < n; i++) {
-      const id = `mv_${String(1000 + i)}`;
+      const id = `mv_${String(10_000 + i)}`;
       scripts[id] = i < 3 ? [move(id, 'copying'), move(id, 'flipped')] : [move(id, 'flipped')];
     }
     const calls: string[] = [];
@@ -223,6 +223,25 @@ describe('the live view', () => {
     vi.restoreAllMocks();
     expect(drawn).toContain('org 7  primary-1 -> primary-2  flipped  900 rows  8.0 kB  fence 42 ms');
     expect(drawn).toContain('boom');
+  });
+
+  it('a batch too big for a task per move is one task: counts by state, then the moves being worked on', async () => {
+    let drawn = '';
+    vi.spyOn(process.stderr, 'write').mockImplementation((chunk: string | Uint8Array) => {
+      drawn += String(chunk);
+      return true;
+    });
+    const ids = Array.from({ length: TASK_PER_MOVE_MAX + 5 }, (_, i) => `mv_${100 + i}`);
+    const view = liveView(ids.map((id) => move(id, 'pending')));
+    view.update(ids.map((id, i) => move(id, i === 0 ? 'copying' : i < 4 ? 'flipped' : 'pending')));
+    await new Promise((r) => setTimeout(r, 50));
+    view.update(ids.map((id) => move(id, 'flipped')));
+    await view.close();
+    vi.restoreAllMocks();
+    expect(drawn).toContain('15 moves: 15 pending');
+    expect(drawn).toContain('org 100  primary-1 -> primary-2  copying');
+    expect(drawn).toContain('15 moves: 15 flipped');
+    expect(drawn).not.toContain('org 101 '); // resting moves are counted, not listed
   });
 
   it('a view whose follow was stopped still ends', async () => {

@@ -7,7 +7,8 @@ import { type Move, type MoveState, RESTING_STATES } from './types.js';
 
 /** Up to this many moves, each is read with its tables and events; above, the batch is listed. */
 export const DETAILED_MOVES_MAX = 16;
-const PAGE = 100;
+/** The API answers at most 1000 moves a page. */
+export const PAGE = 1000;
 /** The control plane may restart under a move (it resumes it): keep asking this long. */
 const UNREACHABLE_GRACE_MS = 60_000;
 
