@@ -193,7 +193,13 @@ describe('moves created through the API', () => {
   });
 
   it('chooses percent of the orgs on the source deterministically, skipping orgs already moving', async () => {
-    const first = await f.api.post('/v1/moves', { from: 'tenant-a', to: 'tenant-b', percent: 50, concurrency: 2, range: { lo: 0, hi: 999 } });
+    const first = await f.api.post('/v1/moves', {
+      from: 'tenant-a',
+      to: 'tenant-b',
+      percent: 50,
+      concurrency: 2,
+      range: { lo: 0, hi: 999 },
+    });
     expect(first.status, first.text).toBe(202);
     // 10 orgs on tenant-a, 2 and 3 already moving: 50 % of the other 8.
     const orgs = first.body.moves.map((m: Json) => m.orgId);
