@@ -202,6 +202,36 @@ export class ConflictError extends AppError {
   }
 }
 
+// The tenant side of org moves (features/moves/tenant). The move executor records
+// these on the move; they are not answered to HTTP clients directly.
+
+/** The org's move markers on a cluster do not allow the step (e.g. abort after the flip). */
+export class TenantMoveStateError extends AppError {
+  constructor(message: string, options: ErrorOptions = {}) {
+    super('TENANT_MOVE_STATE', 409, message, options);
+  }
+}
+
+/** Transactions older than the capture did not end in time; the copy would miss their writes. */
+export class CaptureWaitTimeoutError extends AppError {
+  constructor(orgId: number, waitedMs: number, pids: number[]) {
+    super('CAPTURE_WAIT_TIMEOUT', 503, `transactions that started before org ${orgId}'s capture are still open after ${waitedMs} ms`, {
+      hint: 'end the long-running transactions on the source (see details.pids in pg_stat_activity), then rerun the move',
+      details: { orgId, waitedMs, pids },
+    });
+  }
+}
+
+/** Source and target disagree about the tenant tables, or a table cannot be moved. */
+export class TenantSchemaError extends AppError {
+  constructor(message: string, options: ErrorOptions = {}) {
+    super('TENANT_SCHEMA', 409, message, {
+      hint: 'run the tenant migrations on both clusters so they are at the same version',
+      ...options,
+    });
+  }
+}
+
 export class PayloadTooLargeError extends AppError {
   constructor(limitBytes: number) {
     super('PAYLOAD_TOO_LARGE', 413, `the request body is larger than ${limitBytes} bytes`, {

@@ -68,15 +68,24 @@ BEGIN
         USING ERRCODE = 'OPF01', HINT = 'retry the write; the fence is released within the move''s deadline';
     END;
     PERFORM set_config('lock_timeout', saved, true);
-    -- A new statement, so a new snapshot: see what the cutover decided.
+  END IF;
+  -- Read the state again now that we share the fence, whether we waited or not: a whole
+  -- cutover can run between the first read and the lock, and a write that trusted the
+  -- first read would land on the source after the flip and be lost. Under READ
+  -- COMMITTED this statement's snapshot is newer than the lock, so it sees 'moved'.
+  -- Under REPEATABLE READ the transaction's snapshot may predate the cutover; FOR SHARE
+  -- then fails with a serialization error instead of returning the stale state.
+  IF current_setting('transaction_isolation') = 'read committed' THEN
     SELECT m.state INTO st FROM orgplane_org_moves m WHERE m.org_id = org;
-    IF NOT FOUND THEN
-      RETURN;
-    END IF;
-    IF st = 'moved' THEN
-      RAISE EXCEPTION 'org % has moved to another cluster', org
-        USING ERRCODE = 'OPF02', HINT = 'refresh the shard map and write to the org''s new cluster';
-    END IF;
+  ELSE
+    SELECT m.state INTO st FROM orgplane_org_moves m WHERE m.org_id = org FOR SHARE;
+  END IF;
+  IF NOT FOUND THEN
+    RETURN;
+  END IF;
+  IF st = 'moved' THEN
+    RAISE EXCEPTION 'org % has moved to another cluster', org
+      USING ERRCODE = 'OPF02', HINT = 'refresh the shard map and write to the org''s new cluster';
   END IF;
   -- 'capturing', or 'fenced' left behind by a mover that died: the lock is free, so log.
   INSERT INTO orgplane_changes (org_id, table_name, pk) VALUES (org, tbl, pk);

@@ -77,6 +77,11 @@ export interface TenantMoverOptions {
   targetUrl: string;
   /** The write-block window's hard limit. */
   fenceDeadlineMs: number;
+  /**
+   * How long startCapture waits for the source's older transactions to end before it
+   * fails with CAPTURE_WAIT_TIMEOUT (default 60 000).
+   */
+  captureWaitMs?: number;
   log: Logger;
 }
 

@@ -1,0 +1,102 @@
+// Shared pieces of the move benchmarks: a big org on a source tenant database, the
+// mover's table copy, and the `psql | psql` COPY pipe it is compared with. Connection
+// URLs carry passwords: they go to psql through PGPASSWORD, never on a command line.
+import { spawn } from 'node:child_process';
+import { performance } from 'node:perf_hooks';
+import pg from 'pg';
+
+/** Insert `rows` expenses (and the parents they reference) for one org. */
+export async function seedBigOrg(url, orgId, rows) {
+  const client = new pg.Client({ connectionString: url });
+  await client.connect();
+  try {
+    await client.query('INSERT INTO organizations (org_id, name) VALUES ($1, $2) ON CONFLICT DO NOTHING', [orgId, `bench ${orgId}`]);
+    await client.query(
+      `INSERT INTO properties (org_id, property_id, name) SELECT $1::bigint, i, 'property ' || i FROM generate_series(1, 10) i ON CONFLICT DO NOTHING`,
+      [orgId],
+    );
+    await client.query(
+      `INSERT INTO expenses (org_id, expense_id, property_id, amount_cents, category, spent_on)
+       SELECT $1::bigint, i, 1 + i % 10, (i::bigint * 7919) % 100000, 'category ' || (i % 17), DATE '2025-01-01' + (i % 700)
+         FROM generate_series(1, $2::int) i`,
+      [orgId, rows],
+    );
+    await client.query('VACUUM ANALYZE expenses');
+  } finally {
+    await client.end();
+  }
+}
+
+/** Remove every row of a table on a database (between rounds). */
+export async function truncate(url, table) {
+  const client = new pg.Client({ connectionString: url });
+  await client.connect();
+  try {
+    await client.query(`TRUNCATE ${table}`);
+  } finally {
+    await client.end();
+  }
+}
+
+/** A URL without its password, and the password for PGPASSWORD. */
+function splitSecret(url) {
+  const u = new URL(url);
+  const password = decodeURIComponent(u.password);
+  u.password = '';
+  return { url: u.toString(), password };
+}
+
+/**
+ * `psql -c "COPY (SELECT ...) TO STDOUT" | psql -c "COPY t FROM STDIN"`, the target
+ * session in replica role like the mover's (no FK checks, no capture trigger).
+ * Returns elapsed ms. `format` is 'text' (psql's default) or 'binary'.
+ */
+export async function psqlPipe({ sourceUrl, targetUrl, table, orgId, format = 'text' }) {
+  const src = splitSecret(sourceUrl);
+  const dst = splitSecret(targetUrl);
+  const opts = format === 'binary' ? ' (FORMAT binary)' : '';
+  const started = performance.now();
+  await new Promise((resolve, reject) => {
+    const out = spawn(
+      'psql',
+      [src.url, '-X', '-q', '-v', 'ON_ERROR_STOP=1', '-c', `COPY (SELECT * FROM ${table} WHERE org_id = ${orgId}) TO STDOUT${opts}`],
+      {
+        env: { ...process.env, PGPASSWORD: src.password },
+        stdio: ['ignore', 'pipe', 'inherit'],
+      },
+    );
+    const into = spawn('psql', [dst.url, '-X', '-q', '-v', 'ON_ERROR_STOP=1', '-c', `COPY ${table} FROM STDIN${opts}`], {
+      env: { ...process.env, PGPASSWORD: dst.password, PGOPTIONS: '-c session_replication_role=replica' },
+      stdio: ['pipe', 'ignore', 'inherit'],
+    });
+    out.stdout.pipe(into.stdin);
+    let exited = 0;
+    const done = (who) => (code) => {
+      if (code !== 0) reject(new Error(`${who} psql exited with ${code}`));
+      else if (++exited === 2) resolve();
+    };
+    out.on('exit', done('source'));
+    into.on('exit', done('target'));
+    out.on('error', reject);
+    into.on('error', reject);
+  });
+  return performance.now() - started;
+}
+
+/** The mover's copyTable of one table (startCapture first). Returns { ms, rows, bytes }. */
+export async function moverCopy(mover, tableName) {
+  const table = (await mover.tables()).find((t) => t.name === tableName);
+  if (!table) throw new Error(`no tenant table ${tableName}`);
+  const started = performance.now();
+  const result = await mover.copyTable(table, () => {});
+  return { ms: performance.now() - started, rows: result.rows, bytes: result.bytes };
+}
+
+/** True when a `psql` client is on the PATH. */
+export async function havePsql() {
+  return new Promise((resolve) => {
+    const p = spawn('psql', ['--version'], { stdio: 'ignore' });
+    p.on('error', () => resolve(false));
+    p.on('exit', (code) => resolve(code === 0));
+  });
+}

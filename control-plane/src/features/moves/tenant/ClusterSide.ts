@@ -1,0 +1,89 @@
+// Connections to one side of a move. Every mover session runs with the same output
+// settings on both clusters, so row texts (and so checksums) compare; the sessions that
+// write the moved rows run with session_replication_role = replica, so neither the
+// capture trigger nor foreign-key checks fire for the mover's own copy and replay.
+//
+// Production grant for a non-superuser mover role (Postgres 15+):
+//   GRANT SET ON PARAMETER session_replication_role TO orgplane_mover;
+import pg from 'pg';
+import type { Logger } from '../../../logger.js';
+
+/** Sessions with this name are the mover's: startCapture does not wait for them. */
+export const MOVER_APPLICATION_NAME = 'orgplane-mover';
+
+const OUTPUT_SETTINGS = ['TimeZone=UTC', 'DateStyle=ISO,YMD', 'IntervalStyle=postgres', 'extra_float_digits=1', 'bytea_output=hex'];
+
+export type SideName = 'source' | 'target';
+
+function clientConfig(url: string, replica: boolean): pg.ClientConfig {
+  const settings = replica ? [...OUTPUT_SETTINGS, 'session_replication_role=replica'] : OUTPUT_SETTINGS;
+  return {
+    connectionString: url,
+    application_name: MOVER_APPLICATION_NAME,
+    options: settings.map((s) => `-c ${s}`).join(' '),
+  };
+}
+
+export class ClusterSide {
+  /** Ordinary sessions: reads, markers, consuming the change log. */
+  readonly pool: pg.Pool;
+  /** Replica-role sessions: writes of the org's rows. */
+  readonly replicaPool: pg.Pool;
+  private readonly dedicated = new Set<pg.Client>();
+
+  constructor(
+    readonly name: SideName,
+    private readonly url: string,
+    private readonly log: Logger,
+  ) {
+    this.pool = this.makePool(false);
+    this.replicaPool = this.makePool(true);
+  }
+
+  private makePool(replica: boolean): pg.Pool {
+    const pool = new pg.Pool({ ...clientConfig(this.url, replica), max: 3, idleTimeoutMillis: 10_000 });
+    // An idle session killed by the server must not crash the process; the pool drops it.
+    pool.on('error', (err) => this.log.warn({ side: this.name, code: (err as { code?: string }).code }, 'mover session lost'));
+    return pool;
+  }
+
+  /** A session of its own (the fence's advisory lock, a COPY stream); end it with `drop`. */
+  async connect(replica: boolean): Promise<pg.Client> {
+    const client = new pg.Client(clientConfig(this.url, replica));
+    client.on('error', (err) => this.log.warn({ side: this.name, code: (err as { code?: string }).code }, 'mover session lost'));
+    await client.connect();
+    this.dedicated.add(client);
+    return client;
+  }
+
+  async drop(client: pg.Client): Promise<void> {
+    this.dedicated.delete(client);
+    await client.end().catch(() => {});
+  }
+
+  async end(): Promise<void> {
+    await Promise.all([...this.dedicated].map((c) => this.drop(c)));
+    await Promise.all([this.pool.end(), this.replicaPool.end()]);
+  }
+}
+
+/** Runs `fn` on one pooled session inside BEGIN/COMMIT; a failed session is discarded. */
+export async function inTransaction<T>(pool: pg.Pool, begin: string, fn: (client: pg.PoolClient) => Promise<T>): Promise<T> {
+  const client = await pool.connect();
+  let broken = false;
+  try {
+    await client.query(begin);
+    try {
+      const result = await fn(client);
+      await client.query('COMMIT');
+      return result;
+    } catch (err) {
+      await client.query('ROLLBACK').catch(() => {
+        broken = true;
+      });
+      throw err;
+    }
+  } finally {
+    client.release(broken);
+  }
+}

@@ -1,0 +1,490 @@
+// The tenant side of one org's move on two Postgres clusters (see TenantMover.ts for
+// the contract and migrations/tenant/1764000000000_move-capture.sql for the trigger).
+//
+// Markers (orgplane_org_moves) through a move:
+//   source: (none) -> capturing -> fenced -> moved (kept forever after complete)
+//   target: moved (set at startCapture: misrouted writes fail with OPF02 until the
+//           flip) -> capturing (at the flip: writes are logged for a rollback) -> (none
+//           after complete) | fenced -> moved (rollback)
+// A step that reads or writes both sides runs one at a time per mover (`exclusive`):
+// two replays racing could write an older row over a newer one.
+import type pg from 'pg';
+import { sqlState } from '../../../db/Database.js';
+import { CaptureWaitTimeoutError, TenantMoveStateError } from '../../../errors.js';
+import { ClusterSide, inTransaction, MOVER_APPLICATION_NAME } from './ClusterSide.js';
+import { KeySet, pendingChanges, replayBatch } from './changeReplay.js';
+import { copyOrgTable } from './copyOrgTable.js';
+import { markerState, runFence } from './runFence.js';
+import { readTenantTables, type TableInfo } from './TableCatalog.js';
+import type {
+  CatchUpResult,
+  CopyProgress,
+  CutoverHooks,
+  CutoverResult,
+  TableCopyResult,
+  TenantMover,
+  TenantMoverOptions,
+  TenantTable,
+  VerifyResult,
+} from './TenantMover.js';
+import { compare, matches, orgChecksum } from './verifier.js';
+
+const REPLAY_BATCH = 1000;
+const DELETE_BATCH = 5000;
+/** Writers wait this much longer than the fence may last before giving up (OPF01). */
+const FENCE_WAIT_MARGIN_MS = 500;
+/** catchUp rounds a cutover runs before its verify, so that verify applies little. */
+const PRE_FENCE_ROUNDS = 3;
+
+export function createTenantMover(options: TenantMoverOptions): TenantMover {
+  return new PgTenantMover(options);
+}
+
+class PgTenantMover implements TenantMover {
+  private readonly source: ClusterSide;
+  private readonly target: ClusterSide;
+  private catalog: Promise<TableInfo[]> | undefined;
+  private queue: Promise<unknown> = Promise.resolve();
+  /** Keys replayed since the last full verification; null until verify() passed here. */
+  private sinceVerify: KeySet | null = null;
+  /** Target changes carried back to the source ahead of a rollback's fence. */
+  private carriedBack = new KeySet();
+
+  constructor(private readonly options: TenantMoverOptions) {
+    if (!Number.isSafeInteger(options.orgId) || options.orgId < 0) throw new Error(`org id ${options.orgId} is not a valid org id`);
+    this.source = new ClusterSide('source', options.sourceUrl, options.log);
+    this.target = new ClusterSide('target', options.targetUrl, options.log);
+  }
+
+  private get orgId(): number {
+    return this.options.orgId;
+  }
+
+  private exclusive<T>(fn: () => Promise<T>): Promise<T> {
+    const run = this.queue.then(fn, fn);
+    this.queue = run.catch(() => {});
+    return run;
+  }
+
+  private async catalogList(): Promise<TableInfo[]> {
+    this.catalog ??= readTenantTables(this.source.pool, this.target.pool);
+    try {
+      return await this.catalog;
+    } catch (err) {
+      this.catalog = undefined;
+      throw err;
+    }
+  }
+
+  private async catalogMap(): Promise<Map<string, TableInfo>> {
+    return new Map((await this.catalogList()).map((t) => [t.name, t]));
+  }
+
+  async tables(): Promise<TenantTable[]> {
+    return (await this.catalogList()).map((t) => t.toTenantTable());
+  }
+
+  async orgExists(): Promise<boolean> {
+    try {
+      const { rows } = await this.source.pool.query('SELECT 1 FROM organizations WHERE org_id = $1', [this.orgId]);
+      return rows.length > 0;
+    } catch (err) {
+      if (sqlState(err) === '42P01') return false;
+      throw err;
+    }
+  }
+
+  startCapture(): Promise<void> {
+    return this.exclusive(async () => {
+      const tables = await this.catalogList();
+      const { orgId, moveId } = this.options;
+      const fenceWaitMs = this.options.fenceDeadlineMs + FENCE_WAIT_MARGIN_MS;
+      const sourceState = await markerState(this.source.pool, orgId);
+      if (sourceState === 'moved') {
+        throw new TenantMoveStateError(`org ${orgId} has moved away from the source cluster`, {
+          hint: 'move it from the cluster that serves it now',
+          details: { orgId, side: 'source', state: sourceState },
+        });
+      }
+      // The target: no rows of the org, and a 'moved' marker until the flip, so writes
+      // sent there by mistake fail instead of mixing with the copy. A 'capturing' marker
+      // of another move means the org is served there.
+      const { rows: targetMarker } = await this.target.pool.query<{ state: string; move_id: string }>(
+        'SELECT state, move_id FROM orgplane_org_moves WHERE org_id = $1',
+        [orgId],
+      );
+      const existing = targetMarker[0];
+      if (existing && existing.state !== 'moved' && existing.move_id !== moveId) {
+        throw new TenantMoveStateError(`org ${orgId} is marked '${existing.state}' on the target by move ${existing.move_id}`, {
+          hint: 'finish or roll back that move first',
+          details: { orgId, side: 'target', state: existing.state, moveId: existing.move_id },
+        });
+      }
+      const leftovers = await this.deleteOrgRows(this.target, [...tables].reverse());
+      if (leftovers > 0) this.options.log.warn({ orgId, moveId, rows: leftovers }, 'deleted leftover rows of the org on the target');
+      await inTransaction(this.target.pool, 'BEGIN', async (db) => {
+        await db.query('DELETE FROM orgplane_changes WHERE org_id = $1', [orgId]);
+        await upsertMarker(db, orgId, 'moved', moveId, fenceWaitMs);
+      });
+      await upsertMarker(this.source.pool, orgId, 'capturing', moveId, fenceWaitMs);
+      this.sinceVerify = null;
+      await this.waitForOlderTransactions();
+      this.options.log.info({ orgId, moveId }, 'capturing the org on the source');
+    });
+  }
+
+  /**
+   * A transaction that checked for the capture marker before it was committed logs
+   * nothing, and may commit after a copy's snapshot: wait until every such transaction
+   * on the source has ended. Those that hold no snapshot and no transaction id yet
+   * (idle in a READ COMMITTED transaction) will see the marker in their next statement.
+   */
+  private async waitForOlderTransactions(): Promise<void> {
+    const limitMs = this.options.captureWaitMs ?? 60_000;
+    const { rows: now } = await this.source.pool.query<{ at: Date }>('SELECT now() AS at');
+    const since = now[0]?.at;
+    const started = Date.now();
+    for (;;) {
+      const { rows } = await this.source.pool.query<{ pid: number }>(
+        `SELECT pid FROM pg_stat_activity
+          WHERE datname = current_database() AND backend_type = 'client backend'
+            AND pid <> pg_backend_pid() AND application_name IS DISTINCT FROM $2
+            AND xact_start < $1 AND (backend_xid IS NOT NULL OR backend_xmin IS NOT NULL)`,
+        [since, MOVER_APPLICATION_NAME],
+      );
+      if (rows.length === 0) return;
+      const waited = Date.now() - started;
+      if (waited >= limitMs)
+        throw new CaptureWaitTimeoutError(
+          this.orgId,
+          waited,
+          rows.map((r) => r.pid),
+        );
+      await new Promise((resolve) => setTimeout(resolve, 20));
+    }
+  }
+
+  private async requireCapturing(): Promise<void> {
+    const state = await markerState(this.source.pool, this.orgId);
+    if (state !== 'capturing' && state !== 'fenced') {
+      throw new TenantMoveStateError(`org ${this.orgId} is not being captured on the source (marker: ${state ?? 'none'})`, {
+        hint: 'run startCapture first; a copy without capture would miss concurrent writes',
+        details: { orgId: this.orgId, side: 'source', state },
+      });
+    }
+  }
+
+  copyTable(table: TenantTable, onProgress: (p: CopyProgress) => void): Promise<TableCopyResult> {
+    return this.exclusive(async () => {
+      const info = (await this.catalogMap()).get(table.name);
+      if (!info) throw new TenantMoveStateError(`${table.name} is not a tenant table`, { details: { table: table.name } });
+      await this.requireCapturing();
+      const result = await copyOrgTable({ source: this.source, target: this.target, table: info, orgId: this.orgId, onProgress });
+      this.options.log.info({ orgId: this.orgId, table: info.name, rows: result.rows, bytes: result.bytes }, 'copied table');
+      return result;
+    });
+  }
+
+  /** One replay batch from `from` to `to`, each in its own transaction; `to` commits first. */
+  private async replayOnce(from: ClusterSide, to: ClusterSide, limit: number): Promise<KeySet & { consumed: number }> {
+    const catalog = await this.catalogMap();
+    return inTransaction(from.pool, 'BEGIN ISOLATION LEVEL REPEATABLE READ', (fromDb) =>
+      inTransaction(to.replicaPool, 'BEGIN', async (toDb) => {
+        const batch = await replayBatch(fromDb, toDb, catalog, this.orgId, limit);
+        return Object.assign(batch.keys, { consumed: batch.consumed });
+      }),
+    );
+  }
+
+  private async catchUpInner(maxChanges: number): Promise<CatchUpResult> {
+    let applied = 0;
+    while (applied < maxChanges) {
+      const limit = Math.min(REPLAY_BATCH, maxChanges - applied);
+      const keys = await this.replayOnce(this.source, this.target, limit);
+      applied += keys.consumed;
+      this.sinceVerify?.addAll(keys);
+      // A short batch took everything logged up to its snapshot: caught up (writers
+      // may have logged more since; the next call or the fence takes those).
+      if (keys.consumed < limit) break;
+    }
+    return { applied, pending: await pendingChanges(this.source.pool, this.orgId) };
+  }
+
+  catchUp(maxChanges = 100_000): Promise<CatchUpResult> {
+    return this.exclusive(async () => {
+      await this.requireCapturing();
+      return this.catchUpInner(maxChanges);
+    });
+  }
+
+  verify(): Promise<VerifyResult> {
+    return this.exclusive(() => this.verifyInner());
+  }
+
+  /**
+   * Snapshot S on the source: apply every change visible in S reading rows at S, then
+   * compare each table's count and checksum at S with the target's. Equal means the
+   * target holds the source's state at S; every later change is still in the log.
+   */
+  private async verifyInner(): Promise<VerifyResult> {
+    await this.requireCapturing();
+    const tables = await this.catalogList();
+    const catalog = await this.catalogMap();
+    const source = await this.source.pool.connect();
+    let broken = false;
+    try {
+      await source.query('BEGIN ISOLATION LEVEL REPEATABLE READ');
+      try {
+        for (;;) {
+          const consumed = await inTransaction(this.target.replicaPool, 'BEGIN', async (target) => {
+            const batch = await replayBatch(source, target, catalog, this.orgId, REPLAY_BATCH);
+            return batch.consumed;
+          });
+          if (consumed < REPLAY_BATCH) break;
+        }
+        const results = [];
+        for (const table of tables) {
+          const [s, t] = [await orgChecksum(source, table, this.orgId), await orgChecksum(this.target.pool, table, this.orgId)];
+          results.push(compare(table.name, s, t));
+        }
+        await source.query('COMMIT');
+        const ok = results.every(matches);
+        this.sinceVerify = ok ? new KeySet() : null;
+        this.options.log.info({ orgId: this.orgId, ok }, 'verified the org on the target');
+        return { ok, tables: results };
+      } catch (err) {
+        await source.query('ROLLBACK').catch(() => {
+          broken = true;
+        });
+        throw err;
+      }
+    } finally {
+      source.release(broken);
+    }
+  }
+
+  cutover(hooks: CutoverHooks): Promise<CutoverResult> {
+    return this.exclusive(async () => {
+      const { orgId, moveId } = this.options;
+      const state = await markerState(this.source.pool, orgId);
+      if (state !== 'moved') {
+        await this.requireCapturing();
+        for (let i = 0; i < PRE_FENCE_ROUNDS; i++) {
+          if ((await this.catchUpInner(100_000)).pending < REPLAY_BATCH) break;
+        }
+        // A full comparison right before the fence (writes go on meanwhile), so the one
+        // under the fence only has to cover the keys changed since.
+        const verified = await this.verifyInner();
+        if (!verified.ok) return { outcome: 'mismatch', fenceMs: 0, tables: verified.tables };
+        await this.catchUpInner(100_000);
+      }
+      const keys = this.sinceVerify ?? new KeySet();
+      const fenceWaitMs = this.options.fenceDeadlineMs + FENCE_WAIT_MARGIN_MS;
+      const result = await runFence(
+        {
+          kind: 'cutover',
+          fenceSide: this.source,
+          applySide: this.target,
+          orgId,
+          deadlineMs: this.options.fenceDeadlineMs,
+          catalog: await this.catalogMap(),
+          keys,
+          log: this.options.log,
+          async finish(source, target) {
+            await upsertMarker(target, orgId, 'capturing', moveId, fenceWaitMs);
+            await source.query(`UPDATE orgplane_org_moves SET state = 'moved', updated_at = now() WHERE org_id = $1`, [orgId]);
+          },
+          async release(source, target) {
+            await source.query(`UPDATE orgplane_org_moves SET state = 'capturing', updated_at = now() WHERE org_id = $1`, [orgId]);
+            await target.query('DELETE FROM orgplane_changes WHERE org_id = $1', [orgId]);
+            await upsertMarker(target, orgId, 'moved', moveId, fenceWaitMs);
+          },
+        },
+        hooks,
+      );
+      if (result.outcome === 'mismatch') this.sinceVerify = null;
+      if (result.outcome === 'flipped') this.carriedBack = new KeySet();
+      return result;
+    });
+  }
+
+  rollback(hooks: CutoverHooks): Promise<CutoverResult> {
+    return this.exclusive(async () => {
+      const { orgId, moveId } = this.options;
+      const [targetState, sourceState] = [await markerState(this.target.pool, orgId), await markerState(this.source.pool, orgId)];
+      const flipped = targetState === 'capturing' || targetState === 'fenced';
+      // A rollback that died after marking both sides: the source is 'fenced' or free.
+      const resumable = targetState === 'moved' && (sourceState === null || sourceState === 'fenced');
+      if (!(flipped && sourceState === 'moved') && !resumable) {
+        throw new TenantMoveStateError(
+          `org ${orgId} has not flipped to the target (source: ${sourceState ?? 'none'}, target: ${targetState ?? 'none'})`,
+          {
+            hint: 'before the flip, abort the move instead',
+            details: { orgId, sourceState, targetState },
+          },
+        );
+      }
+      if (flipped) {
+        // Carry the target's writes back ahead of the fence, so the drain under it is short.
+        for (;;) {
+          const keys = await this.replayOnce(this.target, this.source, REPLAY_BATCH);
+          this.carriedBack.addAll(keys);
+          if (keys.consumed < REPLAY_BATCH) break;
+        }
+      }
+      const fenceWaitMs = this.options.fenceDeadlineMs + FENCE_WAIT_MARGIN_MS;
+      const result = await runFence(
+        {
+          kind: 'rollback',
+          fenceSide: this.target,
+          applySide: this.source,
+          orgId,
+          deadlineMs: this.options.fenceDeadlineMs,
+          catalog: await this.catalogMap(),
+          keys: this.carriedBack,
+          log: this.options.log,
+          async finish(target, source) {
+            await target.query(`UPDATE orgplane_org_moves SET state = 'moved', updated_at = now() WHERE org_id = $1`, [orgId]);
+            await source.query('DELETE FROM orgplane_changes WHERE org_id = $1', [orgId]);
+            // 'fenced', not gone yet: writers sent to the source wait on its fence until
+            // the flip, instead of slipping past the trigger before it is certain.
+            await upsertMarker(source, orgId, 'fenced', moveId, fenceWaitMs);
+          },
+          async afterFlip(_target, source) {
+            await source.query('DELETE FROM orgplane_org_moves WHERE org_id = $1', [orgId]);
+          },
+          async release(target, source) {
+            await target.query(`UPDATE orgplane_org_moves SET state = 'capturing', updated_at = now() WHERE org_id = $1`, [orgId]);
+            await upsertMarker(source, orgId, 'moved', moveId, fenceWaitMs);
+          },
+        },
+        hooks,
+      );
+      if (result.outcome === 'flipped') {
+        // The source serves the org again; the target keeps its 'moved' marker.
+        const deleted = await this.deleteOrgRows(this.target, [...(await this.catalogList())].reverse());
+        await this.target.pool.query('DELETE FROM orgplane_changes WHERE org_id = $1', [orgId]);
+        this.carriedBack = new KeySet();
+        this.sinceVerify = null;
+        this.options.log.info({ orgId, moveId, deletedRows: deleted }, 'rolled back: the org is served by the source again');
+      }
+      return result;
+    });
+  }
+
+  abort(): Promise<void> {
+    return this.exclusive(async () => {
+      const { orgId, moveId } = this.options;
+      const state = await markerState(this.source.pool, orgId);
+      if (state === 'moved') {
+        throw new TenantMoveStateError(`org ${orgId} has flipped to the target; it can no longer be aborted`, {
+          hint: 'roll the move back instead',
+          details: { orgId, side: 'source', state },
+        });
+      }
+      await this.underFence(this.source, async (db) => {
+        await db.query('DELETE FROM orgplane_org_moves WHERE org_id = $1', [orgId]);
+        await db.query('DELETE FROM orgplane_changes WHERE org_id = $1', [orgId]);
+      });
+      const deleted = await this.deleteOrgRows(this.target, [...(await this.catalogList())].reverse());
+      await inTransaction(this.target.pool, 'BEGIN', async (db) => {
+        await db.query('DELETE FROM orgplane_changes WHERE org_id = $1', [orgId]);
+        // A marker the interrupted cutover left becomes 'moved': the org is not served here.
+        await db.query(`UPDATE orgplane_org_moves SET state = 'moved', updated_at = now() WHERE org_id = $1`, [orgId]);
+      });
+      this.sinceVerify = null;
+      this.options.log.info({ orgId, moveId, deletedRows: deleted }, 'aborted: target rows removed, source untouched');
+    });
+  }
+
+  complete(onProgress?: (deletedRows: number) => void): Promise<{ deletedRows: number }> {
+    return this.exclusive(async () => {
+      const { orgId, moveId } = this.options;
+      const [sourceState, targetState] = [await markerState(this.source.pool, orgId), await markerState(this.target.pool, orgId)];
+      if (sourceState !== 'moved' || (targetState !== 'capturing' && targetState !== null)) {
+        throw new TenantMoveStateError(
+          `org ${orgId} has not flipped to the target (source: ${sourceState ?? 'none'}, target: ${targetState ?? 'none'})`,
+          {
+            hint: 'complete only a flipped move',
+            details: { orgId, sourceState, targetState },
+          },
+        );
+      }
+      const deletedRows = await this.deleteOrgRows(this.source, [...(await this.catalogList())].reverse(), onProgress);
+      // The source keeps its 'moved' marker: stale writers keep failing with OPF02.
+      await this.source.pool.query('DELETE FROM orgplane_changes WHERE org_id = $1', [orgId]);
+      await this.underFence(this.target, async (db) => {
+        await db.query('DELETE FROM orgplane_org_moves WHERE org_id = $1', [orgId]);
+        await db.query('DELETE FROM orgplane_changes WHERE org_id = $1', [orgId]);
+      });
+      this.options.log.info({ orgId, moveId, deletedRows }, 'completed: source rows deleted');
+      return { deletedRows };
+    });
+  }
+
+  /**
+   * Drop a capture: with the org's fence held for the transaction, so writers that
+   * already passed the marker finish logging first, and later ones see no marker.
+   * Otherwise a change logged by a writer in flight would outlive its marker.
+   */
+  private async underFence(side: ClusterSide, fn: (db: pg.PoolClient) => Promise<void>): Promise<void> {
+    for (let attempt = 1; ; attempt++) {
+      try {
+        await inTransaction(side.pool, 'BEGIN', async (db) => {
+          await db.query(`SELECT set_config('lock_timeout', $1, true)`, [`${this.options.fenceDeadlineMs}ms`]);
+          await db.query('SELECT pg_advisory_xact_lock(orgplane_fence_key($1))', [this.orgId]);
+          await fn(db);
+        });
+        return;
+      } catch (err) {
+        if (sqlState(err) !== '55P03' || attempt >= 5) throw err;
+        await new Promise((resolve) => setTimeout(resolve, 100 * attempt));
+      }
+    }
+  }
+
+  /** Delete the org's rows in batches, children first, in replica-role sessions. */
+  private async deleteOrgRows(side: ClusterSide, tables: TableInfo[], onProgress?: (deletedRows: number) => void): Promise<number> {
+    let deleted = 0;
+    for (const table of tables) {
+      const key = table.columnList(undefined, table.primaryKey);
+      for (;;) {
+        const { rowCount } = await side.replicaPool.query(
+          `DELETE FROM ${table.qname} WHERE (${key}) IN (SELECT ${key} FROM ${table.qname} WHERE org_id = $1 LIMIT ${DELETE_BATCH})`,
+          [this.orgId],
+        );
+        deleted += rowCount ?? 0;
+        if ((rowCount ?? 0) > 0) onProgress?.(deleted);
+        if ((rowCount ?? 0) < DELETE_BATCH) break;
+      }
+    }
+    return deleted;
+  }
+
+  async replicaLagBytes(): Promise<number> {
+    const { rows } = await this.source.pool.query<{ lag: string | null }>(
+      'SELECT max(pg_wal_lsn_diff(pg_current_wal_lsn(), replay_lsn))::text AS lag FROM pg_stat_replication',
+    );
+    return Math.max(0, Number(rows[0]?.lag ?? 0));
+  }
+
+  async close(): Promise<void> {
+    await this.queue;
+    await Promise.all([this.source.end(), this.target.end()]);
+  }
+}
+
+async function upsertMarker(
+  db: pg.ClientBase | pg.Pool,
+  orgId: number,
+  state: 'capturing' | 'fenced' | 'moved',
+  moveId: string,
+  fenceWaitMs: number,
+): Promise<void> {
+  await db.query(
+    `INSERT INTO orgplane_org_moves (org_id, state, move_id, fence_wait_ms) VALUES ($1, $2, $3, $4)
+     ON CONFLICT (org_id) DO UPDATE SET state = EXCLUDED.state, move_id = EXCLUDED.move_id,
+       fence_wait_ms = EXCLUDED.fence_wait_ms, updated_at = now()`,
+    [orgId, state, moveId, fenceWaitMs],
+  );
+}

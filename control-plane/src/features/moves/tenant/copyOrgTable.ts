@@ -1,0 +1,82 @@
+// Bulk copy of one org's rows of one table: a binary COPY out of the source piped into
+// a binary COPY into the target, in one target transaction that first removes what an
+// earlier, interrupted attempt left. No per-row work happens in this process: the
+// streams move COPY data chunks, and backpressure comes from stream.pipeline.
+import { pipeline } from 'node:stream/promises';
+import { from as copyFrom, to as copyTo } from 'pg-copy-streams';
+import type { ClusterSide } from './ClusterSide.js';
+import type { TableInfo } from './TableCatalog.js';
+import type { CopyProgress, TableCopyResult } from './TenantMover.js';
+
+const PROGRESS_EVERY_MS = 500;
+
+export interface CopyOptions {
+  source: ClusterSide;
+  target: ClusterSide;
+  table: TableInfo;
+  orgId: number;
+  onProgress: (p: CopyProgress) => void;
+}
+
+export async function copyOrgTable({ source, target, table, orgId, onProgress }: CopyOptions): Promise<TableCopyResult> {
+  if (!Number.isSafeInteger(orgId)) throw new Error(`org id ${orgId} is not an integer`);
+  const from = await source.connect(false);
+  let to: Awaited<ReturnType<ClusterSide['connect']>> | undefined;
+  let timer: NodeJS.Timeout | undefined;
+  try {
+    to = await target.connect(true);
+    const { rows: pidRows } = await to.query<{ pid: number }>('SELECT pg_backend_pid() AS pid');
+    const targetPid = pidRows[0]?.pid;
+    await to.query('BEGIN');
+    await to.query(`DELETE FROM ${table.qname} WHERE org_id = $1`, [orgId]);
+    await from.query('BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY');
+    // The snapshot is taken by this first statement and used by the COPY below.
+    const { rows: atRows } = await from.query<{ at: Date }>('SELECT now() AS at');
+    const copiedAt = atRows[0]?.at ?? new Date();
+
+    // COPY takes no parameters; the org id is a checked integer.
+    const out = from.query(
+      copyTo(`COPY (SELECT ${table.columnList()} FROM ${table.qname} WHERE org_id = ${orgId}) TO STDOUT (FORMAT binary)`),
+    );
+    const into = to.query(copyFrom(`COPY ${table.qname} (${table.columnList()}) FROM STDIN (FORMAT binary)`));
+    // A session that dies mid-stream (terminated, network) fails the copy instead of
+    // leaving the pipeline waiting for data that will never come.
+    const lost = (which: string) => (err?: Error) => {
+      const cause = err ?? new Error(`the ${which} session ended during the copy`);
+      out.destroy(cause);
+      into.destroy(cause);
+    };
+    from.on('error', lost('source'));
+    from.on('end', lost('source'));
+    to.on('error', lost('target'));
+    to.on('end', lost('target'));
+    let bytes = 0;
+    let rows = 0;
+    out.on('data', (chunk: Buffer) => {
+      bytes += chunk.length;
+    });
+    // Rows so far, from the target's COPY progress (a count the server keeps anyway).
+    timer = setInterval(() => {
+      target.pool
+        .query<{ n: string }>('SELECT tuples_processed AS n FROM pg_stat_progress_copy WHERE pid = $1', [targetPid])
+        .then(({ rows: r }) => {
+          if (r[0]) rows = Math.max(rows, Number(r[0].n));
+          onProgress({ table: table.name, rows, bytes });
+        })
+        .catch(() => {});
+    }, PROGRESS_EVERY_MS);
+    await pipeline(out, into);
+    clearInterval(timer);
+    timer = undefined;
+    rows = into.rowCount;
+    await to.query('COMMIT');
+    await from.query('COMMIT');
+    onProgress({ table: table.name, rows, bytes });
+    return { table: table.name, rows, bytes, copiedAt };
+  } finally {
+    if (timer) clearInterval(timer);
+    // Ending the sessions rolls back whatever an error left open.
+    await source.drop(from);
+    if (to) await target.drop(to);
+  }
+}
