@@ -1,7 +1,5 @@
 // The tenant mover the control plane uses unless a test injects another one.
 import type { TenantMoverFactory } from './Move.js';
+import { createTenantMover } from './tenant/PgTenantMover.js';
 
-// Placeholder until branch moves-tenant lands createTenantMover (PgTenantMover.ts).
-export const defaultTenantMover: TenantMoverFactory = () => {
-  throw new Error('the tenant mover is not available in this build');
-};
+export const defaultTenantMover: TenantMoverFactory = createTenantMover;
