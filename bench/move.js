@@ -59,7 +59,8 @@ async function waitFor(api, id, states, timeoutMs = 30 * 60_000) {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     const move = await api('GET', `/v1/moves/${id}`);
-    if (states.includes(move.state)) return move;
+    // The flip's fence window is recorded just after the flip itself.
+    if (states.includes(move.state) && (move.state !== 'flipped' || typeof move.progress.lastFenceMs === 'number')) return move;
     if (['failed', 'aborted', 'rolled_back'].includes(move.state))
       throw new Error(`move ${id} of org ${move.orgId} ended ${move.state}: ${move.error ?? ''}`);
     if (Date.now() > deadline) throw new Error(`move ${id} still ${move.state} after ${timeoutMs} ms`);
@@ -210,11 +211,13 @@ function loadGenerator(clusterUrls, api) {
   return {
     start(t) {
       target = t;
-      const tickMs = 10;
-      const perTick = (WRITES_PER_S * tickMs) / 1000;
+      // Owed writes follow the clock, not the ticks: a busy event loop ticks late.
+      let last = performance.now();
       let owed = 0;
       timer = setInterval(() => {
-        owed += perTick;
+        const now = performance.now();
+        owed += ((now - last) * WRITES_PER_S) / 1000;
+        last = now;
         for (; owed >= 1; owed--) {
           if (inFlight >= 200) {
             counts.skipped++;
@@ -223,7 +226,7 @@ function loadGenerator(clusterUrls, api) {
           inFlight++;
           writeOnce(target).finally(() => inFlight--);
         }
-      }, tickMs);
+      }, 10);
     },
     async stop() {
       clearInterval(timer);

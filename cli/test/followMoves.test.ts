@@ -58,7 +58,12 @@ describe('followMoves', () => {
   it('follows through waiting and stops once every move rests, in the order given', async () => {
     const updates: MoveState[][] = [];
     const api = scripted({
-      mv_1: [move('mv_1', 'copying'), move('mv_1', 'waiting'), move('mv_1', 'cutting_over'), move('mv_1', 'flipped')],
+      mv_1: [
+        move('mv_1', 'copying'),
+        move('mv_1', 'waiting'),
+        move('mv_1', 'cutting_over'),
+        move('mv_1', 'flipped', { progress: { rowsCopied: 9, bytesCopied: 90, changesPending: 0, lastFenceMs: 30 } }),
+      ],
       mv_2: [move('mv_2', 'failed', { error: 'target unreachable' })],
     });
     const done = await followMoves(api, {
@@ -69,6 +74,16 @@ describe('followMoves', () => {
     expect(done.map((m) => m.state)).toEqual(['flipped', 'failed']);
     expect(updates.map((u) => u[0])).toEqual(['pending', 'copying', 'waiting', 'cutting_over', 'flipped']);
     expect(done[1]?.error).toBe('target unreachable');
+  });
+
+  it('waits a moment for the fence window of a flip, which is recorded just after it', async () => {
+    const fenced = move('mv_1', 'flipped', { progress: { rowsCopied: 1, bytesCopied: 1, changesPending: 0, lastFenceMs: 12 } });
+    const api = scripted({ mv_1: [move('mv_1', 'flipped'), move('mv_1', 'flipped'), fenced] });
+    const done = await followMoves(api, { moves: [move('mv_1', 'copying')], sleep: noSleep });
+    expect(done[0]?.progress.lastFenceMs).toBe(12);
+    // ... but not for ever.
+    const never = await followMoves(scripted({ mv_1: [move('mv_1', 'flipped')] }), { moves: [move('mv_1', 'copying')], sleep: noSleep });
+    expect(never[0]?.state).toBe('flipped');
   });
 
   it('asks nothing when every move already rests', async () => {

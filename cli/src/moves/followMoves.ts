@@ -39,6 +39,11 @@ export interface FollowOptions {
 
 export const isResting = (m: Move): boolean => RESTING_STATES.has(m.state);
 
+/** The executor records a flip's fence window just after the flip: ask this many more rounds for it. */
+const FENCE_RECORD_ROUNDS = 10;
+const fenceKnown = (m: Move): boolean => m.state !== 'flipped' || typeof m.progress.lastFenceMs === 'number';
+const settled = (m: Move): boolean => isResting(m) && fenceKnown(m);
+
 /** Resolves with every move in a resting state, in the order given. */
 export async function followMoves(api: ApiClient, opts: FollowOptions): Promise<Move[]> {
   const sleep = opts.sleep ?? abortableSleep;
@@ -49,8 +54,10 @@ export async function followMoves(api: ApiClient, opts: FollowOptions): Promise<
   const current = () => order.map((id) => latest.get(id) as Move);
   let unreachableSince: number | null = null;
 
+  let roundsForFence = 0;
+  const done = () => current().every(isResting) && (current().every(fenceKnown) || roundsForFence++ >= FENCE_RECORD_ROUNDS);
   opts.onUpdate?.(current());
-  while (!current().every(isResting)) {
+  while (!done()) {
     await sleep(interval, opts.signal);
     try {
       for (const m of await readRound(api, current(), opts.batchId)) if (latest.has(m.id)) latest.set(m.id, m);
@@ -67,7 +74,7 @@ export async function followMoves(api: ApiClient, opts: FollowOptions): Promise<
 }
 
 async function readRound(api: ApiClient, moves: Move[], batchId: string | undefined): Promise<Move[]> {
-  const unsettled = moves.filter((m) => !isResting(m));
+  const unsettled = moves.filter((m) => !settled(m));
   if (moves.length <= DETAILED_MOVES_MAX || !batchId) {
     return Promise.all(unsettled.map((m) => api.get<Move>(`/v1/moves/${encodeURIComponent(m.id)}`)));
   }
