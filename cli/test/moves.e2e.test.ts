@@ -108,7 +108,8 @@ afterAll(async () => {
   await rm(dir, { recursive: true, force: true });
 }, 120_000);
 
-describe('orgplane orgs move and moves', () => {
+// Each test runs many CLI processes (about a second each on a busy machine).
+describe('orgplane orgs move and moves', { timeout: 300_000 }, () => {
   let first: Move;
   let batch: Move[];
 
@@ -308,5 +309,5 @@ describe('orgplane orgs move and moves', () => {
     // The rest of the batch goes on.
     const others = started.json.moves.filter((m: Move) => m.id !== victim.id);
     for (const m of others) await until(m.id, ['flipped']);
-  }, 120_000);
+  });
 });
