@@ -100,3 +100,66 @@ export async function havePsql() {
     p.on('exit', (code) => resolve(code === 0));
   });
 }
+
+/**
+ * Writers at a steady total rate against whichever cluster `ownerUrl()` names now:
+ * each write updates one random row of `table` (ids 1..idMax) of the org. A write
+ * refused with OPF02/OPF01 asks again and retries; its latency counts from the first
+ * attempt, as a user would see it. `stop()` returns { acked, errors, latenciesMs }.
+ */
+export function startWriters({ ownerUrl, orgId, ratePerSec, table = 'expenses', idColumn = 'expense_id', idMax, writers = 8 }) {
+  const clients = new Map();
+  const clientFor = async (url) => {
+    let c = clients.get(url);
+    if (!c) {
+      c = new pg.Pool({ connectionString: url, max: writers });
+      clients.set(url, c);
+    }
+    return c;
+  };
+  const latenciesMs = [];
+  let acked = 0;
+  const errors = [];
+  let running = true;
+  const intervalMs = (1000 * writers) / ratePerSec;
+  const loop = async (w) => {
+    let next = performance.now() + (intervalMs * w) / writers;
+    while (running) {
+      const wait = next - performance.now();
+      if (wait > 0) await new Promise((r) => setTimeout(r, wait));
+      next += intervalMs;
+      const started = performance.now();
+      const id = 1 + Math.floor(Math.random() * idMax);
+      for (let attempt = 0; ; attempt++) {
+        try {
+          const pool = await clientFor(ownerUrl());
+          await pool.query(`UPDATE ${table} SET amount_cents = amount_cents + 1 WHERE org_id = $1 AND ${idColumn} = $2`, [orgId, id]);
+          acked += 1;
+          latenciesMs.push(performance.now() - started);
+          break;
+        } catch (err) {
+          if ((err.code === 'OPF02' || err.code === 'OPF01') && attempt < 1000) {
+            await new Promise((r) => setTimeout(r, 2));
+            continue;
+          }
+          errors.push(`${err.code ?? ''} ${err.message}`);
+          break;
+        }
+      }
+    }
+  };
+  const loops = Array.from({ length: writers }, (_, w) => loop(w));
+  return {
+    async stop() {
+      running = false;
+      await Promise.all(loops);
+      await Promise.all([...clients.values()].map((c) => c.end()));
+      return { acked, errors, latenciesMs };
+    },
+  };
+}
+
+export function percentile(values, q) {
+  const sorted = [...values].sort((a, b) => a - b);
+  return sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil((q / 100) * sorted.length) - 1))] ?? Number.NaN;
+}

@@ -222,6 +222,16 @@ export class CaptureWaitTimeoutError extends AppError {
   }
 }
 
+/** Rows just replayed differ between the clusters: the target does not hold what was sent. */
+export class ReplayMismatchError extends AppError {
+  constructor(orgId: number, tables: unknown[]) {
+    super('MOVE_REPLAY_MISMATCH', 409, `rows of org ${orgId} replayed to the other cluster do not match the sender's`, {
+      hint: 'look for triggers or writers on the receiving cluster; abort the move and copy again',
+      details: { orgId, tables },
+    });
+  }
+}
+
 /** Source and target disagree about the tenant tables, or a table cannot be moved. */
 export class TenantSchemaError extends AppError {
   constructor(message: string, options: ErrorOptions = {}) {

@@ -100,6 +100,30 @@ describe('tenant tables', () => {
     });
     expect(tables.find((t) => t.name === 'staff')?.references).toEqual(['properties', 'users']);
   });
+
+  it('reports no replica lag when the source has no replicas', async () => {
+    expect(await mover(1).replicaLagBytes()).toBe(0);
+  });
+
+  it('refuses a target whose tenant tables differ from the source', async () => {
+    const other = await createTestDatabase(inject('pgAdminUrl'), 'tenant');
+    const db = new pg.Client({ connectionString: other });
+    await db.connect();
+    await db.query('ALTER TABLE guests ADD COLUMN nickname TEXT');
+    await db.end();
+    const m = createTenantMover({
+      moveId: 'mv_schema',
+      orgId: 1,
+      sourceUrl,
+      targetUrl: other,
+      fenceDeadlineMs: 1000,
+      log: createLogger({ logLevel: 'warn' }, log),
+    });
+    movers.push(m);
+    await expect(m.tables()).rejects.toMatchObject({ code: 'TENANT_SCHEMA', details: { table: 'guests' } });
+    await expect(m.startCapture()).rejects.toMatchObject({ code: 'TENANT_SCHEMA' });
+    expect(await marker(src, 1)).toBeNull();
+  });
 });
 
 describe('capture', () => {
@@ -395,7 +419,7 @@ describe('an interrupted copy', () => {
     await seedOrg(src, orgId, { rows: 10 });
     await src.query(
       `INSERT INTO expenses (org_id, expense_id, property_id, amount_cents, category, spent_on)
-       SELECT $1, 1000 + i, 1 + i % 5, i, repeat('x', 100), DATE '2025-01-01' FROM generate_series(1, 200000) i`,
+       SELECT $1, 1000 + i, 1 + i % 5, i, repeat('x', 50), DATE '2025-01-01' FROM generate_series(1, 100000) i`,
       [orgId],
     );
     const m = mover(orgId);
@@ -418,12 +442,12 @@ describe('an interrupted copy', () => {
     // The target's half-copied rows were rolled back with its transaction.
     expect((await orgCounts(tgt, orgId)).expenses).toBe(0);
     const again = await m.copyTable(expenses, () => {});
-    expect(again.rows).toBe(200010);
+    expect(again.rows).toBe(100010);
     for (const table of (await m.tables()).filter((t) => t.name !== 'expenses')) await m.copyTable(table, () => {});
     await m.copyTable(expenses, () => {});
     const verified = await m.verify();
     expect(verified.ok).toBe(true);
-    expect(verified.tables.find((t) => t.table === 'expenses')).toMatchObject({ sourceRows: 200010, targetRows: 200010 });
+    expect(verified.tables.find((t) => t.table === 'expenses')).toMatchObject({ sourceRows: 100010, targetRows: 100010 });
     await m.abort();
   });
 });
@@ -590,5 +614,30 @@ describe('partitioned tables and verification', () => {
       await writer.end();
       await tgt.query('DROP TRIGGER tamper_guest ON guests');
     }
+  });
+
+  it('fails a catch-up whose rows do not land as sent, and keeps the changes logged', async () => {
+    const orgId = 113;
+    await seedOrg(src, orgId);
+    const m = mover(orgId);
+    await m.startCapture();
+    await copyAll(m);
+    await tgt.query(`CREATE OR REPLACE FUNCTION tamper_guest() RETURNS trigger LANGUAGE plpgsql AS $$
+      BEGIN NEW.full_name := 'tampered'; RETURN NEW; END $$`);
+    await tgt.query(
+      `CREATE TRIGGER tamper_guest_113 BEFORE INSERT OR UPDATE ON guests FOR EACH ROW WHEN (NEW.org_id = ${orgId}) EXECUTE FUNCTION tamper_guest()`,
+    );
+    await tgt.query('ALTER TABLE guests ENABLE ALWAYS TRIGGER tamper_guest_113');
+    try {
+      await src.query(`UPDATE guests SET full_name = 'changed' WHERE org_id = ${orgId} AND guest_id = 7`);
+      await expect(m.catchUp()).rejects.toMatchObject({ code: 'MOVE_REPLAY_MISMATCH', details: { orgId, tables: [{ table: 'guests' }] } });
+      expect(await logged(src, orgId)).toBe(1);
+    } finally {
+      await tgt.query('DROP TRIGGER tamper_guest_113 ON guests');
+    }
+    await m.catchUp();
+    expect(await logged(src, orgId)).toBe(0);
+    expect((await m.verify()).ok).toBe(true);
+    await m.abort();
   });
 });

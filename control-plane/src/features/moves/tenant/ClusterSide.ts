@@ -12,11 +12,15 @@ import type { Logger } from '../../../logger.js';
 export const MOVER_APPLICATION_NAME = 'orgplane-mover';
 
 const OUTPUT_SETTINGS = ['TimeZone=UTC', 'DateStyle=ISO,YMD', 'IntervalStyle=postgres', 'extra_float_digits=1', 'bytea_output=hex'];
+// The mover joins a few keys against an org's rows (replay, key checks): always by
+// index, one key at a time. A hash or merge join would scan every partition of a big
+// org, and the fence would grow with the org. No mover query needs either.
+const PLANNER_SETTINGS = ['enable_hashjoin=off', 'enable_mergejoin=off'];
 
 export type SideName = 'source' | 'target';
 
 function clientConfig(url: string, replica: boolean): pg.ClientConfig {
-  const settings = replica ? [...OUTPUT_SETTINGS, 'session_replication_role=replica'] : OUTPUT_SETTINGS;
+  const settings = [...OUTPUT_SETTINGS, ...PLANNER_SETTINGS, ...(replica ? ['session_replication_role=replica'] : [])];
   return {
     connectionString: url,
     application_name: MOVER_APPLICATION_NAME,

@@ -8,13 +8,13 @@
 //           after complete) | fenced -> moved (rollback)
 // A step that reads or writes both sides runs one at a time per mover (`exclusive`):
 // two replays racing could write an older row over a newer one.
-import type pg from 'pg';
 import { sqlState } from '../../../db/Database.js';
-import { CaptureWaitTimeoutError, TenantMoveStateError } from '../../../errors.js';
-import { ClusterSide, inTransaction, MOVER_APPLICATION_NAME } from './ClusterSide.js';
-import { KeySet, pendingChanges, replayBatch } from './changeReplay.js';
+import { InvalidOrgIdError, ReplayMismatchError, TenantMoveStateError } from '../../../errors.js';
+import { ClusterSide, inTransaction } from './ClusterSide.js';
+import { type KeySet, pendingChanges, replayBatch } from './changeReplay.js';
 import { copyOrgTable } from './copyOrgTable.js';
-import { markerState, runFence } from './runFence.js';
+import { deleteOrgRows, markerState, underFence, upsertMarker, waitForOlderTransactions } from './orgOnCluster.js';
+import { runFence } from './runFence.js';
 import { readTenantTables, type TableInfo } from './TableCatalog.js';
 import type {
   CatchUpResult,
@@ -30,7 +30,6 @@ import type {
 import { compare, matches, orgChecksum } from './verifier.js';
 
 const REPLAY_BATCH = 1000;
-const DELETE_BATCH = 5000;
 /** Writers wait this much longer than the fence may last before giving up (OPF01). */
 const FENCE_WAIT_MARGIN_MS = 500;
 /** catchUp rounds a cutover runs before its verify, so that verify applies little. */
@@ -45,13 +44,9 @@ class PgTenantMover implements TenantMover {
   private readonly target: ClusterSide;
   private catalog: Promise<TableInfo[]> | undefined;
   private queue: Promise<unknown> = Promise.resolve();
-  /** Keys replayed since the last full verification; null until verify() passed here. */
-  private sinceVerify: KeySet | null = null;
-  /** Target changes carried back to the source ahead of a rollback's fence. */
-  private carriedBack = new KeySet();
 
   constructor(private readonly options: TenantMoverOptions) {
-    if (!Number.isSafeInteger(options.orgId) || options.orgId < 0) throw new Error(`org id ${options.orgId} is not a valid org id`);
+    if (!Number.isSafeInteger(options.orgId) || options.orgId < 0) throw new InvalidOrgIdError('orgId', options.orgId);
     this.source = new ClusterSide('source', options.sourceUrl, options.log);
     this.target = new ClusterSide('target', options.targetUrl, options.log);
   }
@@ -120,48 +115,16 @@ class PgTenantMover implements TenantMover {
           details: { orgId, side: 'target', state: existing.state, moveId: existing.move_id },
         });
       }
-      const leftovers = await this.deleteOrgRows(this.target, [...tables].reverse());
+      const leftovers = await deleteOrgRows(this.target, orgId, [...tables].reverse());
       if (leftovers > 0) this.options.log.warn({ orgId, moveId, rows: leftovers }, 'deleted leftover rows of the org on the target');
       await inTransaction(this.target.pool, 'BEGIN', async (db) => {
         await db.query('DELETE FROM orgplane_changes WHERE org_id = $1', [orgId]);
         await upsertMarker(db, orgId, 'moved', moveId, fenceWaitMs);
       });
       await upsertMarker(this.source.pool, orgId, 'capturing', moveId, fenceWaitMs);
-      this.sinceVerify = null;
-      await this.waitForOlderTransactions();
+      await waitForOlderTransactions(this.source.pool, this.orgId, this.options.captureWaitMs ?? 60_000);
       this.options.log.info({ orgId, moveId }, 'capturing the org on the source');
     });
-  }
-
-  /**
-   * A transaction that checked for the capture marker before it was committed logs
-   * nothing, and may commit after a copy's snapshot: wait until every such transaction
-   * on the source has ended. Those that hold no snapshot and no transaction id yet
-   * (idle in a READ COMMITTED transaction) will see the marker in their next statement.
-   */
-  private async waitForOlderTransactions(): Promise<void> {
-    const limitMs = this.options.captureWaitMs ?? 60_000;
-    const { rows: now } = await this.source.pool.query<{ at: Date }>('SELECT now() AS at');
-    const since = now[0]?.at;
-    const started = Date.now();
-    for (;;) {
-      const { rows } = await this.source.pool.query<{ pid: number }>(
-        `SELECT pid FROM pg_stat_activity
-          WHERE datname = current_database() AND backend_type = 'client backend'
-            AND pid <> pg_backend_pid() AND application_name IS DISTINCT FROM $2
-            AND xact_start < $1 AND (backend_xid IS NOT NULL OR backend_xmin IS NOT NULL)`,
-        [since, MOVER_APPLICATION_NAME],
-      );
-      if (rows.length === 0) return;
-      const waited = Date.now() - started;
-      if (waited >= limitMs)
-        throw new CaptureWaitTimeoutError(
-          this.orgId,
-          waited,
-          rows.map((r) => r.pid),
-        );
-      await new Promise((resolve) => setTimeout(resolve, 20));
-    }
   }
 
   private async requireCapturing(): Promise<void> {
@@ -191,6 +154,12 @@ class PgTenantMover implements TenantMover {
     return inTransaction(from.pool, 'BEGIN ISOLATION LEVEL REPEATABLE READ', (fromDb) =>
       inTransaction(to.replicaPool, 'BEGIN', async (toDb) => {
         const batch = await replayBatch(fromDb, toDb, catalog, this.orgId, limit);
+        // Nothing commits: the entries stay logged for whoever looks into it.
+        if (!batch.tables.every(matches))
+          throw new ReplayMismatchError(
+            this.orgId,
+            batch.tables.filter((t) => !matches(t)),
+          );
         return Object.assign(batch.keys, { consumed: batch.consumed });
       }),
     );
@@ -202,7 +171,6 @@ class PgTenantMover implements TenantMover {
       const limit = Math.min(REPLAY_BATCH, maxChanges - applied);
       const keys = await this.replayOnce(this.source, this.target, limit);
       applied += keys.consumed;
-      this.sinceVerify?.addAll(keys);
       // A short batch took everything logged up to its snapshot: caught up (writers
       // may have logged more since; the next call or the fence takes those).
       if (keys.consumed < limit) break;
@@ -238,18 +206,22 @@ class PgTenantMover implements TenantMover {
         for (;;) {
           const consumed = await inTransaction(this.target.replicaPool, 'BEGIN', async (target) => {
             const batch = await replayBatch(source, target, catalog, this.orgId, REPLAY_BATCH);
+            if (!batch.tables.every(matches))
+              throw new ReplayMismatchError(
+                this.orgId,
+                batch.tables.filter((t) => !matches(t)),
+              );
             return batch.consumed;
           });
           if (consumed < REPLAY_BATCH) break;
         }
         const results = [];
         for (const table of tables) {
-          const [s, t] = [await orgChecksum(source, table, this.orgId), await orgChecksum(this.target.pool, table, this.orgId)];
+          const [s, t] = await Promise.all([orgChecksum(source, table, this.orgId), orgChecksum(this.target.pool, table, this.orgId)]);
           results.push(compare(table.name, s, t));
         }
         await source.query('COMMIT');
         const ok = results.every(matches);
-        this.sinceVerify = ok ? new KeySet() : null;
         this.options.log.info({ orgId: this.orgId, ok }, 'verified the org on the target');
         return { ok, tables: results };
       } catch (err) {
@@ -272,13 +244,12 @@ class PgTenantMover implements TenantMover {
         for (let i = 0; i < PRE_FENCE_ROUNDS; i++) {
           if ((await this.catchUpInner(100_000)).pending < REPLAY_BATCH) break;
         }
-        // A full comparison right before the fence (writes go on meanwhile), so the one
-        // under the fence only has to cover the keys changed since.
+        // A full comparison right before the fence (writes go on meanwhile); every
+        // replay batch after it checks its own keys, the fence's drain included.
         const verified = await this.verifyInner();
         if (!verified.ok) return { outcome: 'mismatch', fenceMs: 0, tables: verified.tables };
         await this.catchUpInner(100_000);
       }
-      const keys = this.sinceVerify ?? new KeySet();
       const fenceWaitMs = this.options.fenceDeadlineMs + FENCE_WAIT_MARGIN_MS;
       const result = await runFence(
         {
@@ -288,7 +259,6 @@ class PgTenantMover implements TenantMover {
           orgId,
           deadlineMs: this.options.fenceDeadlineMs,
           catalog: await this.catalogMap(),
-          keys,
           log: this.options.log,
           async finish(source, target) {
             await upsertMarker(target, orgId, 'capturing', moveId, fenceWaitMs);
@@ -302,8 +272,6 @@ class PgTenantMover implements TenantMover {
         },
         hooks,
       );
-      if (result.outcome === 'mismatch') this.sinceVerify = null;
-      if (result.outcome === 'flipped') this.carriedBack = new KeySet();
       return result;
     });
   }
@@ -328,7 +296,6 @@ class PgTenantMover implements TenantMover {
         // Carry the target's writes back ahead of the fence, so the drain under it is short.
         for (;;) {
           const keys = await this.replayOnce(this.target, this.source, REPLAY_BATCH);
-          this.carriedBack.addAll(keys);
           if (keys.consumed < REPLAY_BATCH) break;
         }
       }
@@ -341,7 +308,6 @@ class PgTenantMover implements TenantMover {
           orgId,
           deadlineMs: this.options.fenceDeadlineMs,
           catalog: await this.catalogMap(),
-          keys: this.carriedBack,
           log: this.options.log,
           async finish(target, source) {
             await target.query(`UPDATE orgplane_org_moves SET state = 'moved', updated_at = now() WHERE org_id = $1`, [orgId]);
@@ -362,10 +328,8 @@ class PgTenantMover implements TenantMover {
       );
       if (result.outcome === 'flipped') {
         // The source serves the org again; the target keeps its 'moved' marker.
-        const deleted = await this.deleteOrgRows(this.target, [...(await this.catalogList())].reverse());
+        const deleted = await deleteOrgRows(this.target, orgId, [...(await this.catalogList())].reverse());
         await this.target.pool.query('DELETE FROM orgplane_changes WHERE org_id = $1', [orgId]);
-        this.carriedBack = new KeySet();
-        this.sinceVerify = null;
         this.options.log.info({ orgId, moveId, deletedRows: deleted }, 'rolled back: the org is served by the source again');
       }
       return result;
@@ -382,17 +346,16 @@ class PgTenantMover implements TenantMover {
           details: { orgId, side: 'source', state },
         });
       }
-      await this.underFence(this.source, async (db) => {
+      await underFence(this.source, orgId, this.options.fenceDeadlineMs, async (db) => {
         await db.query('DELETE FROM orgplane_org_moves WHERE org_id = $1', [orgId]);
         await db.query('DELETE FROM orgplane_changes WHERE org_id = $1', [orgId]);
       });
-      const deleted = await this.deleteOrgRows(this.target, [...(await this.catalogList())].reverse());
+      const deleted = await deleteOrgRows(this.target, orgId, [...(await this.catalogList())].reverse());
       await inTransaction(this.target.pool, 'BEGIN', async (db) => {
         await db.query('DELETE FROM orgplane_changes WHERE org_id = $1', [orgId]);
         // A marker the interrupted cutover left becomes 'moved': the org is not served here.
         await db.query(`UPDATE orgplane_org_moves SET state = 'moved', updated_at = now() WHERE org_id = $1`, [orgId]);
       });
-      this.sinceVerify = null;
       this.options.log.info({ orgId, moveId, deletedRows: deleted }, 'aborted: target rows removed, source untouched');
     });
   }
@@ -410,55 +373,16 @@ class PgTenantMover implements TenantMover {
           },
         );
       }
-      const deletedRows = await this.deleteOrgRows(this.source, [...(await this.catalogList())].reverse(), onProgress);
+      const deletedRows = await deleteOrgRows(this.source, orgId, [...(await this.catalogList())].reverse(), onProgress);
       // The source keeps its 'moved' marker: stale writers keep failing with OPF02.
       await this.source.pool.query('DELETE FROM orgplane_changes WHERE org_id = $1', [orgId]);
-      await this.underFence(this.target, async (db) => {
+      await underFence(this.target, orgId, this.options.fenceDeadlineMs, async (db) => {
         await db.query('DELETE FROM orgplane_org_moves WHERE org_id = $1', [orgId]);
         await db.query('DELETE FROM orgplane_changes WHERE org_id = $1', [orgId]);
       });
       this.options.log.info({ orgId, moveId, deletedRows }, 'completed: source rows deleted');
       return { deletedRows };
     });
-  }
-
-  /**
-   * Drop a capture: with the org's fence held for the transaction, so writers that
-   * already passed the marker finish logging first, and later ones see no marker.
-   * Otherwise a change logged by a writer in flight would outlive its marker.
-   */
-  private async underFence(side: ClusterSide, fn: (db: pg.PoolClient) => Promise<void>): Promise<void> {
-    for (let attempt = 1; ; attempt++) {
-      try {
-        await inTransaction(side.pool, 'BEGIN', async (db) => {
-          await db.query(`SELECT set_config('lock_timeout', $1, true)`, [`${this.options.fenceDeadlineMs}ms`]);
-          await db.query('SELECT pg_advisory_xact_lock(orgplane_fence_key($1))', [this.orgId]);
-          await fn(db);
-        });
-        return;
-      } catch (err) {
-        if (sqlState(err) !== '55P03' || attempt >= 5) throw err;
-        await new Promise((resolve) => setTimeout(resolve, 100 * attempt));
-      }
-    }
-  }
-
-  /** Delete the org's rows in batches, children first, in replica-role sessions. */
-  private async deleteOrgRows(side: ClusterSide, tables: TableInfo[], onProgress?: (deletedRows: number) => void): Promise<number> {
-    let deleted = 0;
-    for (const table of tables) {
-      const key = table.columnList(undefined, table.primaryKey);
-      for (;;) {
-        const { rowCount } = await side.replicaPool.query(
-          `DELETE FROM ${table.qname} WHERE (${key}) IN (SELECT ${key} FROM ${table.qname} WHERE org_id = $1 LIMIT ${DELETE_BATCH})`,
-          [this.orgId],
-        );
-        deleted += rowCount ?? 0;
-        if ((rowCount ?? 0) > 0) onProgress?.(deleted);
-        if ((rowCount ?? 0) < DELETE_BATCH) break;
-      }
-    }
-    return deleted;
   }
 
   async replicaLagBytes(): Promise<number> {
@@ -472,19 +396,4 @@ class PgTenantMover implements TenantMover {
     await this.queue;
     await Promise.all([this.source.end(), this.target.end()]);
   }
-}
-
-async function upsertMarker(
-  db: pg.ClientBase | pg.Pool,
-  orgId: number,
-  state: 'capturing' | 'fenced' | 'moved',
-  moveId: string,
-  fenceWaitMs: number,
-): Promise<void> {
-  await db.query(
-    `INSERT INTO orgplane_org_moves (org_id, state, move_id, fence_wait_ms) VALUES ($1, $2, $3, $4)
-     ON CONFLICT (org_id) DO UPDATE SET state = EXCLUDED.state, move_id = EXCLUDED.move_id,
-       fence_wait_ms = EXCLUDED.fence_wait_ms, updated_at = now()`,
-    [orgId, state, moveId, fenceWaitMs],
-  );
 }

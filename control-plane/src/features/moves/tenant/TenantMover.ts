@@ -10,6 +10,13 @@
 // - verify() while writes continue; cutover() under the fence.
 // - After the flip the target captures the org's writes, so rollback() can carry them
 //   back; complete() deletes the source rows and keeps the source's 'moved' marker.
+// - cutover() catches up and runs a full verify itself before it fences (a mismatch
+//   there returns {outcome: 'mismatch', fenceMs: 0} and calls no hook); the executor's
+//   own verify() is for the record. Every replay batch checks the keys it carried.
+// - Named errors (control-plane/src/errors.ts): TENANT_MOVE_STATE (the markers do not
+//   allow the step: copy before capture, abort after the flip, rollback/complete
+//   before it), CAPTURE_WAIT_TIMEOUT, TENANT_SCHEMA, MOVE_REPLAY_MISMATCH.
+// Implementation: createTenantMover in PgTenantMover.ts.
 import type { Logger } from '../../../logger.js';
 
 export interface TenantTable {
@@ -52,15 +59,25 @@ export interface VerifyResult {
   tables: TableVerification[];
 }
 
+/**
+ * The executor's side of a fence. A cutover or rollback rerun after a crash between
+ * marking the clusters and the flip calls fenced() and flip() again: both must be
+ * idempotent.
+ */
 export interface CutoverHooks {
   /** Called once the fence is held (placement -> fenced, config version bump). */
   fenced(): Promise<void>;
   /**
    * Commit the flip in the control DB. When it resolves the flip is durable and the
-   * source is marked 'moved' before the fence is released.
+   * source is marked 'moved' before the fence is released. Rejecting means the flip
+   * did NOT commit: the mover puts both clusters back and calls released(). (If the
+   * commit's outcome is unknown, resolve it before rejecting.)
    */
   flip(): Promise<void>;
-  /** Called when the fence is given up before the flip (placement back to active). */
+  /**
+   * Called when the fence is given up before the flip (placement back to active).
+   * Only after fenced(): a deadline while waiting for the lock calls no hook.
+   */
   released(reason: string): Promise<void>;
 }
 

@@ -7,7 +7,9 @@
 // cursor means an entry that commits late (its id was taken earlier) is never skipped.
 import type { Queryable } from '../../../db/Database.js';
 import { TenantSchemaError } from '../../../errors.js';
-import type { TableInfo } from './TableCatalog.js';
+import { ident, type TableInfo } from './TableCatalog.js';
+import type { TableVerification } from './TenantMover.js';
+import { verifyKeys } from './verifier.js';
 
 /** Primary keys per table, as the log's jsonb texts (canonical, so they dedupe). */
 export class KeySet {
@@ -43,16 +45,23 @@ export class KeySet {
   }
 }
 
+/** Consume up to `limit` entries, oldest first; their keys come back deduplicated per table. */
 export async function consumeChanges(from: Queryable, orgId: number, limit: number): Promise<{ consumed: number; keys: KeySet }> {
-  const { rows } = await from.query<{ table_name: string; pk: string }>(
-    `DELETE FROM orgplane_changes
-      WHERE id IN (SELECT id FROM orgplane_changes WHERE org_id = $1 ORDER BY id LIMIT $2)
-  RETURNING table_name, pk::text AS pk`,
+  const { rows } = await from.query<{ table_name: string; n: number; keys: string[] }>(
+    `WITH consumed AS (
+       DELETE FROM orgplane_changes
+        WHERE id IN (SELECT id FROM orgplane_changes WHERE org_id = $1 ORDER BY id LIMIT $2)
+    RETURNING table_name, pk)
+     SELECT table_name, count(*)::int AS n, array_agg(DISTINCT pk::text) AS keys FROM consumed GROUP BY table_name`,
     [orgId, limit],
   );
   const keys = new KeySet();
-  for (const row of rows) keys.add(row.table_name, row.pk);
-  return { consumed: rows.length, keys };
+  let consumed = 0;
+  for (const row of rows) {
+    consumed += row.n;
+    for (const key of row.keys) keys.add(row.table_name, key);
+  }
+  return { consumed, keys };
 }
 
 function tableOf(catalog: Map<string, TableInfo>, name: string): TableInfo {
@@ -61,42 +70,69 @@ function tableOf(catalog: Map<string, TableInfo>, name: string): TableInfo {
   return table;
 }
 
-/** Make `to` hold what `from` holds (in its snapshot) for these keys. */
+/**
+ * Make `to` hold what `from` holds (in its snapshot) for these keys: one query reads
+ * every table's rows on `from`, one statement writes them on `to` (upsert the rows
+ * that exist, delete the keys that do not), so the fence pays two round trips per
+ * batch rather than a few per table. Rows travel as JSON text: never parsed here.
+ */
 export async function carryRows(from: Queryable, to: Queryable, catalog: Map<string, TableInfo>, keys: KeySet): Promise<void> {
-  for (const [name, keysJson] of keys.batches()) {
-    const table = tableOf(catalog, name);
+  const batches = [...keys.batches()].map(([name, keysJson]) => ({ table: tableOf(catalog, name), keysJson }));
+  if (batches.length === 0) return;
+  const reads = batches.map(({ table }, i) => {
     const q = table.qname;
-    // Rows travel as JSON text: this process never parses them.
-    const { rows } = await from.query<{ rows: string }>(
-      `SELECT coalesce(json_agg(t), '[]')::text AS rows
-         FROM ${q} t JOIN jsonb_populate_recordset(NULL::${q}, $1::jsonb) k ON ${table.keyJoin('t', 'k')}`,
-      [keysJson],
-    );
-    const rowsJson = rows[0]?.rows ?? '[]';
-    await to.query(`DELETE FROM ${q} t USING jsonb_populate_recordset(NULL::${q}, $1::jsonb) k WHERE ${table.keyJoin('t', 'k')}`, [
-      keysJson,
-    ]);
-    if (rowsJson !== '[]') {
-      await to.query(
-        `INSERT INTO ${q} (${table.columnList()}) OVERRIDING SYSTEM VALUE
-         SELECT ${table.columnList()} FROM jsonb_populate_recordset(NULL::${q}, $1::jsonb)`,
-        [rowsJson],
-      );
-    }
-  }
+    return `SELECT ${i} AS i, (SELECT coalesce(json_agg(x), '[]') FROM ${q} x
+              JOIN jsonb_populate_recordset(NULL::${q}, $${i + 1}::jsonb) k ON ${table.keyJoin('x', 'k')})::text AS rows`;
+  });
+  const { rows } = await from.query<{ i: number; rows: string }>(
+    reads.join(' UNION ALL '),
+    batches.map((b) => b.keysJson),
+  );
+  const rowsOf = new Map(rows.map((r) => [r.i, r.rows]));
+  const values: string[] = [];
+  const steps = batches.flatMap(({ table, keysJson }, i) => {
+    const q = table.qname;
+    const k = values.push(keysJson);
+    const r = values.push(rowsOf.get(i) ?? '[]');
+    const others = table.copyColumns.filter((c) => !table.primaryKey.includes(c));
+    const onConflict = others.length ? `DO UPDATE SET ${others.map((c) => `${ident(c)} = EXCLUDED.${ident(c)}`).join(', ')}` : 'DO NOTHING';
+    return [
+      `d${i} AS (DELETE FROM ${q} x USING jsonb_populate_recordset(NULL::${q}, $${k}::jsonb) k
+                  WHERE ${table.keyJoin('x', 'k')}
+                    AND NOT EXISTS (SELECT 1 FROM jsonb_populate_recordset(NULL::${q}, $${r}::jsonb) s WHERE ${table.keyJoin('s', 'k')}))`,
+      `u${i} AS (INSERT INTO ${q} (${table.columnList()}) OVERRIDING SYSTEM VALUE
+                 SELECT ${table.columnList()} FROM jsonb_populate_recordset(NULL::${q}, $${r}::jsonb)
+                 ON CONFLICT (${table.columnList(undefined, table.primaryKey)}) ${onConflict})`,
+    ];
+  });
+  await to.query(`WITH ${steps.join(',\n')} SELECT 1`, values);
 }
 
-/** Consume up to `limit` entries and carry their rows; the caller commits `to`, then `from`. */
+export interface ReplayedBatch {
+  consumed: number;
+  keys: KeySet;
+  /** The carried keys compared on both sides (sender's snapshot, receiver's writes). */
+  tables: TableVerification[];
+}
+
+/**
+ * Consume up to `limit` entries, carry their rows, and compare those keys on both
+ * sides before anything commits. With a full verification at snapshot S and every
+ * later batch checked like this, the receiver is verified equal to the sender without
+ * rereading the org: the fence's check costs what its own drain carried.
+ * The caller commits `to`, then `from`.
+ */
 export async function replayBatch(
   from: Queryable,
   to: Queryable,
   catalog: Map<string, TableInfo>,
   orgId: number,
   limit: number,
-): Promise<{ consumed: number; keys: KeySet }> {
+): Promise<ReplayedBatch> {
   const batch = await consumeChanges(from, orgId, limit);
-  if (batch.consumed > 0) await carryRows(from, to, catalog, batch.keys);
-  return batch;
+  if (batch.consumed === 0) return { ...batch, tables: [] };
+  await carryRows(from, to, catalog, batch.keys);
+  return { ...batch, tables: await verifyKeys(from, to, catalog, batch.keys) };
 }
 
 export async function pendingChanges(db: Queryable, orgId: number): Promise<number> {

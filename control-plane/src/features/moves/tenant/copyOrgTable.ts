@@ -9,6 +9,8 @@ import type { TableInfo } from './TableCatalog.js';
 import type { CopyProgress, TableCopyResult } from './TenantMover.js';
 
 const PROGRESS_EVERY_MS = 500;
+/** Stream buffers: large enough that a chunk is many rows, not one. */
+const STREAM_BUFFER_BYTES = 1 << 20;
 
 export interface CopyOptions {
   source: ClusterSide;
@@ -36,9 +38,13 @@ export async function copyOrgTable({ source, target, table, orgId, onProgress }:
 
     // COPY takes no parameters; the org id is a checked integer.
     const out = from.query(
-      copyTo(`COPY (SELECT ${table.columnList()} FROM ${table.qname} WHERE org_id = ${orgId}) TO STDOUT (FORMAT binary)`),
+      copyTo(`COPY (SELECT ${table.columnList()} FROM ${table.qname} WHERE org_id = ${orgId}) TO STDOUT (FORMAT binary)`, {
+        highWaterMark: STREAM_BUFFER_BYTES,
+      }),
     );
-    const into = to.query(copyFrom(`COPY ${table.qname} (${table.columnList()}) FROM STDIN (FORMAT binary)`));
+    const into = to.query(
+      copyFrom(`COPY ${table.qname} (${table.columnList()}) FROM STDIN (FORMAT binary)`, { highWaterMark: STREAM_BUFFER_BYTES }),
+    );
     // A session that dies mid-stream (terminated, network) fails the copy instead of
     // leaving the pipeline waiting for data that will never come.
     const lost = (which: string) => (err?: Error) => {

@@ -1,8 +1,9 @@
 // The write-block window of a cutover (source -> target) or of a rollback (target ->
 // source), as one routine: take the org's fence on the side that serves it, drain its
-// last logged changes to the other side, compare exactly the keys carried since the
-// last full verification, mark both sides, let the executor flip, let go. The window
-// grows with the changes since the last verify, never with the org's size.
+// last logged changes to the other side, comparing each batch's keys on both sides as
+// it goes (everything before was verified the same way, after one full verification
+// outside the fence), mark both sides, let the executor flip, let go. The window grows
+// with the writes it drains, never with the org's size.
 //
 // The side taking over is fenced too (its own advisory lock, uncontended: the org is
 // not served there): between `finish` and the end, a write sent there waits, and then
@@ -17,12 +18,11 @@ import { sqlState } from '../../../db/Database.js';
 import { TenantMoveStateError } from '../../../errors.js';
 import type { Logger } from '../../../logger.js';
 import type { ClusterSide } from './ClusterSide.js';
-import { type KeySet, replayBatch } from './changeReplay.js';
+import { replayBatch } from './changeReplay.js';
+import { markerState } from './orgOnCluster.js';
 import type { TableInfo } from './TableCatalog.js';
 import type { CutoverHooks, CutoverResult } from './TenantMover.js';
-import { matches, verifyKeys } from './verifier.js';
-
-export type MarkerState = 'capturing' | 'fenced' | 'moved';
+import { matches } from './verifier.js';
 
 export interface FencePlan {
   kind: 'cutover' | 'rollback';
@@ -33,8 +33,6 @@ export interface FencePlan {
   orgId: number;
   deadlineMs: number;
   catalog: Map<string, TableInfo>;
-  /** Keys carried since the sides were last compared in full; the drain adds to it. */
-  keys: KeySet;
   /** Mark both sides for the flip; idempotent (a rerun after a crash repeats it). */
   finish(fence: pg.Client, apply: pg.Client): Promise<void>;
   /** After a successful flip, before both fences are let go. */
@@ -47,11 +45,6 @@ export interface FencePlan {
 const DRAIN_BATCH = 5000;
 /** SQLSTATEs of a statement cut short by our own timeouts. */
 const TIMED_OUT = new Set(['57014', '55P03']);
-
-export async function markerState(db: pg.ClientBase | pg.Pool, orgId: number): Promise<MarkerState | null> {
-  const { rows } = await db.query<{ state: MarkerState }>('SELECT state FROM orgplane_org_moves WHERE org_id = $1', [orgId]);
-  return rows[0]?.state ?? null;
-}
 
 /** `ms` null: no timeout. */
 async function setTimeouts(clients: pg.Client[], ms: number | null): Promise<void> {
@@ -68,7 +61,17 @@ export async function runFence(plan: FencePlan, hooks: CutoverHooks): Promise<Cu
   let apply: pg.Client | undefined;
   let lockedAt: number | undefined;
   let step = 'lock';
+  /** ms spent in each step, for the log. */
+  const timings: Record<string, number> = {};
+  let stepStartedAt = startedAt;
+  const enter = (next: string) => {
+    const now = Date.now();
+    timings[step] = now - stepStartedAt;
+    stepStartedAt = now;
+    step = next;
+  };
   let gaveUp = false;
+  let flipped = false;
 
   // Put the markers back, tell the executor, let go of the fence.
   const giveUp = async (reason: string): Promise<void> => {
@@ -114,7 +117,7 @@ export async function runFence(plan: FencePlan, hooks: CutoverHooks): Promise<Cu
     // returned: the data was verified then and nobody could write since.
     const resumed = state === 'moved';
     if (!resumed) await fence.query(`UPDATE orgplane_org_moves SET state = 'fenced', updated_at = now() WHERE org_id = $1`, [orgId]);
-    step = 'fenced';
+    enter('fenced');
     try {
       await hooks.fenced();
     } catch (err) {
@@ -124,7 +127,7 @@ export async function runFence(plan: FencePlan, hooks: CutoverHooks): Promise<Cu
 
     let finalChanges = 0;
     if (!resumed) {
-      step = 'drain';
+      enter('drain');
       if (left() <= 0) {
         await giveUp('fence deadline');
         return { outcome: 'deadline', fenceMs: fenceMs(), step };
@@ -133,26 +136,27 @@ export async function runFence(plan: FencePlan, hooks: CutoverHooks): Promise<Cu
       // Writers are blocked, so one snapshot sees every change there will be.
       await fence.query('BEGIN ISOLATION LEVEL REPEATABLE READ');
       await apply.query('BEGIN');
+      let keysVerified = 0;
       for (;;) {
         const batch = await replayBatch(fence, apply, plan.catalog, orgId, DRAIN_BATCH);
-        plan.keys.addAll(batch.keys);
         finalChanges += batch.consumed;
+        keysVerified += batch.keys.size;
+        if (!batch.tables.every(matches)) {
+          const tables = batch.tables;
+          await giveUp('rows differ between the clusters');
+          log.error({ orgId, kind: plan.kind, tables: tables.filter((t) => !matches(t)) }, 'verification under the fence failed');
+          return { outcome: 'mismatch', fenceMs: fenceMs(), tables };
+        }
         if (batch.consumed < DRAIN_BATCH) break;
       }
-      step = 'verify';
-      const tables = await verifyKeys(fence, apply, plan.catalog, plan.keys);
-      if (!tables.every(matches)) {
-        await giveUp('rows differ between the clusters');
-        log.error({ orgId, kind: plan.kind, tables: tables.filter((t) => !matches(t)) }, 'verification under the fence failed');
-        return { outcome: 'mismatch', fenceMs: fenceMs(), tables };
-      }
+      timings.keysVerified = keysVerified;
       if (left() <= 0) {
         await giveUp('fence deadline');
         return { outcome: 'deadline', fenceMs: fenceMs(), step };
       }
       await apply.query('COMMIT');
       await fence.query('COMMIT');
-      step = 'mark';
+      enter('mark');
       if (left() <= 0) {
         await giveUp('fence deadline');
         return { outcome: 'deadline', fenceMs: fenceMs(), step };
@@ -160,7 +164,7 @@ export async function runFence(plan: FencePlan, hooks: CutoverHooks): Promise<Cu
     }
     await plan.finish(fence, apply);
     // The flip is the commit point: once both sides are marked it runs to the end.
-    step = 'flip';
+    enter('flip');
     await setTimeouts([fence, apply], null);
     try {
       await hooks.flip();
@@ -168,15 +172,17 @@ export async function runFence(plan: FencePlan, hooks: CutoverHooks): Promise<Cu
       await giveUp(`the flip failed: ${(err as Error).message}`);
       throw err;
     }
-    step = 'flipped';
+    flipped = true;
+    enter('flipped');
     await plan.afterFlip?.(fence, apply);
     await unlock();
     const ms = fenceMs();
-    log.info({ orgId, kind: plan.kind, fenceMs: ms, finalChanges, resumed }, 'flipped');
+    enter('done');
+    log.info({ orgId, kind: plan.kind, fenceMs: ms, finalChanges, resumed, timings }, 'flipped');
     return { outcome: 'flipped', fenceMs: ms, finalChanges };
   } catch (err) {
     // Before the flip, any failure gives the org back to the side that served it.
-    if (lockedAt !== undefined && !gaveUp && step !== 'flipped') {
+    if (lockedAt !== undefined && !gaveUp && !flipped) {
       const timedOut = TIMED_OUT.has(sqlState(err) ?? '');
       try {
         await giveUp(timedOut ? 'fence deadline' : `the ${plan.kind} failed at ${step}: ${(err as Error).message}`);

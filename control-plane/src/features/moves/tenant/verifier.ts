@@ -27,25 +27,38 @@ export async function orgChecksum(db: Queryable, table: TableInfo, orgId: number
   return toChecksum(rows);
 }
 
-/** The rows with these keys (a JSON array of key objects). */
-export async function keysChecksum(db: Queryable, table: TableInfo, keysJson: string): Promise<Checksum> {
-  const { rows } = await db.query<{ n: string; sum: string }>(
-    `SELECT ${aggregate(table)} FROM ${table.qname} t
-       JOIN jsonb_populate_recordset(NULL::${table.qname}, $1::jsonb) k ON ${table.keyJoin('t', 'k')}`,
-    [keysJson],
-  );
-  return toChecksum(rows);
-}
-
 export function compare(table: string, source: Checksum, target: Checksum): TableVerification {
   return { table, sourceRows: source.rows, targetRows: target.rows, sourceChecksum: source.checksum, targetChecksum: target.checksum };
 }
 
 export const matches = (v: TableVerification) => v.sourceRows === v.targetRows && v.sourceChecksum === v.targetChecksum;
 
+/** Each table's checksum over these keys, in one query. */
+async function keysChecksums(db: Queryable, parts: { table: TableInfo; keysJson: string }[]): Promise<Map<string, Checksum>> {
+  const sql = parts
+    .map(
+      ({ table }, i) => `SELECT ${i} AS i, ${aggregate(table)} FROM ${table.qname} t
+         JOIN jsonb_populate_recordset(NULL::${table.qname}, $${i + 1}::jsonb) k ON ${table.keyJoin('t', 'k')}`,
+    )
+    .join(' UNION ALL ');
+  const { rows } = await db.query<{ i: number; n: string; sum: string }>(
+    sql,
+    parts.map((p) => p.keysJson),
+  );
+  const out = new Map<string, Checksum>();
+  for (const row of rows) {
+    const name = (parts[row.i] as { table: TableInfo }).table.name;
+    const sum = toChecksum([row]);
+    const seen = out.get(name);
+    out.set(name, seen ? add(seen, sum) : sum);
+  }
+  return out;
+}
+
 /**
  * Compare the rows of these keys on both sides (`from` is the sender, `to` the
- * receiver). One line per table; the work grows with the keys, not with the org.
+ * receiver, on different sessions: both queries run at once). One line per table; the
+ * work grows with the keys, not with the org.
  */
 export async function verifyKeys(
   from: Queryable,
@@ -53,19 +66,14 @@ export async function verifyKeys(
   catalog: Map<string, TableInfo>,
   keys: KeySet,
 ): Promise<TableVerification[]> {
-  const sums = new Map<string, { from: Checksum; to: Checksum }>();
-  for (const [name, keysJson] of keys.batches()) {
+  const parts = [...keys.batches()].flatMap(([name, keysJson]) => {
     const table = catalog.get(name);
-    if (!table) continue;
-    const [a, b] = [await keysChecksum(from, table, keysJson), await keysChecksum(to, table, keysJson)];
-    const seen = sums.get(name);
-    if (!seen) sums.set(name, { from: a, to: b });
-    else {
-      seen.from = add(seen.from, a);
-      seen.to = add(seen.to, b);
-    }
-  }
-  return [...sums].map(([name, s]) => compare(name, s.from, s.to));
+    return table ? [{ table, keysJson }] : [];
+  });
+  if (parts.length === 0) return [];
+  const [a, b] = await Promise.all([keysChecksums(from, parts), keysChecksums(to, parts)]);
+  const none: Checksum = { rows: 0, checksum: '0' };
+  return [...a.keys()].map((name) => compare(name, a.get(name) ?? none, b.get(name) ?? none));
 }
 
 function add(a: Checksum, b: Checksum): Checksum {

@@ -1,0 +1,114 @@
+// What the mover does to one org on one cluster outside the copy and the replay: its
+// move marker, waiting out older transactions, dropping a capture under the fence,
+// deleting its rows.
+import type pg from 'pg';
+import { sqlState } from '../../../db/Database.js';
+import { CaptureWaitTimeoutError } from '../../../errors.js';
+import { type ClusterSide, inTransaction, MOVER_APPLICATION_NAME } from './ClusterSide.js';
+import type { TableInfo } from './TableCatalog.js';
+
+export type MarkerState = 'capturing' | 'fenced' | 'moved';
+
+const DELETE_BATCH = 5000;
+
+export async function markerState(db: pg.ClientBase | pg.Pool, orgId: number): Promise<MarkerState | null> {
+  const { rows } = await db.query<{ state: MarkerState }>('SELECT state FROM orgplane_org_moves WHERE org_id = $1', [orgId]);
+  return rows[0]?.state ?? null;
+}
+
+export async function upsertMarker(
+  db: pg.ClientBase | pg.Pool,
+  orgId: number,
+  state: MarkerState,
+  moveId: string,
+  fenceWaitMs: number,
+): Promise<void> {
+  await db.query(
+    `INSERT INTO orgplane_org_moves (org_id, state, move_id, fence_wait_ms) VALUES ($1, $2, $3, $4)
+     ON CONFLICT (org_id) DO UPDATE SET state = EXCLUDED.state, move_id = EXCLUDED.move_id,
+       fence_wait_ms = EXCLUDED.fence_wait_ms, updated_at = now()`,
+    [orgId, state, moveId, fenceWaitMs],
+  );
+}
+
+/**
+ * A transaction that checked for the capture marker before it was committed logs
+ * nothing, and may commit after a copy's snapshot: wait until every such transaction
+ * on the source has ended. Those that hold no snapshot and no transaction id yet
+ * (idle in a READ COMMITTED transaction) will see the marker in their next statement.
+ * The mover's own sessions (other moves' copies) write no captured rows.
+ */
+export async function waitForOlderTransactions(pool: pg.Pool, orgId: number, limitMs: number): Promise<void> {
+  const { rows: now } = await pool.query<{ at: Date }>('SELECT now() AS at');
+  const since = now[0]?.at;
+  const started = Date.now();
+  for (;;) {
+    const { rows } = await pool.query<{ pid: number }>(
+      `SELECT pid FROM pg_stat_activity
+        WHERE datname = current_database() AND backend_type = 'client backend'
+          AND pid <> pg_backend_pid() AND application_name IS DISTINCT FROM $2
+          AND xact_start < $1 AND (backend_xid IS NOT NULL OR backend_xmin IS NOT NULL)`,
+      [since, MOVER_APPLICATION_NAME],
+    );
+    if (rows.length === 0) return;
+    const waited = Date.now() - started;
+    if (waited >= limitMs) {
+      throw new CaptureWaitTimeoutError(
+        orgId,
+        waited,
+        rows.map((r) => r.pid),
+      );
+    }
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
+}
+
+/**
+ * Drop a capture with the org's fence held for the transaction, so writers that
+ * already passed the marker finish logging first and later ones see no marker.
+ * Otherwise a change logged by a writer in flight would outlive its marker.
+ */
+export async function underFence(
+  side: ClusterSide,
+  orgId: number,
+  lockTimeoutMs: number,
+  fn: (db: pg.PoolClient) => Promise<void>,
+): Promise<void> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      await inTransaction(side.pool, 'BEGIN', async (db) => {
+        await db.query(`SELECT set_config('lock_timeout', $1, true)`, [`${lockTimeoutMs}ms`]);
+        await db.query('SELECT pg_advisory_xact_lock(orgplane_fence_key($1))', [orgId]);
+        await fn(db);
+      });
+      return;
+    } catch (err) {
+      if (sqlState(err) !== '55P03' || attempt >= 5) throw err;
+      await new Promise((resolve) => setTimeout(resolve, 100 * attempt));
+    }
+  }
+}
+
+/** Delete the org's rows in batches, in the given table order, in replica-role sessions. */
+export async function deleteOrgRows(
+  side: ClusterSide,
+  orgId: number,
+  tables: TableInfo[],
+  onProgress?: (deletedRows: number) => void,
+): Promise<number> {
+  let deleted = 0;
+  for (const table of tables) {
+    const key = table.columnList(undefined, table.primaryKey);
+    for (;;) {
+      const { rowCount } = await side.replicaPool.query(
+        `DELETE FROM ${table.qname} WHERE (${key}) IN (SELECT ${key} FROM ${table.qname} WHERE org_id = $1 LIMIT ${DELETE_BATCH})`,
+        [orgId],
+      );
+      const n = rowCount ?? 0;
+      deleted += n;
+      if (n > 0) onProgress?.(deleted);
+      if (n < DELETE_BATCH) break;
+    }
+  }
+  return deleted;
+}
