@@ -100,10 +100,61 @@ export function cliHint(code: string, apiHint: string | undefined, details: unkn
       return typeof d['flag'] === 'string'
         ? `${apiHint ? `${apiHint}; ` : ''}see where it stands with \`orgplane rollouts show ${d['flag']}\``
         : apiHint;
+    case 'ORG_NOT_FOUND':
+      return typeof d['orgId'] === 'number'
+        ? `check the org id: \`orgplane orgs locate ${d['orgId']}\` says which cluster should hold it`
+        : 'check the org id: `orgplane orgs locate <orgId>` says which cluster should hold it';
+    case 'ALREADY_ON_CLUSTER':
+      return typeof d['orgId'] === 'number'
+        ? `org ${d['orgId']} already lives there (\`orgplane orgs locate ${d['orgId']}\`): choose another --to`
+        : 'the orgs already live there: choose another --to (`orgplane clusters list`)';
+    case 'ORG_ALREADY_MOVING':
+      return typeof d['moveId'] === 'string'
+        ? `see that move with \`orgplane moves show ${d['moveId']}\`; resume, abort or roll it back before moving the org again`
+        : `see its moves with \`orgplane moves list --org ${typeof d['orgId'] === 'number' ? d['orgId'] : '<orgId>'}\``;
+    case 'MOVE_NOT_FOUND':
+      return 'list the moves with `orgplane moves list`';
+    case 'MOVE_BATCH_NOT_FOUND':
+      return 'list the moves with `orgplane moves list`; each names its batch';
+    case 'INVALID_MOVE_STATE': {
+      const allowed = Array.isArray(d['allowed']) ? `; this needs it ${d['allowed'].join(' or ')}` : '';
+      const id = typeof d['moveId'] === 'string' ? d['moveId'] : '<id>';
+      return `the move is ${typeof d['state'] === 'string' ? d['state'] : 'in another state'}${allowed}: see \`orgplane moves show ${id}\` and runbooks/org-move.md`;
+    }
     case 'PLACEMENT_NOT_FOUND':
       return 'the org follows its range: see `orgplane orgs locate <orgId>`';
+    case 'INVALID_INPUT':
+      return fieldHint(details) ?? apiHint;
     default:
       // Hints naming API endpoints stay, pointing at the API reference.
       return apiHint?.includes('/v1/') ? `${apiHint} (control-plane API, see control-plane/API.md)` : apiHint;
   }
+}
+
+/** The API's body and query fields as the CLI spells them. */
+const FLAG_OF_FIELD: Readonly<Record<string, string>> = {
+  orgIds: 'the org ids',
+  from: '--from',
+  to: '--to',
+  percent: '--percent',
+  range: '--range',
+  concurrency: '--concurrency',
+  fenceDeadlineMs: '--fence-deadline-ms',
+  graceSeconds: '--grace-seconds',
+  batchId: '--batch',
+  before: '--before',
+  state: '--state',
+  orgId: '--org',
+};
+
+/** `[{field, message}]` details as one line naming the flags: `the org ids (orgIds[1]) is a duplicate`. */
+function fieldHint(details: unknown): string | undefined {
+  if (!Array.isArray(details) || details.length === 0) return undefined;
+  const parts = details.flatMap((d: { field?: unknown; message?: unknown }) => {
+    if (typeof d?.field !== 'string' || typeof d.message !== 'string') return [];
+    const base = d.field.replace(/\[\d+\]$/, '');
+    const flag = FLAG_OF_FIELD[base];
+    return [flag ? `${flag}${base === d.field ? '' : ` (${d.field})`}: ${d.message}` : `${d.field}: ${d.message}`];
+  });
+  return parts.length ? `fix ${parts.join('; ')}` : undefined;
 }

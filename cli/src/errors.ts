@@ -57,6 +57,14 @@ interface CodedError {
 
 /** Named errors of lower layers whose exit code is not the generic failure. */
 const EXIT_BY_CODE: Readonly<Record<string, number>> = {
+  // The control plane's move errors, should one come from a lower layer rather than over
+  // HTTP (where the status decides): unknown things, conflicting states.
+  ORG_NOT_FOUND: ExitCode.notFound,
+  CLUSTER_NOT_FOUND: ExitCode.notFound,
+  MOVE_NOT_FOUND: ExitCode.notFound,
+  ALREADY_ON_CLUSTER: ExitCode.conflict,
+  ORG_ALREADY_MOVING: ExitCode.conflict,
+  INVALID_MOVE_STATE: ExitCode.conflict,
   // The lab exists with another size: like a version conflict, the state is not as asked.
   LAB_CONFIG_MISMATCH: ExitCode.conflict,
   // The directory given is not a lab: the caller pointed at the wrong place.
@@ -70,12 +78,7 @@ export function toCliError(err: unknown): CliError {
     const coded = err as Error & CodedError;
     if (coded.oclif?.exit !== undefined && coded.oclif.exit !== 0) {
       // oclif's own parse errors: unknown flag, missing argument, bad flag value.
-      return new CliError(
-        'INVALID_ARGUMENTS',
-        err.message.split('\n')[0] ?? err.message,
-        'see --help for the flags this command takes',
-        ExitCode.usage,
-      );
+      return new CliError('INVALID_ARGUMENTS', parseErrorLine(err.message), 'see --help for the flags this command takes', ExitCode.usage);
     }
     if (typeof coded.code === 'string' && /^[A-Z][A-Z0-9_]+$/.test(coded.code)) {
       const usage = coded.code.endsWith('INVALID_INPUT') || coded.code.startsWith('INVALID');
@@ -89,4 +92,13 @@ export function toCliError(err: unknown): CliError {
     return new CliError('UNEXPECTED', err.message, 'this is a bug in orgplane; run again with DEBUG=* and report it', ExitCode.failure);
   }
   return new CliError('UNEXPECTED', String(err), undefined, ExitCode.failure);
+}
+
+/** oclif's message without its framing: "The following error occurred:" and "See more help". */
+function parseErrorLine(message: string): string {
+  const lines = message
+    .split('\n')
+    .map((l) => l.trim())
+    .filter((l) => l && !/^The following errors? occurred:$/.test(l) && !l.startsWith('See more help'));
+  return lines.join('; ') || message;
 }

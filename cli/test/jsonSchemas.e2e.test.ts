@@ -11,15 +11,18 @@ import { ORG_ID_MAX } from '@orgplane/runtime/wire';
 import { Ajv2020 } from 'ajv/dist/2020.js';
 import addFormats from 'ajv-formats';
 import { execa } from 'execa';
+import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ClustersListResult } from '../src/commands/clusters/list.js';
 import type { LabStatusResult } from '../src/commands/lab/status.js';
 import type { LabUpResult } from '../src/commands/lab/up.js';
+import type { OrgsMoveResult } from '../src/commands/orgs/move.js';
 import type { PilotSelectResult } from '../src/commands/pilot/select.js';
 import type { RunbooksListResult } from '../src/commands/runbooks/list.js';
 import type { ShardsHistoryResult } from '../src/commands/shards/history.js';
 import type { ShardsListResult } from '../src/commands/shards/list.js';
 import type { ShardsSplitResult } from '../src/commands/shards/split.js';
+import type { Move } from '../src/moves/types.js';
 
 const cliRoot = path.join(path.dirname(fileURLToPath(import.meta.url)), '..');
 const bin = path.join(cliRoot, 'bin', 'run.js');
@@ -82,7 +85,7 @@ async function orgplane(args: string[], opts: { cwd?: string; env?: Record<strin
 }
 
 /** Run `orgplane <command id as words> ...args --json`; it must succeed and match the command's schema. */
-async function succeeds<T>(commandId: string, args: string[] = [], opts: { cwd?: string } = {}): Promise<T> {
+async function succeeds<T>(commandId: string, args: string[] = [], opts: { cwd?: string; env?: Record<string, string> } = {}): Promise<T> {
   const words = [...commandId.split(':'), ...args];
   const res = await orgplane(words, opts);
   expect(res.exitCode, `orgplane ${words.join(' ')} --json\n${res.stderr}\n${JSON.stringify(res.doc)}`).toBe(0);
@@ -106,7 +109,10 @@ beforeAll(async () => {
   commandIds = config.commands.map((c) => c.id).sort();
   dir = await mkdtemp(path.join(tmpdir(), 'orgplane-schemas-'));
   await chmod(dir, 0o755); // the postgres OS user must reach the lab below it
-  await succeeds<LabUpResult>('lab:up', ['--orgs', '200']);
+  // Failed move steps are retried quickly and only twice, so a move fails within a test.
+  await succeeds<LabUpResult>('lab:up', ['--orgs', '200'], {
+    env: { ORGPLANE_MOVE_RETRY_BASE_MS: '100', ORGPLANE_MOVE_MAX_FAILURES: '2' },
+  });
 }, 300_000);
 
 afterAll(async () => {
@@ -169,6 +175,54 @@ describe('--json documents match cli/schemas', () => {
     await succeeds('audit:list', ['--limit', '100']);
   });
 
+  it('orgs move and every moves verb, through each outcome', async () => {
+    // 200 orgs: 1-67 on primary-1, 68-134 on primary-2, 135-200 on primary-3.
+    const one = await succeeds<OrgsMoveResult>('orgs:move', ['12', '--to', 'primary-2', '--follow']);
+    expect(one.outcome).toBe('arrived');
+    const flipped = one.moves[0] as Move;
+    await succeeds('moves:list');
+    await succeeds('moves:list', ['--org', '12', '--state', 'flipped']);
+    await succeeds('moves:show', [flipped.id]);
+    expect((await succeeds<Move>('moves:rollback', [flipped.id, '--yes', '--follow'])).state).toBe('rolled_back');
+    const two = await succeeds<OrgsMoveResult>('orgs:move', ['13', '14', '--to', 'primary-3', '--follow']);
+    expect((await succeeds<Move>('moves:complete', [two.moves[0]!.id, '--yes', '--follow'])).state).toBe('completed');
+    await succeeds('moves:rollback', [two.moves[1]!.id, '--yes']); // not followed: as the API answered
+
+    // One at a time: the batch's last moves wait their turn, long enough to be aborted.
+    const started = await succeeds<OrgsMoveResult>('orgs:move', [
+      '--from',
+      'primary-2',
+      '--to',
+      'primary-3',
+      '--percent',
+      '10',
+      '--concurrency',
+      '1',
+    ]);
+    expect(started.outcome).toBe('started');
+    const pending = (await succeeds<{ moves: Move[] }>('moves:list', ['--batch', started.batch.id, '--state', 'pending'])).moves;
+    expect((await succeeds<Move>('moves:abort', [pending[0]!.id, '--yes', '--follow'])).state).toBe('aborted');
+
+    // A target that refuses the copy makes a failed move, for resume.
+    const status = await succeeds<LabStatusResult>('lab:status');
+    const target = new pg.Client({ connectionString: status.clusters.find((c) => c.id === 'primary-2')!.primary.url });
+    await target.connect();
+    try {
+      await target.query(`CREATE FUNCTION schemas_refuse() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN RAISE EXCEPTION 'refused'; END $$;
+        CREATE TRIGGER schemas_refuse BEFORE INSERT ON organizations FOR EACH ROW EXECUTE FUNCTION schemas_refuse();
+        ALTER TABLE organizations ENABLE ALWAYS TRIGGER schemas_refuse;`);
+      const res = await orgplane(['orgs', 'move', '20', '--to', 'primary-2', '--follow']);
+      expect(res.exitCode, res.stderr).toBe(1); // followed to a stop: the document, exit 1
+      expectMatches('orgs-move.json', res.doc, 'orgplane orgs move 20 --to primary-2 --follow --json');
+      const failed = (res.doc as OrgsMoveResult).moves[0]!;
+      expect(failed.state).toBe('failed');
+      await target.query('DROP TRIGGER schemas_refuse ON organizations; DROP FUNCTION schemas_refuse()');
+      expect((await succeeds<Move>('moves:resume', [failed.id, '--follow'])).state).toBe('flipped');
+    } finally {
+      await target.end();
+    }
+  }, 300_000);
+
   it('runbooks list and show', async () => {
     const list = await succeeds<RunbooksListResult>('runbooks:list');
     expect(list.runbooks.length).toBeGreaterThan(0);
@@ -220,6 +274,11 @@ describe('--json documents match cli/schemas', () => {
     await fails(['rollouts', 'show', 'no-such-flag'], 'ROLLOUT_NOT_FOUND');
     await fails(['cohorts', 'show', 'no-such-cohort'], 'COHORT_NOT_FOUND');
     await fails(['rollouts', 'create', 'x', '--stages', '10,5'], 'INVALID_STAGES');
+    await fails(['orgs', 'move', '42', '--to', 'nope-9'], 'CLUSTER_NOT_FOUND');
+    await fails(['orgs', 'move', '42', '42', '--to', 'primary-2'], 'INVALID_INPUT');
+    await fails(['orgs', 'move', '--from', 'primary-1', '--to', 'primary-2', '--percent', '101'], 'INVALID_INPUT');
+    await fails(['moves', 'show', 'mv_0000000000000000'], 'MOVE_NOT_FOUND');
+    await fails(['moves', 'complete', 'mv_0000000000000000'], 'CONFIRMATION_REQUIRED');
     const status = await succeeds<LabStatusResult>('lab:status');
     await fails(['shards', 'list'], 'UNAUTHORIZED', { env: { ORGPLANE_URL: status.controlPlane.url, ORGPLANE_TOKEN: 'op_nope_nope' } });
   }, 120_000);

@@ -1,0 +1,19 @@
+import { confirmFlag, MoveActionCommand, moveActionArgs, moveActionFlags } from '../../moves/moveAction.js';
+import type { Move, MoveState } from '../../moves/types.js';
+
+export type { Move as MovesAbortResult } from '../../moves/types.js';
+
+export default class MovesAbort extends MoveActionCommand {
+  static override summary = 'Give up a move before its flip: the rows copied to the target are deleted, the source is untouched.';
+  static override examples = [
+    '<%= config.bin %> moves abort mv_3f9c2a71b04e8d65 --yes',
+    '<%= config.bin %> moves abort mv_3f9c2a71b04e8d65 --follow --reason "target too slow"',
+  ];
+  static override args = moveActionArgs;
+  static override flags = { ...moveActionFlags, ...confirmFlag };
+  protected readonly verb = 'abort';
+  protected readonly arrived: ReadonlySet<MoveState> = new Set(['aborted']);
+  protected override question(m: Move): string {
+    return `Abort move ${m.id} of org ${m.orgId}? Its rows copied to ${m.to} are deleted; it stays on ${m.from}.`;
+  }
+}

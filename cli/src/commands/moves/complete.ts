@@ -1,0 +1,19 @@
+import { confirmFlag, MoveActionCommand, moveActionArgs, moveActionFlags } from '../../moves/moveAction.js';
+import type { Move, MoveState } from '../../moves/types.js';
+
+export type { Move as MovesCompleteResult } from '../../moves/types.js';
+
+export default class MovesComplete extends MoveActionCommand {
+  static override summary = "Finish a flipped move now: delete the org's rows on the source. After this it cannot be rolled back.";
+  static override examples = [
+    '<%= config.bin %> moves complete mv_3f9c2a71b04e8d65 --yes',
+    '<%= config.bin %> moves complete mv_3f9c2a71b04e8d65 --yes --follow --json',
+  ];
+  static override args = moveActionArgs;
+  static override flags = { ...moveActionFlags, ...confirmFlag };
+  protected readonly verb = 'complete';
+  protected readonly arrived: ReadonlySet<MoveState> = new Set(['completed']);
+  protected override question(m: Move): string {
+    return `Complete move ${m.id}? Org ${m.orgId}'s rows on ${m.from} are deleted; it can no longer be rolled back.`;
+  }
+}

@@ -1,0 +1,40 @@
+import { Flags } from '@oclif/core';
+import { OrgplaneCommand, parseOrgId } from '../../baseCommand.js';
+import { renderMoves } from '../../moves/render.js';
+import { MOVE_STATES, type Move } from '../../moves/types.js';
+
+export interface MovesListResult {
+  moves: Move[];
+}
+
+export default class MovesList extends OrgplaneCommand<MovesListResult> {
+  static override summary = 'List org moves, newest first.';
+  static override examples = [
+    '<%= config.bin %> moves list',
+    '<%= config.bin %> moves list --state failed',
+    '<%= config.bin %> moves list --batch mb_8e1d0c5a97f24b36 --json',
+    '<%= config.bin %> moves list --org 42',
+  ];
+  static override flags = {
+    state: Flags.string({ description: 'only moves in this state', options: [...MOVE_STATES] }),
+    batch: Flags.string({ description: 'only the moves of this batch (mb_...)' }),
+    org: Flags.string({ description: 'only the moves of this org' }),
+    limit: Flags.integer({ description: 'how many moves', default: 100, min: 1, max: 1000 }),
+    before: Flags.string({ description: 'only moves older than this move id (paging)' }),
+  };
+
+  protected async execute(): Promise<MovesListResult> {
+    const { flags } = await this.parse(MovesList);
+    return this.api().get<MovesListResult>('/v1/moves', {
+      state: flags.state,
+      batchId: flags.batch,
+      orgId: flags.org === undefined ? undefined : parseOrgId(flags.org),
+      limit: flags.limit,
+      before: flags.before,
+    });
+  }
+
+  protected render(result: MovesListResult): void {
+    renderMoves(result.moves, (line) => this.log(line));
+  }
+}

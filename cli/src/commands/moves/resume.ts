@@ -1,0 +1,16 @@
+import { MoveActionCommand, moveActionArgs, moveActionFlags } from '../../moves/moveAction.js';
+import { ARRIVED_STATES } from '../../moves/types.js';
+
+export type { Move as MovesResumeResult } from '../../moves/types.js';
+
+export default class MovesResume extends MoveActionCommand {
+  static override summary = 'Run a failed or waiting move again, from the last step it finished.';
+  static override examples = [
+    '<%= config.bin %> moves resume mv_3f9c2a71b04e8d65',
+    '<%= config.bin %> moves resume mv_3f9c2a71b04e8d65 --follow --reason "replica caught up"',
+  ];
+  static override args = moveActionArgs;
+  static override flags = moveActionFlags;
+  protected readonly verb = 'resume';
+  protected readonly arrived = ARRIVED_STATES;
+}

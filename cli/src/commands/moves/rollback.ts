@@ -1,0 +1,19 @@
+import { confirmFlag, MoveActionCommand, moveActionArgs, moveActionFlags } from '../../moves/moveAction.js';
+import type { Move, MoveState } from '../../moves/types.js';
+
+export type { Move as MovesRollbackResult } from '../../moves/types.js';
+
+export default class MovesRollback extends MoveActionCommand {
+  static override summary = 'Route a flipped org back to its source cluster, carrying back every write made on the target.';
+  static override examples = [
+    '<%= config.bin %> moves rollback mv_3f9c2a71b04e8d65 --yes',
+    '<%= config.bin %> moves rollback mv_3f9c2a71b04e8d65 --yes --follow --reason "p99 up on primary-2"',
+  ];
+  static override args = moveActionArgs;
+  static override flags = { ...moveActionFlags, ...confirmFlag };
+  protected readonly verb = 'rollback';
+  protected readonly arrived: ReadonlySet<MoveState> = new Set(['rolled_back']);
+  protected override question(m: Move): string {
+    return `Roll back move ${m.id}? Org ${m.orgId} is routed back from ${m.to} to ${m.from} (a short write block).`;
+  }
+}

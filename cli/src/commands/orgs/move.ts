@@ -1,0 +1,130 @@
+import { Args, Flags } from '@oclif/core';
+import { OrgplaneCommand, parseOrgId } from '../../baseCommand.js';
+import { CliError, ExitCode } from '../../errors.js';
+import { type FollowOutcome, followWithView } from '../../moves/follow.js';
+import { renderMoves } from '../../moves/render.js';
+import type { CreateMovesAnswer, Move, MoveBatch } from '../../moves/types.js';
+
+export interface OrgsMoveResult {
+  batch: MoveBatch;
+  /** As the control plane answered; with --follow, each as it rests (with its tables and events when the batch is small). */
+  moves: Move[];
+  followed: boolean;
+  /** `started` without --follow; else `arrived` (every move flipped or completed) or `stopped`. */
+  outcome: 'started' | FollowOutcome;
+}
+
+export default class OrgsMove extends OrgplaneCommand<OrgsMoveResult> {
+  static override summary = 'Move orgs to another cluster online: copy, catch up, verify, then flip their placement.';
+  static override description =
+    `Give org ids, or --from with --percent to move that share of a cluster's orgs (in a --range of ids if given). The moves run in the control plane; this command starts them as one batch and, with --follow, shows each until it rests: flipped, completed, failed, aborted or rolled back (a move waiting for another cutover attempt is followed on). With --follow the command exits 0 only when every move flipped or completed, else 1 with the same document.
+
+A flipped move is reversible until it completes: \`orgplane moves rollback <id>\`; it completes by itself after --grace-seconds, or at once with \`orgplane moves complete <id>\`.`;
+  static override examples = [
+    '<%= config.bin %> orgs move 42 --to primary-2 --follow',
+    '<%= config.bin %> orgs move 42 43 44 --to primary-3 --reason "noisy neighbours" --json',
+    '<%= config.bin %> orgs move --from primary-1 --to primary-3 --percent 10 --concurrency 8 --follow',
+    '<%= config.bin %> orgs move --from primary-1 --to primary-3 --percent 50 --range 1-5000 --json',
+  ];
+  // Org ids are variadic: `orgs move 42 43 44`.
+  static override strict = false;
+  static override args = {
+    orgId: Args.string({ description: 'ids of the orgs to move (one or more)', required: false }),
+  };
+  static override flags = {
+    to: Flags.string({ description: 'id of the cluster the orgs move to', required: true }),
+    from: Flags.string({ description: 'with --percent: the cluster whose orgs move' }),
+    percent: Flags.string({ description: 'with --from: the share of its orgs to move, a whole number 0..100' }),
+    range: Flags.string({ description: 'with --percent: only orgs in this inclusive id range, as <lo>-<hi>' }),
+    concurrency: Flags.integer({ description: 'moves of the batch running at once (1..32) [default: 4]', min: 1, max: 32 }),
+    'fence-deadline-ms': Flags.integer({
+      description: 'longest write block of a cutover before it is retried later (50..10000) [default: 1000]',
+      min: 50,
+      max: 10_000,
+    }),
+    'grace-seconds': Flags.integer({
+      description: 'how long a flipped move stays reversible before it completes by itself [default: 3600]',
+      min: 0,
+      max: 604_800,
+    }),
+    reason: Flags.string({ description: 'why, kept in the audit log' }),
+    follow: Flags.boolean({ description: 'show live progress and wait until every move rests', default: false }),
+  };
+
+  protected async execute(): Promise<OrgsMoveResult> {
+    const { argv, flags } = await this.parse(OrgsMove);
+    const body = {
+      ...selection(argv as string[], flags),
+      to: flags.to,
+      concurrency: flags.concurrency,
+      fenceDeadlineMs: flags['fence-deadline-ms'],
+      graceSeconds: flags['grace-seconds'],
+      reason: flags.reason,
+    };
+    const api = this.api();
+    const created = await api.send<CreateMovesAnswer>('POST', '/v1/moves', body);
+    if (!flags.follow) return { ...created, followed: false, outcome: 'started' };
+    const { moves, outcome } = await followWithView(api, created.moves, { json: this.jsonEnabled(), batchId: created.batch.id });
+    const batch = await api.get<MoveBatch>(`/v1/move-batches/${encodeURIComponent(created.batch.id)}`);
+    if (outcome !== 'arrived') process.exitCode = ExitCode.failure;
+    return { batch, moves, followed: true, outcome };
+  }
+
+  protected render(result: OrgsMoveResult): void {
+    renderMoves(result.moves, (line) => this.log(line));
+    const batch = result.batch.id;
+    if (result.outcome === 'started') {
+      this.log(`\nBatch ${batch} started. Follow it with \`orgplane moves list --batch ${batch}\`.`);
+    } else if (result.outcome === 'arrived') {
+      this.log(`\nEvery org is served by its new cluster. Roll one back with \`orgplane moves rollback <id>\` until it completes.`);
+    } else {
+      this.log(`\nNot every move arrived: see \`orgplane moves show <id>\` and runbooks/org-move.md.`);
+    }
+  }
+}
+
+interface SelectionFlags {
+  from?: string;
+  percent?: string;
+  range?: string;
+}
+
+type Selection = { orgIds: number[] } | { from: string; percent: number; range?: { lo: number; hi: number } };
+
+/** Either org ids or --from with --percent, never both: checked here so that nothing is sent. */
+function selection(args: string[], flags: SelectionFlags): Selection {
+  const byShare = flags.percent !== undefined || flags.from !== undefined || flags.range !== undefined;
+  if (args.length > 0 && byShare) {
+    throw invalid(
+      'give org ids, or --from with --percent, not both',
+      'orgplane orgs move 42 --to primary-2, or orgplane orgs move --from primary-1 --to primary-2 --percent 10',
+    );
+  }
+  if (args.length > 0) return { orgIds: args.map(parseOrgId) };
+  if (flags.from === undefined || flags.percent === undefined) {
+    throw invalid(
+      'say which orgs move: org ids, or --from with --percent',
+      'orgplane orgs move 42 --to primary-2, or orgplane orgs move --from primary-1 --to primary-2 --percent 10',
+    );
+  }
+  const percent = Number(flags.percent);
+  if (!/^\s*-?\d+\s*$/.test(flags.percent) || percent < 0 || percent > 100) {
+    throw invalid(`--percent must be a whole number from 0 to 100, got '${flags.percent}'`, '--percent 10');
+  }
+  return { from: flags.from, percent, ...(flags.range === undefined ? {} : { range: parseRange(flags.range) }) };
+}
+
+function parseRange(raw: string): { lo: number; hi: number } {
+  const match = /^\s*(\d+)\s*-\s*(\d+)\s*$/.exec(raw);
+  if (!match?.[1] || !match[2])
+    throw new CliError('INVALID_RANGE', `'${raw}' is not a range`, 'write it as <lo>-<hi>, for example 1-5000', ExitCode.usage);
+  const lo = parseOrgId(match[1]);
+  const hi = parseOrgId(match[2]);
+  if (lo > hi)
+    throw new CliError('INVALID_RANGE', `range ${lo}-${hi} ends before it starts`, 'write the lower org id first', ExitCode.usage);
+  return { lo, hi };
+}
+
+function invalid(message: string, example: string): CliError {
+  return new CliError('INVALID_INPUT', message, `for example: ${example}`, ExitCode.usage);
+}
