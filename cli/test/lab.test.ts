@@ -1,7 +1,7 @@
 // One real lab for the whole file: labUp, then everything a user of `orgplane lab`
 // relies on, then labDown. Needs the control plane built (`npx tsc -b control-plane`).
 import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
-import { chmod, mkdir, mkdtemp, readFile, rm } from 'node:fs/promises';
+import { chmod, mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { createTestDatabase } from '@orgplane/control-plane/embedded';
@@ -23,6 +23,7 @@ const ALL_IDS = [
   'primary-2-replica-1',
   'primary-3-replica-1',
   'control-plane',
+  'prometheus',
 ];
 
 const bin = path.join(path.dirname(fileURLToPath(import.meta.url)), '..', 'bin', 'run.js');
@@ -45,6 +46,9 @@ async function orgplane(args: string[], opts: { cwd?: string; env?: Record<strin
 }
 
 beforeAll(async () => {
+  if (execaSync('prometheus', ['--version'], { reject: false, stdio: 'ignore' }).exitCode !== 0) {
+    throw new Error("the lab tests need a real Prometheus on PATH: run .ci/run, which installs Debian's prometheus package");
+  }
   root = await mkdtemp('/tmp/orgplane-lab-test-');
   // mkdtemp makes it 0700; the Postgres OS user (when we are root) must get through it.
   await chmod(root, 0o755);
@@ -108,17 +112,51 @@ function alive(pid: number): boolean {
 }
 
 function postgresUnder(labDir: string): number[] {
+  return processesUnder(labDir, 'postgres');
+}
+
+function prometheusUnder(labDir: string): number[] {
+  return processesUnder(labDir, 'prometheus');
+}
+
+function processesUnder(labDir: string, program: string): number[] {
   return readdirSync('/proc')
     .filter((e) => /^\d+$/.test(e))
     .filter((e) => {
       try {
         const cmd = readFileSync(`/proc/${e}/cmdline`, 'utf8').replaceAll('\0', ' ');
-        return cmd.includes('postgres') && cmd.includes(`${labDir}/`) && alive(Number(e));
+        return cmd.includes(program) && cmd.includes(`${labDir}/`) && alive(Number(e));
       } catch {
         return false;
       }
     })
     .map(Number);
+}
+
+/** PATH without any directory that holds a `prometheus`, as on a machine without the package. */
+function pathWithoutPrometheus(): string {
+  return (process.env.PATH ?? '')
+    .split(path.delimiter)
+    .filter((d) => d && !existsSync(path.join(d, 'prometheus')))
+    .join(path.delimiter);
+}
+
+/** An instant query against the lab's Prometheus: its one value, or null without one. */
+async function promValue(query: string): Promise<number | null> {
+  const res = await fetch(`${up.prometheus.url}/api/v1/query?query=${encodeURIComponent(query)}`);
+  const body = (await res.json()) as { data: { result: { value: [number, string] }[] } };
+  const [first] = body.data.result;
+  return first ? Number(first.value[1]) : null;
+}
+
+async function until<T>(what: string, limitMs: number, probe: () => Promise<T | undefined>): Promise<T> {
+  const deadline = Date.now() + limitMs;
+  for (;;) {
+    const value = await probe();
+    if (value !== undefined) return value;
+    if (Date.now() > deadline) throw new Error(`timed out after ${limitMs} ms waiting until ${what}`);
+    await new Promise((r) => setTimeout(r, 200));
+  }
 }
 
 const slotOf = (replicaId: string) => replicaId.replaceAll('-', '_');
@@ -148,9 +186,12 @@ async function expectEveryReplicaOnItsSlot(status: LabPresent): Promise<void> {
 }
 
 function pidsOf(s: LabPresent): number[] {
-  return [s.controlPlane.pid, s.controlDb.pid, ...s.clusters.flatMap((c) => [c.primary.pid, ...c.replicas.map((r) => r.pid)])].filter(
-    (p): p is number => typeof p === 'number',
-  );
+  return [
+    s.controlPlane.pid,
+    s.prometheus.pid,
+    s.controlDb.pid,
+    ...s.clusters.flatMap((c) => [c.primary.pid, ...c.replicas.map((r) => r.pid)]),
+  ].filter((p): p is number => typeof p === 'number');
 }
 
 describe('lab up (fresh)', () => {
@@ -168,6 +209,7 @@ describe('lab up (fresh)', () => {
     expect(up.controlPlane.token).toMatch(/\S{16,}/);
     expect(pidsOf(up)).toHaveLength(ALL_IDS.length);
     for (const pid of pidsOf(up)) expect(alive(pid)).toBe(true);
+    expect(up.prometheus).toMatchObject({ state: 'running', url: expect.stringMatching(/^http:\/\/127\.0\.0\.1:\d+$/), hint: null });
     const urls = [up.controlDb.url, ...up.clusters.flatMap((c) => [c.primary.url, ...c.replicas.map((r) => r.url)])];
     expect(new Set(urls).size).toBe(7);
     for (const c of up.clusters) for (const r of c.replicas) expect(r.replayLagBytes).toBeLessThan(CAUGHT_UP_BYTES);
@@ -179,6 +221,36 @@ describe('lab up (fresh)', () => {
     expect(statSync(statePath).mode & 0o777).toBe(0o600);
     expect(statSync(contextPath).mode & 0o777).toBe(0o600);
     expect(JSON.parse(await readFile(contextPath, 'utf8'))).toEqual({ url: up.controlPlane.url, token: up.controlPlane.token });
+  });
+
+  it('runs Prometheus with the control plane as a healthy target, scraped with its own least-scope token', async () => {
+    interface Target {
+      labels: { job: string };
+      scrapeUrl: string;
+      health: string;
+      lastError: string;
+    }
+    // Prometheus finds its targets a few seconds after it starts; lab up does not wait for that.
+    const target = await until('the control plane is a healthy target', 30_000, async () => {
+      const body = (await (await fetch(`${up.prometheus.url}/api/v1/targets`)).json()) as { data: { activeTargets: Target[] } };
+      const found = body.data.activeTargets.find((t) => t.labels.job === 'control-plane');
+      return found?.health === 'up' ? found : undefined;
+    });
+    expect(target).toMatchObject({ scrapeUrl: `${up.controlPlane.url}/metrics`, lastError: '' });
+    expect(await promValue('up{job="control-plane"}')).toBe(1);
+
+    // Its token: in a file only the owner reads, not in the config, not the admin token,
+    // and good for /metrics but not for the shard map (scope sdk:read).
+    const credentials = path.join(dir, 'prometheus', 'control-plane.token');
+    expect(statSync(credentials).mode & 0o777).toBe(0o600);
+    const token = (await readFile(credentials, 'utf8')).trim();
+    expect(token).toMatch(/^op_/);
+    expect(token).not.toBe(up.controlPlane.token);
+    const config = await readFile(path.join(dir, 'prometheus', 'prometheus.yml'), 'utf8');
+    expect(config).toContain(credentials);
+    expect(config).not.toContain(token);
+    expect((await api('/metrics', token)).status).toBe(200);
+    expect((await api('/v1/shard-map', token)).status).toBe(403);
   });
 
   it('streams a row written on a primary to its replica', async () => {
@@ -259,14 +331,21 @@ describe('lab up (fresh)', () => {
     ]);
   });
 
-  it('writes neither the token nor the lab password to its logs', async () => {
+  it('writes neither a token nor the lab password to its logs', async () => {
     const password = new URL(up.controlDb.url).password;
     expect(password.length).toBeGreaterThanOrEqual(16);
-    for (const log of ['control-plane.log', 'lab.log']) {
+    const scrapeToken = (await readFile(path.join(dir, 'prometheus', 'control-plane.token'), 'utf8')).trim();
+    for (const log of ['control-plane.log', 'lab.log', 'prometheus.log']) {
       const text = await readFile(path.join(dir, log), 'utf8');
-      expect(text.length, log).toBeGreaterThan(0);
-      expect(text.includes(up.controlPlane.token!), `token in ${log}`).toBe(false);
-      expect(text.includes(password), `password in ${log}`).toBe(false);
+      // Prometheus logs only warnings: a healthy one writes nothing.
+      if (log !== 'prometheus.log') expect(text.length, log).toBeGreaterThan(0);
+      for (const [name, secret] of [
+        ['token', up.controlPlane.token!],
+        ['scrape token', scrapeToken],
+        ['password', password],
+      ]) {
+        expect(text.includes(secret!), `${name} in ${log}`).toBe(false);
+      }
     }
   });
 });
@@ -315,13 +394,18 @@ describe('lab up (again)', () => {
     const replica = up.clusters[1]!.replicas[0]!;
     process.kill(replica.pid!, 'SIGTERM');
     process.kill(up.controlPlane.pid!, 'SIGTERM');
+    process.kill(up.prometheus.pid!, 'SIGTERM');
+    const stopping = [replica.pid!, up.controlPlane.pid!, up.prometheus.pid!];
     const deadline = Date.now() + 30_000;
-    while ((alive(replica.pid!) || alive(up.controlPlane.pid!)) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
-    expect((await labStatus({ dir })).state).toBe('partial');
+    while (stopping.some(alive) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
+    const partial = await labStatus({ dir });
+    expect(partial.state).toBe('partial');
+    expect(partial.state !== 'absent' && partial.prometheus).toMatchObject({ state: 'stopped', pid: null, url: up.prometheus.url });
 
     const again = await labUp({ dir });
     expect(again.alreadyRunning).toBe(false);
-    expect(again.started).toEqual(['primary-2-replica-1', 'control-plane']);
+    expect(again.started).toEqual(['primary-2-replica-1', 'control-plane', 'prometheus']);
+    expect(again.prometheus).toMatchObject({ state: 'running', url: up.prometheus.url });
     expect(again.state).toBe('running');
     expect(again.clusters[0]!.primary.pid).toBe(up.clusters[0]!.primary.pid);
     expect((await api('/v1/shard-map', again.controlPlane.token!)).status).toBe(200);
@@ -370,6 +454,136 @@ describe('lab up (again)', () => {
   });
 });
 
+describe('SLO-gated rollouts in the lab', () => {
+  const CHECK_QUERY = 'sum(rate(orgplane_http_errors_total{code="UNAUTHORIZED"}[10s]))';
+  const CHECK = `unauthorized:${CHECK_QUERY}<0.5`;
+
+  interface GatedRollout {
+    status: string;
+    stageIndex: number;
+    updatedAt: string;
+    analyses: { stageIndex: number; check: string; value: number | null; threshold: number; op: string; outcome: string; at: string }[];
+  }
+
+  const rollout = async (flag: string): Promise<GatedRollout> =>
+    (await (await api(`/v1/rollouts/${flag}`, up.controlPlane.token!)).json()) as GatedRollout;
+
+  const create = (flag: string, onFailure: 'pause' | 'rollback', check = CHECK) =>
+    orgplane([
+      'rollouts',
+      'create',
+      flag,
+      '--stages',
+      '0,50,100',
+      '--check',
+      check,
+      '--interval',
+      '1s',
+      '--failure-limit',
+      '3',
+      '--mode',
+      'automatic',
+      // Long enough that the gate never advances a passing stage during the test.
+      '--min-dwell',
+      '1h',
+      '--on-failure',
+      onFailure,
+      '--json',
+    ]);
+
+  it('refuses a check the lab Prometheus rejects with INVALID_PROMQL (exit 2), and creates nothing', async () => {
+    // Balanced brackets pass the control plane's own shape check: only Prometheus knows
+    // that rate() wants a range vector.
+    const res = await create('gated-bad', 'pause', 'bad:rate(orgplane_http_errors_total)<1');
+    expect(res.exitCode).toBe(2);
+    expect(res.json.error.code).toBe('INVALID_PROMQL');
+    expect((await api('/v1/rollouts/gated-bad', up.controlPlane.token!)).status).toBe(404);
+  });
+
+  it('pauses, or rolls back, a stage whose error rate jumps, and records every analysis', { timeout: 180_000 }, async () => {
+    // One refused request, so the series exists; then wait until the check would pass
+    // (earlier tests made a few 401s of their own).
+    await api('/v1/shard-map');
+    await until('the check query has a passing value', 60_000, async () => {
+      const value = await promValue(CHECK_QUERY);
+      return value !== null && value < 0.5 ? value : undefined;
+    });
+
+    // Both rollouts at once: one pauses on failure, the other rolls back.
+    await Promise.all(
+      (
+        [
+          ['gated-pause', 'pause'],
+          ['gated-rollback', 'rollback'],
+        ] as const
+      ).map(async ([flag, onFailure]) => {
+        const created = await create(flag, onFailure);
+        expect(created.exitCode, created.stdout).toBe(0);
+        expect(created.json.stages[0].checks).toEqual([{ name: 'unauthorized', query: CHECK_QUERY, op: '<', threshold: 0.5 }]);
+        const advanced = await orgplane(['rollouts', 'advance', flag, '--json']);
+        expect(advanced.exitCode, advanced.stdout).toBe(0);
+        expect(advanced.json).toMatchObject({ status: 'running', stageIndex: 0 });
+      }),
+    );
+    // The gates evaluate the stage, and it passes.
+    for (const flag of ['gated-pause', 'gated-rollback']) {
+      await until(`${flag} has a passing analysis`, 30_000, async () => (await rollout(flag)).analyses.find((a) => a.outcome === 'pass'));
+      expect(await rollout(flag)).toMatchObject({ status: 'running', stageIndex: 0 });
+    }
+
+    // The service fails: a flood of unauthorized requests.
+    let flooding = true;
+    const flood = (async () => {
+      while (flooding) {
+        await Promise.all(Array.from({ length: 4 }, () => api('/v1/shard-map').then((r) => r.body?.cancel())));
+        await new Promise((r) => setTimeout(r, 20));
+      }
+    })();
+    const failureStart = Date.now();
+    let paused: GatedRollout;
+    let rolledBack: GatedRollout;
+    try {
+      paused = await until('the gate pauses gated-pause', 90_000, async () => {
+        const r = await rollout('gated-pause');
+        return r.status === 'running' ? undefined : r;
+      });
+      rolledBack = await until('the gate rolls back gated-rollback', 90_000, async () => {
+        const r = await rollout('gated-rollback');
+        return r.status === 'running' ? undefined : r;
+      });
+    } finally {
+      flooding = false;
+      await flood;
+    }
+    expect(paused).toMatchObject({ status: 'paused', stageIndex: 0 });
+    expect(rolledBack).toMatchObject({ status: 'rolled_back', stageIndex: -1 });
+    for (const [flag, r] of [
+      ['pause', paused],
+      ['rollback', rolledBack],
+    ] as const) {
+      console.log(JSON.stringify({ figure: `lab SLO gate: failure start to ${flag}`, ms: Date.parse(r.updatedAt) - failureStart }));
+    }
+
+    // `rollouts show --json` has the analyses (newest first): the trip, and the passes before it.
+    for (const flag of ['gated-pause', 'gated-rollback']) {
+      const shown = await orgplane(['rollouts', 'show', flag, '--json']);
+      expect(shown.exitCode, shown.stdout).toBe(0);
+      const analyses = shown.json.analyses as GatedRollout['analyses'];
+      const trip = analyses.slice(0, 3);
+      for (const a of trip) {
+        expect(a).toMatchObject({ stageIndex: 0, check: 'unauthorized', op: '<', threshold: 0.5, outcome: 'fail' });
+        expect(a.value).toBeGreaterThanOrEqual(0.5);
+      }
+      const pass = analyses.find((a) => a.outcome === 'pass');
+      expect(pass?.value).toBeLessThan(0.5);
+    }
+    const audit = await orgplane(['audit', 'list', '--action', 'rollout.gate', '--limit', '5', '--json']);
+    expect(audit.exitCode, audit.stdout).toBe(0);
+    expect(JSON.stringify(audit.json)).toContain('gated-pause');
+    expect(JSON.stringify(audit.json)).toContain('gated-rollback');
+  });
+});
+
 describe('the orgplane binary with the lab', () => {
   it('lab up prints nothing on stderr without a terminal, and nothing but JSON with --json', async () => {
     const human = await orgplane(['lab', 'up', '--dir', dir]);
@@ -393,6 +607,7 @@ describe('the orgplane binary with the lab', () => {
       'Start the control DB and 3 primaries',
       'Start 3 replicas',
       'Start the control plane',
+      'Start Prometheus',
       'Wait for the replicas to catch up',
     ]) {
       expect(res.stdout).toContain(step);
@@ -430,24 +645,76 @@ describe('lab down, then up', () => {
     expect([...down.stopped].sort()).toEqual([...ALL_IDS].sort());
     expect(down.stopped.indexOf('primary-1-replica-1')).toBeLessThan(down.stopped.indexOf('primary-1'));
     expect(down.stopped.indexOf('primary-1')).toBeLessThan(down.stopped.indexOf('control-db'));
+    expect(down.stopped[0]).toBe('prometheus');
     expect(down.purged).toBe(false);
     for (const pid of pids) expect(alive(pid), `pid ${pid}`).toBe(false);
     expect(postgresUnder(dir)).toEqual([]);
+    expect(prometheusUnder(dir)).toEqual([]);
     expect((await labStatus({ dir })).state).toBe('stopped');
     expect(await labDown({ dir })).toEqual({ stopped: [], purged: false });
   });
 
-  it('restarts the same lab with its data, without seeding again', async () => {
-    const again = await labUp({ dir });
+  it('restarts the same lab with its data, without seeding again, even where Prometheus is not installed', async () => {
+    const saved = process.env.PATH;
+    process.env.PATH = pathWithoutPrometheus();
+    let again: LabUpResult;
+    try {
+      again = await labUp({ dir });
+    } finally {
+      process.env.PATH = saved;
+    }
     expect(again.alreadyRunning).toBe(false);
-    expect([...again.started].sort()).toEqual([...ALL_IDS].sort());
+    expect([...again.started].sort()).toEqual(ALL_IDS.filter((id) => id !== 'prometheus').sort());
+    // Prometheus is optional: its absence does not make the lab partial.
     expect(again.state).toBe('running');
+    expect(again.prometheus).toMatchObject({ state: 'absent', url: null, pid: null, hint: expect.stringContaining('SLO gates are off') });
+    expect(again.prometheus.hint).toContain('apt-get install prometheus');
     expect(again.controlPlane.token).toBe(up.controlPlane.token);
     expect(again.clusters.map((c) => c.primary.url)).toEqual(up.clusters.map((c) => c.primary.url));
     expect(await orgCount(again)).toBe(ORGS);
     expect((await api('/v1/shard-map', again.controlPlane.token!)).status).toBe(200);
     for (const c of again.clusters) for (const r of c.replicas) expect(r.replayLagBytes).toBeLessThan(CAUGHT_UP_BYTES);
     await expectEveryReplicaOnItsSlot(again);
+  });
+
+  it('says once, without Prometheus, that SLO gates are off and how to install it', async () => {
+    const env = { PATH: pathWithoutPrometheus() };
+    const human = await orgplane(['lab', 'up', '--dir', dir], { env });
+    expect(human.exitCode, human.stderr).toBe(0);
+    expect(human.stdout).toContain('The lab is already running.');
+    expect(human.stdout.split('SLO gates are off').length - 1).toBe(1);
+    expect(human.stdout).toContain('apt-get install prometheus');
+    const status = await orgplane(['lab', 'status', '--dir', dir, '--json'], { env });
+    expect(status.json).toMatchObject({ state: 'running', prometheus: { state: 'absent', url: null } });
+  });
+
+  it('starts only Prometheus once it is installed; one that fails to start is named, and nothing else stops', async () => {
+    const fakeBin = path.join(root, 'fake-bin');
+    await mkdir(fakeBin, { recursive: true });
+    await writeFile(path.join(fakeBin, 'prometheus'), '#!/bin/sh\necho "fake prometheus: refusing to start" >&2\nexit 1\n', {
+      mode: 0o755,
+    });
+    const before = await labStatus({ dir });
+    const saved = process.env.PATH;
+    process.env.PATH = `${fakeBin}${path.delimiter}${saved}`;
+    try {
+      await expect(labUp({ dir })).rejects.toMatchObject({
+        code: 'LAB_UP_FAILED',
+        message: 'Prometheus exited while starting',
+        hint: expect.stringContaining(path.join(dir, 'prometheus.log')),
+      });
+    } finally {
+      process.env.PATH = saved;
+    }
+    expect(await readFile(path.join(dir, 'prometheus.log'), 'utf8')).toContain('fake prometheus: refusing to start');
+    const after = await labStatus({ dir });
+    expect(after).toMatchObject({ state: 'partial', prometheus: { state: 'stopped' } });
+    if (before.state === 'absent' || after.state === 'absent') throw new Error('lab vanished');
+    expect(pidsOf(after).sort()).toEqual(pidsOf(before).sort());
+
+    const again = await labUp({ dir });
+    expect(again.started).toEqual(['prometheus']);
+    expect(again).toMatchObject({ state: 'running', prometheus: { state: 'running' } });
   });
 
   it('purges the lab directory and its CLI context', async () => {

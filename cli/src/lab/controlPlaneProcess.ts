@@ -1,11 +1,10 @@
 // The control plane as a detached background process: `node control-plane/dist/main.js`
 // with its output appended to <dir>/control-plane.log, found again later by its pid.
-import { closeSync, existsSync, openSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import path from 'node:path';
-import { execa, type StdoutStderrOption } from 'execa';
 import { LabError } from './errors.js';
-import { isAlive, isAliveAs, sleep, waitUntilDead } from './processes.js';
+import { isAlive, isAliveAs, sleep, spawnDetached, terminate } from './processes.js';
 
 /** control-plane/dist/main.js of the installed @orgplane/control-plane package. */
 export function controlPlaneMain(): string {
@@ -41,32 +40,24 @@ export interface StartControlPlane {
   main: string;
   port: number;
   databaseUrl: string;
+  /** The lab's Prometheus, which its SLO gates query; null when Prometheus is not installed. */
+  prometheusUrl: string | null;
   logFile: string;
 }
 
 /** Spawn it detached so it outlives this process; returns its pid. */
 export function spawnControlPlane(opts: StartControlPlane): number {
-  // An open file descriptor, not execa's {file}: that would pipe the output through this
-  // process, which is gone long before the control plane. execa's types name only fds up
-  // to 9; like child_process it hands any open fd to the child.
-  const out = openSync(opts.logFile, 'a', 0o600);
-  const log = out as StdoutStderrOption;
-  try {
-    const child = execa(process.execPath, [opts.main], {
-      detached: true,
-      stdin: 'ignore',
-      stdout: log,
-      stderr: log,
-      // Its exit is noticed by waitReady and by pid later, never through this promise.
-      reject: false,
-      env: { ORGPLANE_DATABASE_URL: opts.databaseUrl, ORGPLANE_PORT: String(opts.port), ORGPLANE_HOST: '127.0.0.1' },
-    });
-    child.unref();
-    if (!child.pid) throw new LabError('LAB_UP_FAILED', `could not start ${process.execPath} ${opts.main}`, `read ${opts.logFile}`);
-    return child.pid;
-  } finally {
-    closeSync(out);
-  }
+  return spawnDetached({
+    command: process.execPath,
+    args: [opts.main],
+    env: {
+      ORGPLANE_DATABASE_URL: opts.databaseUrl,
+      ORGPLANE_PORT: String(opts.port),
+      ORGPLANE_HOST: '127.0.0.1',
+      ...(opts.prometheusUrl ? { ORGPLANE_PROMETHEUS_URL: opts.prometheusUrl } : {}),
+    },
+    logFile: opts.logFile,
+  });
 }
 
 /** Poll GET /readyz until it answers 200; fails fast if the process exits. */
@@ -93,19 +84,6 @@ export async function waitReady(pid: number, port: number, logFile: string, time
 /** SIGTERM, then SIGKILL if it is still there after `graceMs`. Returns whether it was running. */
 export async function stopControlPlane(pid: number | null, graceMs = 10_000): Promise<boolean> {
   if (!isControlPlaneRunning(pid)) return false;
-  signal(pid, 'SIGTERM');
-  if (!(await waitUntilDead(pid, graceMs))) {
-    signal(pid, 'SIGKILL');
-    await waitUntilDead(pid, 5_000);
-  }
+  await terminate(pid, graceMs);
   return true;
-}
-
-/** It may exit between the check and the signal: that is what we wanted anyway. */
-function signal(pid: number, sig: NodeJS.Signals): void {
-  try {
-    process.kill(pid, sig);
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code !== 'ESRCH') throw err;
-  }
 }

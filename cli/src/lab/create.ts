@@ -1,12 +1,13 @@
 // A fresh lab: ports and a password, initdb (replicas copied from their never-started
-// primaries), start, migrate, seed, mint the admin token, start and configure the control plane.
+// primaries), start, migrate, seed, mint the admin token, start and configure the control
+// plane, start Prometheus.
 import { randomBytes } from 'node:crypto';
 import { createApiToken } from '@orgplane/control-plane';
 import { freePort, migrate } from '@orgplane/control-plane/embedded';
 import { clusterId, type LabConfig, orgBlocks, replicaId, replicationSlotName } from './config.js';
 import { controlPlaneUrl } from './controlPlaneProcess.js';
 import { CONTROL_DB, ensureDatabase, type Fleet, fleetOf, initFleet, primariesOf, replicasOf, TENANT_DB } from './fleet.js';
-import { catchUpSteps, guard, nothingLaunched, saveContext, startControlPlane, startPostgresSteps } from './launch.js';
+import { catchUpSteps, guard, nothingLaunched, saveContext, startControlPlane, startPostgresSteps, startPrometheusStep } from './launch.js';
 import { registerFleet } from './register.js';
 import { seedOrgs } from './seed.js';
 import { CONTROL_DB_ID, CONTROL_PLANE_ID, type LabState, labPaths, writeState } from './state.js';
@@ -15,7 +16,7 @@ import { logged, logTo, type StepReport, type StepRunner } from './steps.js';
 import type { LabUpResult } from './up.js';
 
 export async function createLab(dir: string, config: LabConfig, main: string, runSteps: StepRunner): Promise<LabUpResult> {
-  const ports = await uniqueFreePorts(2 + config.clusters * (1 + config.replicas));
+  const ports = await uniqueFreePorts(3 + config.clusters * (1 + config.replicas));
   const port = () => ports.pop()!;
   const state: LabState = {
     version: 1,
@@ -25,6 +26,7 @@ export async function createLab(dir: string, config: LabConfig, main: string, ru
     password: randomBytes(16).toString('hex'),
     controlDb: { id: CONTROL_DB_ID, port: port() },
     controlPlane: { port: port(), pid: null, token: null, tokenId: null },
+    prometheus: { port: port(), pid: null, tokenId: null },
     fleet: Array.from({ length: config.clusters }, (_, i) => {
       const id = clusterId(i + 1);
       return {
@@ -60,6 +62,7 @@ export async function createLab(dir: string, config: LabConfig, main: string, ru
               launched.ids.push(CONTROL_PLANE_ID);
             },
           },
+          startPrometheusStep(dir, state, fleet, launched),
           { title: 'Register the clusters and the shard map', run: () => register(state, fleet) },
           ...catchUpSteps(fleet),
         ],

@@ -1,11 +1,12 @@
-// Stop everything the lab runs: the control plane, then replicas, primaries and the
-// control DB (each tier in parallel); optionally delete the lab's data.
+// Stop everything the lab runs: Prometheus, the control plane, then replicas, primaries
+// and the control DB (each tier in parallel); optionally delete the lab's data.
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { rm } from 'node:fs/promises';
 import { isControlPlaneRunning, stopControlPlane } from './controlPlaneProcess.js';
 import { LabError } from './errors.js';
 import { fleetOf, isRunning, type LabServer, primariesOf, replicasOf } from './fleet.js';
-import { postgresProcessesUnder, waitUntilReaped } from './processes.js';
+import { postgresProcessesUnder, processesUnder, waitUntilReaped } from './processes.js';
+import { PROMETHEUS_ID, stopPrometheus } from './prometheusProcess.js';
 import { CONTROL_PLANE_ID, hasState, type LabState, labPaths, readState, resolveLabDir, writeState } from './state.js';
 import { runQuietly, type Step, type StepRunner } from './steps.js';
 
@@ -33,7 +34,7 @@ export async function labDown(opts: LabDownOptions = {}): Promise<LabDownResult>
   // So that `ps` right after `lab down` shows nothing of the lab, not even exit records.
   await waitUntilReaped(pids, 3000);
 
-  const left = postgresProcessesUnder(dir);
+  const left = [...postgresProcessesUnder(dir), ...processesUnder(dir, PROMETHEUS_COMMAND)];
   if (state && isControlPlaneRunning(state.controlPlane.pid)) left.push(state.controlPlane.pid);
   if (left.length) {
     throw new LabError(
@@ -42,7 +43,13 @@ export async function labDown(opts: LabDownOptions = {}): Promise<LabDownResult>
       `stop them with \`kill ${left.join(' ')}\`, then run \`orgplane lab down\` again`,
     );
   }
-  if (state && !opts.purge) await writeState(dir, { ...state, controlPlane: { ...state.controlPlane, pid: null } });
+  if (state && !opts.purge) {
+    await writeState(dir, {
+      ...state,
+      controlPlane: { ...state.controlPlane, pid: null },
+      ...(state.prometheus ? { prometheus: { ...state.prometheus, pid: null } } : {}),
+    });
+  }
 
   let purged = false;
   if (opts.purge && (existsSync(dir) || existsSync(paths.context))) {
@@ -59,7 +66,10 @@ export async function labDown(opts: LabDownOptions = {}): Promise<LabDownResult>
   return { stopped, purged };
 }
 
-/** The control plane, then replicas, primaries and the control DB: each tier in parallel. */
+/** A `prometheus` binary as the first word of a command line (its config path names the lab dir). */
+const PROMETHEUS_COMMAND = /^(\S*\/)?prometheus\s/;
+
+/** Prometheus, the control plane, then replicas, primaries and the control DB: each tier in parallel. */
 function stopSteps(dir: string, state: LabState, stopped: string[], pids: number[]): Step[] {
   const fleet = fleetOf(dir, state);
   const stopTier = (title: string, tier: LabServer[]): Step => ({
@@ -83,6 +93,16 @@ function stopSteps(dir: string, state: LabState, stopped: string[], pids: number
   const [controlDb, ...primaries] = primariesOf(fleet);
   const replicas = replicasOf(fleet);
   return [
+    {
+      // First, so that it records no failed scrapes of a control plane on its way down.
+      title: 'Stop Prometheus',
+      async run(report) {
+        const pid = state.prometheus?.pid;
+        if (!(await stopPrometheus(dir, pid))) return report.skip('not running');
+        stopped.push(PROMETHEUS_ID);
+        pids.push(pid!);
+      },
+    },
     {
       title: 'Stop the control plane',
       async run(report) {

@@ -11,6 +11,7 @@ export {
   type LabPresent,
   type LabStatus,
   labStatus,
+  type PrometheusStatus,
   type ReplicaStatus,
   type ServerStatus,
 } from './status.js';

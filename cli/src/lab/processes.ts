@@ -1,7 +1,9 @@
-// Looking at OS processes: whether a pid is alive and what it is, and which Postgres
-// processes still run out of a lab directory.
-import { existsSync, readdirSync, readFileSync } from 'node:fs';
+// OS processes of the lab: starting one detached in the background, whether a pid is
+// alive and what it is, which processes still run out of a lab directory, stopping one.
+import { closeSync, existsSync, openSync, readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
+import { execa, type StdoutStderrOption } from 'execa';
+import { LabError } from './errors.js';
 
 export function isAlive(pid: number | null | undefined): pid is number {
   if (!pid || !Number.isInteger(pid) || pid <= 0) return false;
@@ -42,6 +44,11 @@ export function isAliveAs(pid: number | null | undefined, ...needles: string[]):
 
 /** Pids of `postgres` processes whose command line mentions `dir` (a postmaster's `-D <dataDir>`). */
 export function postgresProcessesUnder(dir: string): number[] {
+  return processesUnder(dir, /(^|\/)postgres\b/);
+}
+
+/** Pids of live processes whose command line matches `program` and mentions a path under `dir`. */
+export function processesUnder(dir: string, program: RegExp): number[] {
   let entries: string[];
   try {
     entries = readdirSync('/proc');
@@ -52,7 +59,7 @@ export function postgresProcessesUnder(dir: string): number[] {
   for (const entry of entries) {
     if (!/^\d+$/.test(entry)) continue;
     const cmd = commandLine(Number(entry));
-    if (cmd && /(^|\/)postgres\b/.test(cmd) && cmd.includes(dir + path.sep) && isAlive(Number(entry))) pids.push(Number(entry));
+    if (cmd && program.test(cmd) && cmd.includes(dir + path.sep) && isAlive(Number(entry))) pids.push(Number(entry));
   }
   return pids;
 }
@@ -78,6 +85,58 @@ export async function waitUntilReaped(pids: number[], timeoutMs: number): Promis
     if (listed.length === 0) return true;
     if (Date.now() > deadline) return false;
     await sleep(50);
+  }
+}
+
+export interface SpawnDetached {
+  command: string;
+  args: string[];
+  /** Added to this process's environment. */
+  env?: Record<string, string>;
+  /** stdout and stderr are appended here (created 0600). */
+  logFile: string;
+}
+
+/** Start a program detached so it outlives this process; returns its pid. */
+export function spawnDetached(opts: SpawnDetached): number {
+  // An open file descriptor, not execa's {file}: that would pipe the output through this
+  // process, which is gone long before the child. execa's types name only fds up to 9;
+  // like child_process it hands any open fd to the child.
+  const out = openSync(opts.logFile, 'a', 0o600);
+  const log = out as StdoutStderrOption;
+  try {
+    const child = execa(opts.command, opts.args, {
+      detached: true,
+      stdin: 'ignore',
+      stdout: log,
+      stderr: log,
+      // Its exit is noticed by a readiness wait and by pid later, never through this promise.
+      reject: false,
+      ...(opts.env ? { env: opts.env } : {}),
+    });
+    child.unref();
+    if (!child.pid) throw new LabError('LAB_UP_FAILED', `could not start ${opts.command}`, `read ${opts.logFile}`);
+    return child.pid;
+  } finally {
+    closeSync(out);
+  }
+}
+
+/** SIGTERM, then SIGKILL if it is still there after `graceMs`. */
+export async function terminate(pid: number, graceMs: number): Promise<void> {
+  signal(pid, 'SIGTERM');
+  if (!(await waitUntilDead(pid, graceMs))) {
+    signal(pid, 'SIGKILL');
+    await waitUntilDead(pid, 5_000);
+  }
+}
+
+/** It may exit between the check and the signal: that is what we wanted anyway. */
+function signal(pid: number, sig: NodeJS.Signals): void {
+  try {
+    process.kill(pid, sig);
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== 'ESRCH') throw err;
   }
 }
 

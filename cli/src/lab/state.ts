@@ -29,7 +29,16 @@ export interface LabState extends LabConfig {
   password: string;
   controlDb: ServerSlot;
   controlPlane: { port: number; pid: number | null; token: string | null; tokenId: string | null };
+  /** Labs made before the lab ran Prometheus have none until their next `labUp`. */
+  prometheus?: PrometheusSlot;
   fleet: ClusterSlot[];
+}
+
+export interface PrometheusSlot {
+  port: number;
+  pid: number | null;
+  /** The id of its scrape token (scope sdk:read); the token itself is only in its credentials file. */
+  tokenId: string | null;
 }
 
 export const CONTROL_DB_ID = 'control-db';
@@ -41,6 +50,14 @@ export const labPaths = (dir: string) => ({
   context: path.join(dir, '..', 'context.json'),
   labLog: path.join(dir, 'lab.log'),
   controlPlaneLog: path.join(dir, 'control-plane.log'),
+  prometheus: {
+    dir: path.join(dir, 'prometheus'),
+    config: path.join(dir, 'prometheus', 'prometheus.yml'),
+    data: path.join(dir, 'prometheus', 'data'),
+    /** The control plane token it scrapes with, mode 0600. */
+    credentials: path.join(dir, 'prometheus', 'control-plane.token'),
+    log: path.join(dir, 'prometheus.log'),
+  },
   dataDir: (serverId: string) => path.join(dir, serverId === CONTROL_DB_ID ? 'control' : serverId, 'data'),
 });
 

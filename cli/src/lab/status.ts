@@ -2,6 +2,7 @@
 // lab is a local dev fleet and its status is how people and scripts connect to it.
 import { controlPlaneUrl, isControlPlaneRunning } from './controlPlaneProcess.js';
 import { CONTROL_DB, fleetOf, isRunning, replayLagBytes, TENANT_DB } from './fleet.js';
+import { findPrometheus, isPrometheusRunning, PROMETHEUS_INSTALL_HINT, prometheusUrl } from './prometheusProcess.js';
 import { hasState, type LabState, labPaths, readState, resolveLabDir } from './state.js';
 
 export interface ServerStatus {
@@ -31,6 +32,17 @@ export interface ControlPlaneStatus {
   logFile: string;
 }
 
+export interface PrometheusStatus {
+  /** `absent`: the prometheus binary is not installed, so the lab's SLO gates are off. */
+  state: 'running' | 'stopped' | 'absent';
+  /** Its HTTP API, the control plane's ORGPLANE_PROMETHEUS_URL; null while absent. */
+  url: string | null;
+  pid: number | null;
+  logFile: string;
+  /** What to do about it while absent, else null. */
+  hint: string | null;
+}
+
 export interface LabAbsent {
   state: 'absent';
   dir: string;
@@ -44,6 +56,8 @@ export interface LabPresent {
   /** False while the first `labUp` has not finished (or failed): such a lab must be purged. */
   complete: boolean;
   controlPlane: ControlPlaneStatus;
+  /** Scrapes the control plane every second for the SLO gates; optional, so never makes the lab partial when absent. */
+  prometheus: PrometheusStatus;
   controlDb: ServerStatus;
   clusters: ClusterStatus[];
 }
@@ -83,9 +97,11 @@ export async function statusOf(dir: string, state: LabState): Promise<LabPresent
     running: cpRunning,
     logFile: labPaths(dir).controlPlaneLog,
   };
+  const prometheus = prometheusStatus(dir, state);
   const controlDb = server(fleet.controlDb, CONTROL_DB);
   const running = [
     controlPlane.running,
+    ...(prometheus.state === 'absent' ? [] : [prometheus.state === 'running']),
     controlDb.running,
     ...clusters.flatMap((c) => [c.primary.running, ...c.replicas.map((r) => r.running)]),
   ];
@@ -95,7 +111,26 @@ export async function statusOf(dir: string, state: LabState): Promise<LabPresent
     orgs: state.orgs,
     complete: state.phase === 'ready',
     controlPlane,
+    prometheus,
     controlDb,
     clusters,
   };
+}
+
+function prometheusStatus(dir: string, state: LabState): PrometheusStatus {
+  const slot = state.prometheus;
+  const logFile = labPaths(dir).prometheus.log;
+  if (slot && isPrometheusRunning(dir, slot.pid)) {
+    return { state: 'running', url: prometheusUrl(slot.port), pid: slot.pid, logFile, hint: null };
+  }
+  if (!findPrometheus()) {
+    return {
+      state: 'absent',
+      url: null,
+      pid: null,
+      logFile,
+      hint: `Prometheus is not installed, so SLO gates are off: ${PROMETHEUS_INSTALL_HINT}`,
+    };
+  }
+  return { state: 'stopped', url: slot ? prometheusUrl(slot.port) : null, pid: null, logFile, hint: null };
 }

@@ -6,7 +6,16 @@ import { controlPlaneMain, isControlPlaneRunning } from './controlPlaneProcess.j
 import { createLab } from './create.js';
 import { LabError } from './errors.js';
 import { fleetOf } from './fleet.js';
-import { catchUpSteps, guard, nothingLaunched, saveContext, startControlPlane, startPostgresSteps } from './launch.js';
+import {
+  catchUpSteps,
+  ensurePrometheusSlot,
+  guard,
+  nothingLaunched,
+  saveContext,
+  startControlPlane,
+  startPostgresSteps,
+  startPrometheusStep,
+} from './launch.js';
 import { CONTROL_PLANE_ID, hasState, type LabState, labPaths, readState, resolveLabDir } from './state.js';
 import { type LabPresent, statusOf } from './status.js';
 import { logged, logTo, runQuietly, type StepRunner } from './steps.js';
@@ -65,6 +74,8 @@ async function resume(dir: string, state: LabState, runSteps: StepRunner): Promi
   const launched = nothingLaunched();
   const log = logTo(labPaths(dir).labLog);
   const main = isControlPlaneRunning(state.controlPlane.pid) ? null : controlPlaneMain();
+  // Before the control plane starts: it is told Prometheus's URL.
+  await ensurePrometheusSlot(state);
   return guard(dir, launched, false, log, async () => {
     await runSteps(
       logged(
@@ -78,6 +89,7 @@ async function resume(dir: string, state: LabState, runSteps: StepRunner): Promi
               launched.ids.push(CONTROL_PLANE_ID);
             },
           },
+          startPrometheusStep(dir, state, fleet, launched),
           ...catchUpSteps(fleet),
         ],
         log,

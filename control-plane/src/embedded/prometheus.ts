@@ -26,6 +26,8 @@ export interface ScrapeTarget {
   /** host:port pairs, scraped over HTTP at `metricsPath`. */
   targets: string[];
   metricsPath?: string;
+  /** A file holding a bearer token Prometheus sends with every scrape (it reads it at each scrape). */
+  credentialsFile?: string;
 }
 
 export interface PrometheusServerOptions {
@@ -58,6 +60,7 @@ export function prometheusConfig(targets: ScrapeTarget[], scrapeIntervalSeconds 
     scrape_configs: targets.map((t) => ({
       job_name: t.job,
       metrics_path: t.metricsPath ?? '/metrics',
+      ...(t.credentialsFile ? { authorization: { type: 'Bearer', credentials_file: t.credentialsFile } } : {}),
       static_configs: [{ targets: t.targets }],
     })),
   };

@@ -15,6 +15,8 @@ export function renderLabStatus(s: LabPresent, log: (line: string) => void): voi
   const mark = (running: boolean) => (running ? 'running' : 'stopped');
   log(`lab ${s.state} in ${s.dir} (${s.orgs} orgs)`);
   log(`  control plane  ${s.controlPlane.url}  ${mark(s.controlPlane.running)}`);
+  const p = s.prometheus;
+  log(p.state === 'absent' ? `  prometheus     absent: ${p.hint}` : `  prometheus     ${p.url ?? ''}  ${p.state}`);
   log(`  control DB     ${redact(s.controlDb.url)}  ${mark(s.controlDb.running)}`);
   for (const c of s.clusters) {
     log(`  ${c.id.padEnd(13)}  ${redact(c.primary.url)}  ${mark(c.primary.running)}`);
