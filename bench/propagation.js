@@ -4,14 +4,9 @@
 //
 // Figures: from the moment the change request is sent (what the CLI does) to each
 // runtime's `change` event; and from spawning the `orgplane` CLI process itself.
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import path from 'node:path';
 import { performance } from 'node:perf_hooks';
-import { startTestPostgres } from '../control-plane/dist/embedded/index.js';
-import { createRuntime } from '../runtime/dist/index.js';
 import { printFigure } from './lib.js';
-import { api, measurePolling, pMs, runCli, startControlPlane } from './propagationLib.js';
+import { api, measurePolling, pMs, runCli, withFollowingRuntimes } from './propagationLib.js';
 
 const emit = (figure, value, baseline) => printFigure({ bench: 'propagation', figure, value, unit: 'ms', baseline });
 
@@ -40,65 +35,55 @@ function arrivals(runtimes, version) {
 }
 
 async function main() {
-  const pg = await startTestPostgres();
-  const work = await mkdtemp(path.join(tmpdir(), 'orgplane-bench-prop-'));
-  let cp;
-  const runtimes = [];
-  try {
-    cp = await startControlPlane(pg);
-    const { url, adminToken, sdkToken } = cp;
-    for (const id of ['primary-1', 'primary-2', 'primary-3']) {
-      await api(url, adminToken, 'POST', '/v1/clusters', { id, primary: { url: `postgres://app@127.0.0.1:5432/${id}` } });
-    }
-    await api(url, adminToken, 'PUT', '/v1/shard-map/ranges', {
-      ranges: [
-        { lo: 0, hi: 999_999_999, clusterId: 'primary-1' },
-        { lo: 1_000_000_000, hi: 1_999_999_999, clusterId: 'primary-2' },
-        { lo: 2_000_000_000, hi: Number.MAX_SAFE_INTEGER, clusterId: 'primary-3' },
-      ],
-    });
-    for (let i = 0; i < RUNTIMES; i++) {
-      runtimes.push(createRuntime({ url, token: sdkToken, cacheDir: path.join(work, `rt-${i}`) }));
-    }
-    await Promise.all(runtimes.map((rt) => rt.ready(30_000)));
+  await withFollowingRuntimes(RUNTIMES, 'orgplane-bench-prop-', prepare, measure);
+}
 
-    // Through the API, as the CLI sends it.
-    const samples = [];
-    const allApplied = [];
-    for (let i = 1; i <= CHANGES; i++) {
-      const t0 = performance.now();
-      const res = await api(url, adminToken, 'POST', '/v1/shard-map/split', { at: i * 1000 });
-      const times = await arrivals(runtimes, res.version);
-      for (const t of times) samples.push(t - t0);
-      allApplied.push(Math.max(...times) - t0);
-    }
-
-    // Through the real CLI process (includes Node and oclif start-up).
-    const cliSamples = [];
-    for (let i = 1; i <= CLI_CHANGES; i++) {
-      const t0 = performance.now();
-      const done = arrivals(runtimes, runtimes[0].version + 1);
-      await runCli(url, adminToken, ['shards', 'split', '--at', String(500_000 + i * 1000)]);
-      for (const t of await done) cliSamples.push(t - t0);
-    }
-
-    // Baseline: the same number of clients polling every 15 s.
-    const pollSamples = await measurePolling(url, sdkToken, RUNTIMES, POLL_CHANGES, async (i) => {
-      const res = await api(url, adminToken, 'POST', '/v1/shard-map/split', { at: 2_000_000 + i * 1000 });
-      return res.version;
-    });
-
-    emit('api_to_applied_p50_ms', pMs(samples, 50), pMs(pollSamples, 50));
-    emit('api_to_applied_p99_ms', pMs(samples, 99), pMs(pollSamples, 99));
-    emit('all_100_applied_p99_ms', pMs(allApplied, 99), null);
-    emit('cli_to_applied_p50_ms', pMs(cliSamples, 50), pMs(pollSamples, 50));
-    emit('cli_to_applied_p99_ms', pMs(cliSamples, 99), pMs(pollSamples, 99));
-  } finally {
-    await Promise.all(runtimes.map((rt) => rt.close()));
-    await cp?.stop();
-    await pg.stop();
-    await rm(work, { recursive: true, force: true });
+/** Three clusters and their ranges, so that there is something to split. */
+async function prepare({ url, adminToken }) {
+  for (const id of ['primary-1', 'primary-2', 'primary-3']) {
+    await api(url, adminToken, 'POST', '/v1/clusters', { id, primary: { url: `postgres://app@127.0.0.1:5432/${id}` } });
   }
+  await api(url, adminToken, 'PUT', '/v1/shard-map/ranges', {
+    ranges: [
+      { lo: 0, hi: 999_999_999, clusterId: 'primary-1' },
+      { lo: 1_000_000_000, hi: 1_999_999_999, clusterId: 'primary-2' },
+      { lo: 2_000_000_000, hi: Number.MAX_SAFE_INTEGER, clusterId: 'primary-3' },
+    ],
+  });
+}
+
+async function measure({ url, adminToken, sdkToken, runtimes }) {
+  // Through the API, as the CLI sends it.
+  const samples = [];
+  const allApplied = [];
+  for (let i = 1; i <= CHANGES; i++) {
+    const t0 = performance.now();
+    const res = await api(url, adminToken, 'POST', '/v1/shard-map/split', { at: i * 1000 });
+    const times = await arrivals(runtimes, res.version);
+    for (const t of times) samples.push(t - t0);
+    allApplied.push(Math.max(...times) - t0);
+  }
+
+  // Through the real CLI process (includes Node and oclif start-up).
+  const cliSamples = [];
+  for (let i = 1; i <= CLI_CHANGES; i++) {
+    const t0 = performance.now();
+    const done = arrivals(runtimes, runtimes[0].version + 1);
+    await runCli(url, adminToken, ['shards', 'split', '--at', String(500_000 + i * 1000)]);
+    for (const t of await done) cliSamples.push(t - t0);
+  }
+
+  // Baseline: the same number of clients polling every 15 s.
+  const pollSamples = await measurePolling(url, sdkToken, RUNTIMES, POLL_CHANGES, async (i) => {
+    const res = await api(url, adminToken, 'POST', '/v1/shard-map/split', { at: 2_000_000 + i * 1000 });
+    return res.version;
+  });
+
+  emit('api_to_applied_p50_ms', pMs(samples, 50), pMs(pollSamples, 50));
+  emit('api_to_applied_p99_ms', pMs(samples, 99), pMs(pollSamples, 99));
+  emit('all_100_applied_p99_ms', pMs(allApplied, 99), null);
+  emit('cli_to_applied_p50_ms', pMs(cliSamples, 50), pMs(pollSamples, 50));
+  emit('cli_to_applied_p99_ms', pMs(cliSamples, 99), pMs(pollSamples, 99));
 }
 
 await main();

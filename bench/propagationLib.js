@@ -1,11 +1,14 @@
 // What the propagation benchmarks share: a control plane in its own process on a fresh
 // control DB, API calls, the real CLI process, and Unleash-style 15 s pollers.
 import { spawn } from 'node:child_process';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
-import { createTestDatabase, freePort } from '../control-plane/dist/embedded/index.js';
+import { createTestDatabase, freePort, startTestPostgres } from '../control-plane/dist/embedded/index.js';
 import { createApiToken } from '../control-plane/dist/index.js';
+import { createRuntime } from '../runtime/dist/index.js';
 
 export const root = path.join(path.dirname(fileURLToPath(import.meta.url)), '..');
 
@@ -76,6 +79,33 @@ export async function startControlPlane(pg) {
       await new Promise((r) => child.once('close', r));
     },
   };
+}
+
+/**
+ * A fresh Postgres, the control plane on it (`startControlPlane`) and `count` runtimes
+ * following its watch stream, each with its own cache dir under a temp dir named `prefix`.
+ * `prepare(cp)` runs before the runtimes start, `body({ ...cp, runtimes })` once they are
+ * all ready; everything is stopped and removed afterwards, also on failure.
+ */
+export async function withFollowingRuntimes(count, prefix, prepare, body) {
+  const pg = await startTestPostgres();
+  const work = await mkdtemp(path.join(tmpdir(), prefix));
+  let cp;
+  const runtimes = [];
+  try {
+    cp = await startControlPlane(pg);
+    await prepare(cp);
+    for (let i = 0; i < count; i++) {
+      runtimes.push(createRuntime({ url: cp.url, token: cp.sdkToken, cacheDir: path.join(work, `rt-${i}`) }));
+    }
+    await Promise.all(runtimes.map((rt) => rt.ready(30_000)));
+    return await body({ ...cp, runtimes });
+  } finally {
+    await Promise.all(runtimes.map((rt) => rt.close()));
+    await cp?.stop();
+    await pg.stop();
+    await rm(work, { recursive: true, force: true });
+  }
 }
 
 /** Runs `orgplane <args> --json` as a real process; resolves with its JSON document. */

@@ -7,14 +7,9 @@
 // from sending the request (the API call the CLI makes, or spawning the CLI process) to
 // the first change after which the answer is the new one. The flag alternates between
 // 0 % and 100 %, so every org flips every time.
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import path from 'node:path';
 import { performance } from 'node:perf_hooks';
-import { startTestPostgres } from '../control-plane/dist/embedded/index.js';
-import { createRuntime } from '../runtime/dist/index.js';
 import { printFigure } from './lib.js';
-import { api, measurePolling, pMs, runCli, startControlPlane } from './propagationLib.js';
+import { api, measurePolling, pMs, runCli, withFollowingRuntimes } from './propagationLib.js';
 
 const emit = (figure, value, baseline) => printFigure({ bench: 'rollout-propagation', figure, value, unit: 'ms', baseline });
 
@@ -48,80 +43,71 @@ function flips(runtimes, expected) {
 }
 
 async function main() {
-  const pg = await startTestPostgres();
-  const work = await mkdtemp(path.join(tmpdir(), 'orgplane-bench-rollout-'));
-  let cp;
-  const runtimes = [];
-  try {
-    cp = await startControlPlane(pg);
-    const { url, adminToken, sdkToken } = cp;
-    await api(url, adminToken, 'POST', '/v1/rollouts', { flag: FLAG, stages: [{ percent: 0 }, { percent: 100 }] });
-    for (let i = 0; i < RUNTIMES; i++) {
-      runtimes.push(createRuntime({ url, token: sdkToken, cacheDir: path.join(work, `rt-${i}`) }));
-    }
-    await Promise.all(runtimes.map((rt) => rt.ready(30_000)));
-    let on = false;
-    const flipTo = (next) => {
-      on = next;
-      return flips(runtimes, next);
-    };
+  await withFollowingRuntimes(
+    RUNTIMES,
+    'orgplane-bench-rollout-',
+    ({ url, adminToken }) => api(url, adminToken, 'POST', '/v1/rollouts', { flag: FLAG, stages: [{ percent: 0 }, { percent: 100 }] }),
+    measure,
+  );
+}
 
-    // Through the API, as `orgplane rollouts set` sends it.
-    const samples = [];
-    const allFlipped = [];
-    for (let i = 1; i <= CHANGES; i++) {
-      const t0 = performance.now();
-      const done = flipTo(!on);
-      await api(url, adminToken, 'POST', `/v1/rollouts/${FLAG}/set`, { percent: on ? 100 : 0, reason: 'bench' });
-      const times = await done;
-      for (const t of times) samples.push(t - t0);
-      allFlipped.push(Math.max(...times) - t0);
-    }
+async function measure({ url, adminToken, sdkToken, runtimes }) {
+  let on = false;
+  const flipTo = (next) => {
+    on = next;
+    return flips(runtimes, next);
+  };
 
-    // Through the real CLI process (includes Node and oclif start-up).
-    const cliSamples = [];
-    for (let i = 1; i <= CLI_CHANGES; i++) {
-      const t0 = performance.now();
-      const done = flipTo(!on);
-      await runCli(url, adminToken, ['rollouts', 'set', FLAG, on ? '100' : '0']);
-      for (const t of await done) cliSamples.push(t - t0);
-    }
-
-    // The kill switch through the API: from 100 % to off everywhere (then resumed, unmeasured).
-    const killSamples = [];
-    if (!on) {
-      const done = flipTo(true);
-      await api(url, adminToken, 'POST', `/v1/rollouts/${FLAG}/set`, { percent: 100 });
-      await done;
-    }
-    for (let i = 1; i <= KILLS; i++) {
-      const t0 = performance.now();
-      const done = flipTo(false);
-      await api(url, adminToken, 'POST', `/v1/rollouts/${FLAG}/kill`, { reason: 'bench' });
-      for (const t of await done) killSamples.push(t - t0);
-      const back = flipTo(true);
-      await api(url, adminToken, 'POST', `/v1/rollouts/${FLAG}/resume`, {});
-      await back;
-    }
-
-    // Baseline: the same number of clients polling every 15 s see the same kind of change.
-    const pollSamples = await measurePolling(url, sdkToken, RUNTIMES, POLL_CHANGES, async (i) => {
-      const res = await api(url, adminToken, 'POST', `/v1/rollouts/${FLAG}/set`, { percent: i % 2 === 1 ? 0 : 100 });
-      return res.version;
-    });
-
-    emit('set_api_to_flipped_p50_ms', pMs(samples, 50), pMs(pollSamples, 50));
-    emit('set_api_to_flipped_p99_ms', pMs(samples, 99), pMs(pollSamples, 99));
-    emit('set_all_100_flipped_p99_ms', pMs(allFlipped, 99), null);
-    emit('set_cli_to_flipped_p50_ms', pMs(cliSamples, 50), pMs(pollSamples, 50));
-    emit('set_cli_to_flipped_p99_ms', pMs(cliSamples, 99), pMs(pollSamples, 99));
-    emit('kill_api_to_off_p99_ms', pMs(killSamples, 99), pMs(pollSamples, 99));
-  } finally {
-    await Promise.all(runtimes.map((rt) => rt.close()));
-    await cp?.stop();
-    await pg.stop();
-    await rm(work, { recursive: true, force: true });
+  // Through the API, as `orgplane rollouts set` sends it.
+  const samples = [];
+  const allFlipped = [];
+  for (let i = 1; i <= CHANGES; i++) {
+    const t0 = performance.now();
+    const done = flipTo(!on);
+    await api(url, adminToken, 'POST', `/v1/rollouts/${FLAG}/set`, { percent: on ? 100 : 0, reason: 'bench' });
+    const times = await done;
+    for (const t of times) samples.push(t - t0);
+    allFlipped.push(Math.max(...times) - t0);
   }
+
+  // Through the real CLI process (includes Node and oclif start-up).
+  const cliSamples = [];
+  for (let i = 1; i <= CLI_CHANGES; i++) {
+    const t0 = performance.now();
+    const done = flipTo(!on);
+    await runCli(url, adminToken, ['rollouts', 'set', FLAG, on ? '100' : '0']);
+    for (const t of await done) cliSamples.push(t - t0);
+  }
+
+  // The kill switch through the API: from 100 % to off everywhere (then resumed, unmeasured).
+  const killSamples = [];
+  if (!on) {
+    const done = flipTo(true);
+    await api(url, adminToken, 'POST', `/v1/rollouts/${FLAG}/set`, { percent: 100 });
+    await done;
+  }
+  for (let i = 1; i <= KILLS; i++) {
+    const t0 = performance.now();
+    const done = flipTo(false);
+    await api(url, adminToken, 'POST', `/v1/rollouts/${FLAG}/kill`, { reason: 'bench' });
+    for (const t of await done) killSamples.push(t - t0);
+    const back = flipTo(true);
+    await api(url, adminToken, 'POST', `/v1/rollouts/${FLAG}/resume`, {});
+    await back;
+  }
+
+  // Baseline: the same number of clients polling every 15 s see the same kind of change.
+  const pollSamples = await measurePolling(url, sdkToken, RUNTIMES, POLL_CHANGES, async (i) => {
+    const res = await api(url, adminToken, 'POST', `/v1/rollouts/${FLAG}/set`, { percent: i % 2 === 1 ? 0 : 100 });
+    return res.version;
+  });
+
+  emit('set_api_to_flipped_p50_ms', pMs(samples, 50), pMs(pollSamples, 50));
+  emit('set_api_to_flipped_p99_ms', pMs(samples, 99), pMs(pollSamples, 99));
+  emit('set_all_100_flipped_p99_ms', pMs(allFlipped, 99), null);
+  emit('set_cli_to_flipped_p50_ms', pMs(cliSamples, 50), pMs(pollSamples, 50));
+  emit('set_cli_to_flipped_p99_ms', pMs(cliSamples, 99), pMs(pollSamples, 99));
+  emit('kill_api_to_off_p99_ms', pMs(killSamples, 99), pMs(pollSamples, 99));
 }
 
 await main();

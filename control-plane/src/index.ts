@@ -28,4 +28,5 @@ export type {
 } from './features/rollouts/Rollout.js';
 export type { HistoryEntry } from './features/shard-map/ShardMapHistoryReadModel.js';
 export type { RangesResult } from './features/shard-map/ShardMapService.js';
+export type { GateAction } from './features/slo-gates/gateRules.js';
 export { createLogger, type Logger } from './logger.js';

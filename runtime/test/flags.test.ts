@@ -6,20 +6,9 @@ import { describe, expect, it } from 'vitest';
 import type { RuntimeError } from '../src/errors.js';
 import { FlagSet, murmur3_x86_32, rolloutBucket, UNKNOWN_FLAG } from '../src/flags.js';
 import { ORG_ID_MAX, type WireCohort, type WireRollout } from '../src/wire.js';
+import { prng } from './helpers.js';
 
 const GROUP_ID_CHARS = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789._:-';
-
-/** Deterministic PRNG (mulberry32), so that a failure reproduces. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 function rollout(flag: string, percent: number, extra: Partial<WireRollout> = {}): WireRollout {
   return { flag, groupId: flag, enabled: true, percent, pilotCohort: null, ...extra };

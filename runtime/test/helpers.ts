@@ -6,6 +6,18 @@ import type { FakeControlPlane } from './fakeControlPlane.js';
 
 export const EVENT_TIMEOUT_MS = 10_000;
 
+/** Deterministic PRNG (mulberry32), so that a failure reproduces. */
+export function prng(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
 export function cluster(id: string, host = `${id}.db.invalid`): WireCluster {
   return { id, state: 'active', primary: { url: `postgres://${host}:5432/app` }, replicas: [] };
 }

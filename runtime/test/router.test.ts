@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { InvalidOrgIdError, NoRouteError, RuntimeError } from '../src/errors.js';
 import { linearRoute, Router } from '../src/router.js';
 import { type ConfigSnapshot, ORG_ID_MAX, type WirePlacement, type WireRange } from '../src/wire.js';
-import { CLUSTERS, cluster, RANGES } from './helpers.js';
+import { CLUSTERS, cluster, prng, RANGES } from './helpers.js';
 
 function routerWith(ranges: WireRange[] = RANGES): Router {
   const router = new Router();
@@ -21,18 +21,6 @@ function snapshot(overrides: Partial<ConfigSnapshot> = {}): ConfigSnapshot {
     rollouts: [],
     cohorts: [],
     ...overrides,
-  };
-}
-
-/** mulberry32: deterministic, so a failure reproduces. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
   };
 }
 

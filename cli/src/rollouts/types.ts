@@ -4,6 +4,7 @@ import type {
   AnalysisSettings,
   CohortPage,
   CohortSummary,
+  GateAction,
   PilotSelectResult,
   Rollout,
   RolloutAnalysis,
@@ -13,7 +14,7 @@ import type {
   StratumReport,
 } from '@orgplane/control-plane';
 
-export type { CohortPage, CohortSummary, Rollout, RolloutCheck, RolloutStage, RolloutStatus };
+export type { CohortPage, CohortSummary, GateAction, Rollout, RolloutCheck, RolloutStage, RolloutStatus };
 export type Analysis = RolloutAnalysis;
 export type Stratum = StratumReport;
 export type PilotSelection = PilotSelectResult;

@@ -3,7 +3,7 @@
 import type { ApiClient } from '../apiClient.js';
 import { ApiError } from '../errors.js';
 import { cohortPath, rolloutPath } from './api.js';
-import type { Analysis, AnalysisOutcome, CheckOp, CohortPage, Rollout, RolloutStatus } from './types.js';
+import type { Analysis, AnalysisOutcome, CheckOp, CohortPage, GateAction, Rollout, RolloutStatus } from './types.js';
 
 export interface WatchCheck {
   name: string;
@@ -46,8 +46,6 @@ export interface WatchDecision {
   message: string | null;
 }
 
-export type GateAction = 'advance' | 'pause' | 'rollback';
-
 export interface WatchState {
   flag: string;
   status: RolloutStatus;
@@ -64,20 +62,6 @@ export interface WatchState {
   lastDecision: WatchDecision | null;
   version: number;
   observedAt: string;
-}
-
-/** Holds when `value op threshold`. */
-export function holds(value: number, op: CheckOp, threshold: number): boolean {
-  switch (op) {
-    case '<':
-      return value < threshold;
-    case '<=':
-      return value <= threshold;
-    case '>':
-      return value > threshold;
-    case '>=':
-      return value >= threshold;
-  }
 }
 
 /**

@@ -26,29 +26,36 @@ export class Database<S> {
   }
 
   async transaction<T>(fn: (stores: S) => Promise<T>, options: TransactionOptions = {}): Promise<T> {
-    const client = await this.pool.connect();
-    let broken = false;
-    try {
-      const mode = `${options.isolation ? ` ISOLATION LEVEL ${options.isolation.toUpperCase()}` : ''}${options.readOnly ? ' READ ONLY' : ''}`;
-      await client.query(`BEGIN${mode}`);
-      try {
-        const result = await fn(this.makeStores(client));
-        await client.query('COMMIT');
-        return result;
-      } catch (err) {
-        await client.query('ROLLBACK').catch(() => {
-          broken = true;
-        });
-        throw err;
-      }
-    } finally {
-      // A connection whose ROLLBACK failed is in an unknown state: drop it from the pool.
-      client.release(broken);
-    }
+    const mode = `${options.isolation ? ` ISOLATION LEVEL ${options.isolation.toUpperCase()}` : ''}${options.readOnly ? ' READ ONLY' : ''}`;
+    return inTransaction(this.pool, `BEGIN${mode}`, (client) => fn(this.makeStores(client)));
   }
 }
 
-/** The SQLSTATE of a Postgres error, if it is one. */
+/**
+ * Runs `fn` on one pooled session inside `begin` (a BEGIN statement) and COMMIT; on an
+ * error, ROLLBACK. A connection whose ROLLBACK failed is in an unknown state: it is
+ * dropped from the pool. The control DB and the moves' tenant sessions both use it.
+ */
+export async function inTransaction<T>(pool: pg.Pool, begin: string, fn: (client: pg.PoolClient) => Promise<T>): Promise<T> {
+  const client = await pool.connect();
+  let broken = false;
+  try {
+    await client.query(begin);
+    try {
+      const result = await fn(client);
+      await client.query('COMMIT');
+      return result;
+    } catch (err) {
+      await client.query('ROLLBACK').catch(() => {
+        broken = true;
+      });
+      throw err;
+    }
+  } finally {
+    client.release(broken);
+  }
+}
+
 export function sqlState(err: unknown): string | undefined {
   const code = (err as { code?: unknown } | null)?.code;
   return typeof code === 'string' && /^[0-9A-Z]{5}$/.test(code) ? code : undefined;

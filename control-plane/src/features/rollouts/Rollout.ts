@@ -55,28 +55,26 @@ export interface Rollout {
 
 export type AnalysisOutcome = 'pass' | 'fail' | 'no-data' | 'error';
 
-/** One evaluation of one check, as the gate worker records it. */
-export interface AnalysisInput {
+/** What one evaluation of one check found; the gate records it, the API shows it. */
+interface CheckResult {
   check: string;
   query: string;
   value: number | null;
   threshold: number;
   op: CheckOp;
   outcome: AnalysisOutcome;
+}
+
+/** One evaluation of one check, as the gate worker records it. */
+export interface AnalysisInput extends CheckResult {
   message?: string | undefined;
   /** Defaults to now. */
   at?: string | undefined;
 }
 
-export interface RolloutAnalysis {
+export interface RolloutAnalysis extends CheckResult {
   id: number;
   stageIndex: number;
-  check: string;
-  query: string;
-  value: number | null;
-  threshold: number;
-  op: CheckOp;
-  outcome: AnalysisOutcome;
   message?: string;
   at: string;
 }

@@ -45,17 +45,11 @@ const toRollout = (row: Row): Rollout => ({
   version: Number(row.version),
 });
 
-export interface NewRollout {
-  flag: string;
-  description: string;
-  groupId: string;
-  pilotCohort: string | null;
-  mode: RolloutMode;
-  onFailure: RolloutOnFailure;
-  analysis: AnalysisSettings;
-  stages: RolloutStage[];
-  version: number;
-}
+/** What `insert` takes: the plan and settings; the state starts paused at stage -1. */
+export type NewRollout = Pick<
+  Rollout,
+  'flag' | 'description' | 'groupId' | 'pilotCohort' | 'mode' | 'onFailure' | 'analysis' | 'stages' | 'version'
+>;
 
 export class RolloutStore {
   constructor(private readonly db: Queryable) {}

@@ -12,40 +12,26 @@
 // - failures >= failureLimit: pause or roll back (onFailure), in either mode. In
 //   automatic mode the stage advances once its dwell has passed, it has minSamples
 //   samples and its latest round passed; a stage without checks advances on dwell alone.
+import type {
+  AnalysisOutcome,
+  AnalysisSettings,
+  CheckOp,
+  NoDataPolicy,
+  RolloutAnalysis,
+  RolloutCheck,
+  RolloutMode,
+  RolloutOnFailure,
+} from '../rollouts/Rollout.js';
 import type { QueryResult } from './PrometheusClient.js';
 
-export type CheckOp = '<' | '<=' | '>' | '>=';
-export type NoDataPolicy = 'pass' | 'fail' | 'hold';
-export type AnalysisOutcome = 'pass' | 'fail' | 'no-data' | 'error';
+// The rollout document's own check, settings and outcome types: the gate judges what the
+// rollout declares, so it takes them from there rather than keeping a copy.
+export type { AnalysisOutcome, AnalysisSettings, CheckOp, NoDataPolicy };
+export type GateCheck = RolloutCheck;
+/** One check's result, as recorded (a row of GET /v1/rollouts/:flag/analyses without id). */
+export type CheckAnalysis = Omit<RolloutAnalysis, 'id'>;
 export type RoundVerdict = 'pass' | 'fail' | 'hold';
 export type GateAction = 'advance' | 'pause' | 'rollback';
-
-export interface GateCheck {
-  name: string;
-  query: string;
-  op: CheckOp;
-  threshold: number;
-}
-
-export interface AnalysisSettings {
-  intervalSeconds: number;
-  failureLimit: number;
-  minSamples: number;
-  noData: NoDataPolicy;
-}
-
-/** One check's result, as recorded (a row of GET /v1/rollouts/:flag/analyses without id). */
-export interface CheckAnalysis {
-  stageIndex: number;
-  check: string;
-  query: string;
-  value: number | null;
-  threshold: number;
-  op: CheckOp;
-  outcome: AnalysisOutcome;
-  message?: string;
-  at: string;
-}
 
 export function holds(value: number, op: CheckOp, threshold: number): boolean {
   switch (op) {
@@ -123,8 +109,8 @@ export function nextProgress(progress: StageProgress, verdict: RoundVerdict): St
 }
 
 export interface GateInput {
-  mode: 'manual' | 'automatic';
-  onFailure: 'pause' | 'rollback';
+  mode: RolloutMode;
+  onFailure: RolloutOnFailure;
   analysis: AnalysisSettings;
   hasChecks: boolean;
   progress: StageProgress;

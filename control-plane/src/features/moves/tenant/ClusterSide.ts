@@ -70,24 +70,3 @@ export class ClusterSide {
     await Promise.all([this.pool.end(), this.replicaPool.end()]);
   }
 }
-
-/** Runs `fn` on one pooled session inside BEGIN/COMMIT; a failed session is discarded. */
-export async function inTransaction<T>(pool: pg.Pool, begin: string, fn: (client: pg.PoolClient) => Promise<T>): Promise<T> {
-  const client = await pool.connect();
-  let broken = false;
-  try {
-    await client.query(begin);
-    try {
-      const result = await fn(client);
-      await client.query('COMMIT');
-      return result;
-    } catch (err) {
-      await client.query('ROLLBACK').catch(() => {
-        broken = true;
-      });
-      throw err;
-    }
-  } finally {
-    client.release(broken);
-  }
-}

@@ -8,9 +8,9 @@
 //           after complete) | fenced -> moved (rollback)
 // A step that reads or writes both sides runs one at a time per mover (`exclusive`):
 // two replays racing could write an older row over a newer one.
-import { sqlState } from '../../../db/Database.js';
+import { inTransaction, sqlState } from '../../../db/Database.js';
 import { InvalidOrgIdError, ReplayMismatchError, TenantMoveStateError } from '../../../errors.js';
-import { ClusterSide, inTransaction } from './ClusterSide.js';
+import { ClusterSide } from './ClusterSide.js';
 import { type KeySet, pendingChanges, replayBatch } from './changeReplay.js';
 import { copyOrgTable } from './copyOrgTable.js';
 import { deleteOrgRows, markerState, underFence, upsertMarker, waitForOlderTransactions } from './orgOnCluster.js';

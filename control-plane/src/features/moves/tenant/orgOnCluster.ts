@@ -2,9 +2,9 @@
 // move marker, waiting out older transactions, dropping a capture under the fence,
 // deleting its rows.
 import type pg from 'pg';
-import { sqlState } from '../../../db/Database.js';
+import { inTransaction, sqlState } from '../../../db/Database.js';
 import { CaptureWaitTimeoutError } from '../../../errors.js';
-import { type ClusterSide, inTransaction, MOVER_APPLICATION_NAME } from './ClusterSide.js';
+import { type ClusterSide, MOVER_APPLICATION_NAME } from './ClusterSide.js';
 import type { TableInfo } from './TableCatalog.js';
 
 export type MarkerState = 'capturing' | 'fenced' | 'moved';
