@@ -398,6 +398,8 @@ describe('lab up (again)', () => {
     const stopping = [replica.pid!, up.controlPlane.pid!, up.prometheus.pid!];
     const deadline = Date.now() + 30_000;
     while (stopping.some(alive) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
+    // Else lab up below finds them still running and rightly restarts nothing.
+    expect(stopping.filter(alive), 'still running 30 s after SIGTERM').toEqual([]);
     const partial = await labStatus({ dir });
     expect(partial.state).toBe('partial');
     expect(partial.state !== 'absent' && partial.prometheus).toMatchObject({ state: 'stopped', pid: null, url: up.prometheus.url });

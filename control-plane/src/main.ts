@@ -7,6 +7,9 @@ import { migrate } from './db/migrate.js';
 import { ConfigError } from './errors.js';
 import { createLogger } from './logger.js';
 
+/** How long a SIGTERM / SIGINT may take to close everything before the process exits anyway. */
+const SHUTDOWN_GRACE_MS = 10_000;
+
 async function main(): Promise<void> {
   let config: ReturnType<typeof loadConfig>;
   try {
@@ -41,6 +44,12 @@ async function main(): Promise<void> {
     }
     stopping = true;
     log.info({ signal }, 'shutting down');
+    // A supervisor (the lab, Kubernetes) waits for the process to leave; a shutdown step
+    // that hangs (a dead DB connection, a request that never ends) must not keep it.
+    setTimeout(() => {
+      log.error({ signal, graceMs: SHUTDOWN_GRACE_MS }, 'shutdown did not finish in time: exiting now');
+      process.exit(1);
+    }, SHUTDOWN_GRACE_MS).unref();
     controlPlane.close().then(
       () => {
         log.info('stopped');
