@@ -4,6 +4,16 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo } from 'node:net';
 import type { ConfigDelta, ConfigSnapshot, WireCluster, WireCohort, WirePlacement, WireRange, WireRollout } from '../src/wire.js';
 
+/** What a FakeControlPlane starts with. */
+export interface FakeControlPlaneState {
+  version: number;
+  clusters: WireCluster[];
+  ranges: WireRange[];
+  placements?: WirePlacement[];
+  rollouts?: WireRollout[];
+  cohorts?: WireCohort[];
+}
+
 export const TOKEN = 'op_test_sdkread';
 
 export interface WatchRequest {
@@ -31,14 +41,7 @@ export class FakeControlPlane {
   private server: Server | undefined;
   private port = 0;
 
-  constructor(initial: {
-    version: number;
-    clusters: WireCluster[];
-    ranges: WireRange[];
-    placements?: WirePlacement[];
-    rollouts?: WireRollout[];
-    cohorts?: WireCohort[];
-  }) {
+  constructor(initial: FakeControlPlaneState) {
     this.version = initial.version;
     this.clusters = initial.clusters;
     this.ranges = initial.ranges;

@@ -1,8 +1,13 @@
 import type { EventEmitter } from 'node:events';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, beforeEach } from 'vitest';
+import type { RuntimeError } from '../src/errors.js';
 import { linearRoute } from '../src/router.js';
-import type { Runtime } from '../src/runtime.js';
+import { createRuntime, type Runtime, type RuntimeOptions } from '../src/runtime.js';
 import { ORG_ID_MAX, type WireCluster, type WireRange } from '../src/wire.js';
-import type { FakeControlPlane } from './fakeControlPlane.js';
+import { FakeControlPlane, type FakeControlPlaneState, TOKEN } from './fakeControlPlane.js';
 
 export const EVENT_TIMEOUT_MS = 10_000;
 
@@ -56,6 +61,11 @@ export async function until<T>(what: string, check: () => T, timeoutMs = EVENT_T
   }
 }
 
+/** Wait until the runtime has applied `version`. */
+export async function reach(runtime: Runtime, version: number): Promise<void> {
+  await until(`runtime at version ${version} (is at ${runtime.version})`, () => runtime.version === version);
+}
+
 export function sleep(ms: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, ms));
 }
@@ -90,4 +100,36 @@ export function expectSameMap(runtime: Runtime, server: FakeControlPlane, extra:
       throw new Error(`org ${orgId}: runtime placement ${JSON.stringify(got)}, server ${JSON.stringify(pin)}`);
     }
   }
+}
+
+/**
+ * A FakeControlPlane and a temp dir for each test, and the runtimes a test starts with
+ * `start()` (fast retries, errors collected), all closed after it.
+ */
+export function runtimeFixture(dirPrefix: string, initial: () => FakeControlPlaneState, defaults: Partial<RuntimeOptions> = {}) {
+  const runtimes: Runtime[] = [];
+  const fx = {
+    server: undefined as unknown as FakeControlPlane,
+    dir: '',
+    /** Closed after each test; push a runtime made without `start()` here. */
+    runtimes,
+    start(options: Partial<RuntimeOptions> = {}): { runtime: Runtime; errors: RuntimeError[] } {
+      const runtime = createRuntime({ url: fx.server.url, token: TOKEN, backoffBaseMs: 5, backoffCapMs: 50, ...defaults, ...options });
+      runtimes.push(runtime);
+      const errors: RuntimeError[] = [];
+      runtime.on('error', (e) => errors.push(e));
+      return { runtime, errors };
+    },
+  };
+  beforeEach(async () => {
+    fx.server = new FakeControlPlane(initial());
+    await fx.server.start();
+    fx.dir = await mkdtemp(join(tmpdir(), dirPrefix));
+  });
+  afterEach(async () => {
+    await Promise.all(runtimes.splice(0).map((r) => r.close()));
+    await fx.server.stop();
+    await rm(fx.dir, { recursive: true, force: true });
+  });
+  return fx;
 }

@@ -1,52 +1,23 @@
-// runtime.isEnabled(): flags arrive with the snapshot and through the same watch stream as
-// the shard map, survive in the disk cache, and answer the fallback when unknown.
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { DiskCache } from '../src/diskCache.js';
-import type { RuntimeError } from '../src/errors.js';
 import { rolloutBucket } from '../src/flags.js';
-import { createRuntime, type Runtime, type RuntimeOptions } from '../src/runtime.js';
 import type { WireRollout } from '../src/wire.js';
-import { FakeControlPlane, TOKEN } from './fakeControlPlane.js';
-import { CLUSTERS, RANGES, until } from './helpers.js';
-
-let server: FakeControlPlane;
-let dir: string;
-const runtimes: Runtime[] = [];
+import { CLUSTERS, RANGES, reach, runtimeFixture, until } from './helpers.js';
 
 const CHECKOUT: WireRollout = { flag: 'new-checkout', groupId: 'new-checkout', enabled: true, percent: 10, pilotCohort: 'pilot' };
 
-beforeEach(async () => {
-  server = new FakeControlPlane({
+const fx = runtimeFixture(
+  'orgplane-flags-',
+  () => ({
     version: 3,
     clusters: CLUSTERS,
     ranges: RANGES,
     rollouts: [CHECKOUT],
     cohorts: [{ name: 'pilot', orgIds: [5, 6] }],
-  });
-  await server.start();
-  dir = await mkdtemp(join(tmpdir(), 'orgplane-flags-'));
-});
-
-afterEach(async () => {
-  await Promise.all(runtimes.splice(0).map((r) => r.close()));
-  await server.stop();
-  await rm(dir, { recursive: true, force: true });
-});
-
-function start(options: Partial<RuntimeOptions> = {}): { runtime: Runtime; errors: RuntimeError[] } {
-  const runtime = createRuntime({ url: server.url, token: TOKEN, backoffBaseMs: 5, backoffCapMs: 50, cacheDebounceMs: 5, ...options });
-  runtimes.push(runtime);
-  const errors: RuntimeError[] = [];
-  runtime.on('error', (e) => errors.push(e));
-  return { runtime, errors };
-}
-
-async function reach(runtime: Runtime, version: number): Promise<void> {
-  await until(`runtime at version ${version} (is at ${runtime.version})`, () => runtime.version === version);
-}
+  }),
+  { cacheDebounceMs: 5 },
+);
+const start = fx.start;
 
 // Org 1112 has bucket 10 in group new-checkout, org 1004 bucket 11 (flags.test.ts pins them).
 describe('runtime.isEnabled', () => {
@@ -58,22 +29,22 @@ describe('runtime.isEnabled', () => {
     expect(runtime.isEnabled('new-checkout', { orgId: 1004 })).toBe(false);
     expect(runtime.isEnabled('new-checkout', { orgId: 6 })).toBe(true);
 
-    server.commit({ action: 'rollout.advance', rollouts: [{ ...CHECKOUT, percent: 11 }] });
+    fx.server.commit({ action: 'rollout.advance', rollouts: [{ ...CHECKOUT, percent: 11 }] });
     await reach(runtime, 4);
     expect(runtime.isEnabled('new-checkout', { orgId: 1004 })).toBe(true);
 
-    server.commit({ action: 'cohort.update', cohorts: { upsert: [{ name: 'pilot', orgIds: [5, 7] }], remove: [] } });
+    fx.server.commit({ action: 'cohort.update', cohorts: { upsert: [{ name: 'pilot', orgIds: [5, 7] }], remove: [] } });
     await reach(runtime, 5);
     expect(runtime.isEnabled('new-checkout', { orgId: 6 })).toBe(false);
     expect(runtime.isEnabled('new-checkout', { orgId: 7 })).toBe(true);
 
-    server.commit({ action: 'rollout.kill', rollouts: [{ ...CHECKOUT, enabled: false }] });
+    fx.server.commit({ action: 'rollout.kill', rollouts: [{ ...CHECKOUT, enabled: false }] });
     await reach(runtime, 6);
     for (const orgId of [5, 7, 1004, 1112]) expect(runtime.isEnabled('new-checkout', { orgId })).toBe(false);
 
     // A change that touches only placements leaves the flags alone.
-    server.commit({ action: 'rollout.resume', rollouts: [CHECKOUT] });
-    server.commit({
+    fx.server.commit({ action: 'rollout.resume', rollouts: [CHECKOUT] });
+    fx.server.commit({
       action: 'placement.set',
       placements: { upsert: [{ orgId: 5, clusterId: 'primary-2', state: 'active', epoch: 1 }], remove: [] },
     });
@@ -82,11 +53,11 @@ describe('runtime.isEnabled', () => {
   });
 
   it('an unknown flag, or no config yet, answers the fallback and is counted', async () => {
-    server.refuseWith = 503;
+    fx.server.refuseWith = 503;
     const { runtime } = start();
     expect(runtime.isEnabled('new-checkout', { orgId: 6 })).toBe(false);
     expect(runtime.isEnabled('new-checkout', { orgId: 6 }, true)).toBe(true);
-    server.refuseWith = undefined;
+    fx.server.refuseWith = undefined;
     await runtime.ready(10_000);
     expect(runtime.isEnabled('nope', { orgId: 6 }, true)).toBe(true);
     expect(runtime.isEnabled('new-checkout', { orgId: 6 }, false)).toBe(true);
@@ -101,36 +72,36 @@ describe('runtime.isEnabled', () => {
   it('refuses an invalid rollout change by name and keeps deciding with the last good flags', async () => {
     const { runtime, errors } = start();
     await runtime.ready(10_000);
-    server.commit({ action: 'rollout.advance', rollouts: [{ ...CHECKOUT, percent: 150 }] });
+    fx.server.commit({ action: 'rollout.advance', rollouts: [{ ...CHECKOUT, percent: 150 }] });
     await until('an INVALID_CONFIG error', () => errors.find((e) => e.code === 'INVALID_CONFIG'));
     expect(runtime.version).toBe(3);
     expect(runtime.isEnabled('new-checkout', { orgId: 1004 })).toBe(false);
     expect(runtime.isEnabled('new-checkout', { orgId: 1112 })).toBe(true);
     // The server fixes its config; the runtime resyncs from a snapshot.
-    server.rollouts = [{ ...CHECKOUT, percent: 11 }];
+    fx.server.rollouts = [{ ...CHECKOUT, percent: 11 }];
     await reach(runtime, 4);
     expect(runtime.isEnabled('new-checkout', { orgId: 1004 })).toBe(true);
   });
 
   it('the disk cache keeps the rollouts and cohorts of the latest version', async () => {
-    const first = start({ cacheDir: dir }).runtime;
+    const first = start({ cacheDir: fx.dir }).runtime;
     await first.ready(10_000);
-    server.commit({
+    fx.server.commit({
       action: 'rollout.advance',
       rollouts: [
         { ...CHECKOUT, percent: 11 },
         { ...CHECKOUT, flag: 'other', percent: 0 },
       ],
     });
-    server.commit({ action: 'cohort.update', cohorts: { upsert: [{ name: 'pilot', orgIds: [7, 5] }], remove: [] } });
+    fx.server.commit({ action: 'cohort.update', cohorts: { upsert: [{ name: 'pilot', orgIds: [7, 5] }], remove: [] } });
     await reach(first, 5);
     await first.close();
-    const cached = await new DiskCache({ dir, onError: () => {} }).load();
-    expect(cached?.rollouts).toEqual(server.rollouts);
+    const cached = await new DiskCache({ dir: fx.dir, onError: () => {} }).load();
+    expect(cached?.rollouts).toEqual(fx.server.rollouts);
     expect(cached?.cohorts).toEqual([{ name: 'pilot', orgIds: [5, 7] }]);
 
-    await server.stop();
-    const { runtime } = start({ cacheDir: dir });
+    await fx.server.stop();
+    const { runtime } = start({ cacheDir: fx.dir });
     await runtime.ready(10_000);
     expect(runtime.source).toBe('disk');
     expect(runtime.isEnabled('new-checkout', { orgId: 1004 })).toBe(true);
