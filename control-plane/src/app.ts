@@ -73,7 +73,6 @@ export async function buildApp(config: Config, options: BuildAppOptions = {}): P
     onDelta: (lagSeconds) => metrics.observeNotifyLag(lagSeconds),
     ...(options.rollouts === undefined ? {} : { rollouts: options.rollouts }),
     ...(options.cohorts === undefined ? {} : { cohorts: options.cohorts }),
-    createMover,
   });
   hub = services.hub;
   metrics.watchMoves(services.db.stores.moves);

@@ -8,8 +8,6 @@ import { ClusterService } from './features/clusters/ClusterService.js';
 import { CohortService, type CohortServiceOptions } from './features/cohorts/CohortService.js';
 import { ConfigHub } from './features/config/ConfigHub.js';
 import { ConfigSnapshotService } from './features/config/ConfigSnapshotService.js';
-import { defaultTenantMover } from './features/moves/defaultTenantMover.js';
-import type { TenantMoverFactory } from './features/moves/Move.js';
 import { MoveService } from './features/moves/MoveService.js';
 import { OrgLocationReadModel } from './features/orgs/OrgLocationReadModel.js';
 import { PlacementService } from './features/placements/PlacementService.js';
@@ -47,8 +45,6 @@ export interface ServiceOptions {
   rollouts?: RolloutServiceOptions;
   /** Tests and benchmarks may supply the pilot population. */
   cohorts?: CohortServiceOptions;
-  /** The tenant side of moves (default: the real one, over Postgres). */
-  createMover?: TenantMoverFactory;
 }
 
 export function createPool(config: Pick<Config, 'databaseUrl'>, log: Logger): pg.Pool {
@@ -91,7 +87,7 @@ export function createServices(config: Config, pool: pg.Pool, log: Logger, optio
     prometheus,
     rollouts: new RolloutService(db, { validateQuery: promqlValidator(prometheus, log), ...options.rollouts }),
     cohorts: new CohortService(db, options.cohorts),
-    moves: new MoveService(db, options.createMover ?? defaultTenantMover, log),
+    moves: new MoveService(db, log),
     unleash: new UnleashService(db, () => snapshots.loadRollouts()),
   };
 }

@@ -217,7 +217,6 @@ describe('a full move under a running writer workload', () => {
     const load = new MoveWorkload({ orgId, owner: () => owner, writers: 4 });
     load.start();
     const m = mover(orgId);
-    expect(await m.orgExists()).toBe(true);
     await m.startCapture();
     expect(await marker(src, orgId)).toBe('capturing');
     expect(await marker(tgt, orgId)).toBe('moved');

@@ -4,37 +4,7 @@
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { createTestDatabase } from '../src/embedded/testing.js';
-import type { TenantMoverFactory } from '../src/features/moves/Move.js';
-import type { TenantMover } from '../src/features/moves/tenant/TenantMover.js';
 import { type Fixture, type Json, ORG_ID_MAX, startFixture } from './helpers.js';
-
-// Only orgExists is used with the executor off; it asks the source as the real mover does.
-const checkOnly: TenantMoverFactory = (options) => {
-  const unused = () => Promise.reject(new Error('not used with the executor off'));
-  const mover: TenantMover = {
-    async orgExists() {
-      const client = new pg.Client({ connectionString: options.sourceUrl });
-      await client.connect();
-      try {
-        return (await client.query('SELECT 1 FROM organizations WHERE org_id = $1', [options.orgId])).rowCount === 1;
-      } finally {
-        await client.end();
-      }
-    },
-    tables: unused,
-    startCapture: unused,
-    copyTable: unused,
-    catchUp: unused,
-    verify: unused,
-    cutover: unused,
-    rollback: unused,
-    abort: unused,
-    complete: unused,
-    replicaLagBytes: unused,
-    close: () => Promise.resolve(),
-  };
-  return mover;
-};
 
 let f: Fixture;
 const tenants: Record<string, string> = {};
@@ -59,7 +29,7 @@ async function snapshot(): Promise<Json> {
 }
 
 beforeAll(async () => {
-  f = await startFixture({ env: { ORGPLANE_MOVE_EXECUTOR: 'off' }, build: { createMover: checkOnly } });
+  f = await startFixture({ env: { ORGPLANE_MOVE_EXECUTOR: 'off' } });
   for (const id of ['tenant-a', 'tenant-b']) {
     tenants[id] = await createTestDatabase(inject('pgAdminUrl'), 'tenant');
     const res = await f.api.post('/v1/clusters', { id, primary: { url: tenants[id] } });

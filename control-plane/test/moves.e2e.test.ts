@@ -43,12 +43,11 @@ async function killMoverSessions(): Promise<void> {
 /** The real mover, with a look at both sides just before the flip (the fence is held). */
 const instrumented: TenantMoverFactory = (options: TenantMoverOptions) => {
   const real = createTenantMover(options);
-  const counted = options.moveId.startsWith('mv_') && options.moveId !== 'mv_check';
+  const counted = options.moveId.startsWith('mv_');
   if (counted) maxOpen = Math.max(maxOpen, ++open);
   let closed = false;
   const mover: TenantMover = {
     tables: () => real.tables(),
-    orgExists: () => real.orgExists(),
     startCapture: () => real.startCapture(),
     copyTable: (table, onProgress) => real.copyTable(table, onProgress),
     catchUp: (max) => real.catchUp(max),

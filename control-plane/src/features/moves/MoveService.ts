@@ -21,9 +21,9 @@ import type { Stores } from '../../stores.js';
 import type { Actor } from '../auth/Actor.js';
 import { assertClustersCanServe } from '../shard-map/ShardMapService.js';
 import { choosePercent } from './choosePercent.js';
-import { ABORTABLE_STATES, type Move, type MoveBatch, type MoveRecord, type MoveState, type TenantMoverFactory, toMove } from './Move.js';
+import { ABORTABLE_STATES, type Move, type MoveBatch, type MoveRecord, type MoveState, toMove } from './Move.js';
 import type { MovePatch, MoveQuery } from './MoveStore.js';
-import { sourceOrgIds } from './SourceOrgIds.js';
+import { missingOrgIds, sourceOrgIds } from './SourceOrgIds.js';
 
 export interface CreateMovesInput {
   orgIds?: unknown[] | undefined;
@@ -40,7 +40,6 @@ export interface CreateMovesInput {
 export const MOVE_DEFAULTS = { concurrency: 4, fenceDeadlineMs: 1000, graceSeconds: 3600 } as const;
 
 /** How many orgs' existence is checked on their source at once. */
-const EXISTS_PARALLELISM = 8;
 
 const newId = (prefix: string) => `${prefix}_${randomBytes(8).toString('hex')}`;
 
@@ -56,7 +55,6 @@ function routeOf(orgId: number, ranges: readonly WireRange[], placements: Map<nu
 export class MoveService {
   constructor(
     private readonly db: Database<Stores>,
-    private readonly createMover: TenantMoverFactory,
     private readonly log: Logger,
   ) {}
 
@@ -240,7 +238,7 @@ export class MoveService {
       },
       { isolation: 'repeatable read', readOnly: true },
     );
-    await this.requireOrgsExist(orgs, urls, input.to);
+    await this.requireOrgsExist(orgs, urls);
     return { orgs, range: null };
   }
 
@@ -293,27 +291,18 @@ export class MoveService {
     await assertClustersCanServe(stores, [input.to]);
   }
 
-  private async requireOrgsExist(orgs: readonly PlannedOrg[], urls: Map<string, string>, to: string): Promise<void> {
-    let next = 0;
-    const worker = async () => {
-      while (next < orgs.length) {
-        const org = orgs[next++]!;
-        const mover = this.createMover({
-          moveId: 'mv_check',
-          orgId: org.orgId,
-          sourceUrl: urls.get(org.from)!,
-          targetUrl: urls.get(to)!,
-          fenceDeadlineMs: MOVE_DEFAULTS.fenceDeadlineMs,
-          log: this.log,
-        });
-        try {
-          if (!(await mover.orgExists())) throw new OrgNotFoundError(org.orgId, org.from);
-        } finally {
-          await mover.close().catch(() => {});
-        }
-      }
-    };
-    await Promise.all(Array.from({ length: Math.min(EXISTS_PARALLELISM, orgs.length) }, worker));
+  /** Each source is asked once for all of its orgs in the batch (a batch may name 100,000). */
+  private async requireOrgsExist(orgs: readonly PlannedOrg[], urls: Map<string, string>): Promise<void> {
+    const bySource = new Map<string, number[]>();
+    for (const org of orgs) {
+      const ids = bySource.get(org.from);
+      if (ids) ids.push(org.orgId);
+      else bySource.set(org.from, [org.orgId]);
+    }
+    for (const [clusterId, orgIds] of bySource) {
+      const [missing] = await missingOrgIds(urls.get(clusterId)!, orgIds);
+      if (missing !== undefined) throw new OrgNotFoundError(missing, clusterId);
+    }
   }
 }
 

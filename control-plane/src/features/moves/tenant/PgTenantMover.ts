@@ -8,7 +8,7 @@
 //           after complete) | fenced -> moved (rollback)
 // A step that reads or writes both sides runs one at a time per mover (`exclusive`):
 // two replays racing could write an older row over a newer one.
-import { inTransaction, sqlState } from '../../../db/Database.js';
+import { inTransaction } from '../../../db/Database.js';
 import { InvalidOrgIdError, ReplayMismatchError, TenantMoveStateError } from '../../../errors.js';
 import { ClusterSide } from './ClusterSide.js';
 import { type KeySet, pendingChanges, replayBatch } from './changeReplay.js';
@@ -77,16 +77,6 @@ class PgTenantMover implements TenantMover {
 
   async tables(): Promise<TenantTable[]> {
     return (await this.catalogList()).map((t) => t.toTenantTable());
-  }
-
-  async orgExists(): Promise<boolean> {
-    try {
-      const { rows } = await this.source.pool.query('SELECT 1 FROM organizations WHERE org_id = $1', [this.orgId]);
-      return rows.length > 0;
-    } catch (err) {
-      if (sqlState(err) === '42P01') return false;
-      throw err;
-    }
   }
 
   startCapture(): Promise<void> {
@@ -198,41 +188,30 @@ class PgTenantMover implements TenantMover {
     await this.requireCapturing();
     const tables = await this.catalogList();
     const catalog = await this.catalogMap();
-    const source = await this.source.pool.connect();
-    let broken = false;
-    try {
-      await source.query('BEGIN ISOLATION LEVEL REPEATABLE READ');
-      try {
-        for (;;) {
-          const consumed = await inTransaction(this.target.replicaPool, 'BEGIN', async (target) => {
-            const batch = await replayBatch(source, target, catalog, this.orgId, REPLAY_BATCH);
-            if (!batch.tables.every(matches))
-              throw new ReplayMismatchError(
-                this.orgId,
-                batch.tables.filter((t) => !matches(t)),
-              );
-            return batch.consumed;
-          });
-          if (consumed < REPLAY_BATCH) break;
-        }
-        const results = [];
-        for (const table of tables) {
-          const [s, t] = await Promise.all([orgChecksum(source, table, this.orgId), orgChecksum(this.target.pool, table, this.orgId)]);
-          results.push(compare(table.name, s, t));
-        }
-        await source.query('COMMIT');
-        const ok = results.every(matches);
-        this.options.log.info({ orgId: this.orgId, ok }, 'verified the org on the target');
-        return { ok, tables: results };
-      } catch (err) {
-        await source.query('ROLLBACK').catch(() => {
-          broken = true;
+    // One REPEATABLE READ snapshot on the source: replay up to it, then checksum both sides.
+    const results = await inTransaction(this.source.pool, 'BEGIN ISOLATION LEVEL REPEATABLE READ', async (source) => {
+      for (;;) {
+        const consumed = await inTransaction(this.target.replicaPool, 'BEGIN', async (target) => {
+          const batch = await replayBatch(source, target, catalog, this.orgId, REPLAY_BATCH);
+          if (!batch.tables.every(matches))
+            throw new ReplayMismatchError(
+              this.orgId,
+              batch.tables.filter((t) => !matches(t)),
+            );
+          return batch.consumed;
         });
-        throw err;
+        if (consumed < REPLAY_BATCH) break;
       }
-    } finally {
-      source.release(broken);
-    }
+      const checked = [];
+      for (const table of tables) {
+        const [s, t] = await Promise.all([orgChecksum(source, table, this.orgId), orgChecksum(this.target.pool, table, this.orgId)]);
+        checked.push(compare(table.name, s, t));
+      }
+      return checked;
+    });
+    const ok = results.every(matches);
+    this.options.log.info({ orgId: this.orgId, ok }, 'verified the org on the target');
+    return { ok, tables: results };
   }
 
   cutover(hooks: CutoverHooks): Promise<CutoverResult> {

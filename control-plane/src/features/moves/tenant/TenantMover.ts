@@ -105,8 +105,6 @@ export interface TenantMoverOptions {
 export interface TenantMover {
   /** Tenant tables holding the org, parents before children. */
   tables(): Promise<TenantTable[]>;
-  /** True when the source holds the org (its `organizations` row). */
-  orgExists(): Promise<boolean>;
   /** Mark the org 'capturing' on the source and wait for older transactions to end. */
   startCapture(): Promise<void>;
   copyTable(table: TenantTable, onProgress: (p: CopyProgress) => void): Promise<TableCopyResult>;
