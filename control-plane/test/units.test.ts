@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { loadConfig } from '../src/config.js';
 import { ConfigError } from '../src/errors.js';
 import { generateToken, hashSecret, parseToken, secretMatches } from '../src/features/auth/tokenFormat.js';
-import { etagMatches } from '../src/features/config/configRoutes.js';
+import { etagMatches } from '../src/http/etag.js';
 import { parseOrgIdText, requireOrgId } from '../src/lib/orgId.js';
 import { parsePostgresUrl, redactPostgresUrl, scrubUrlPasswords } from '../src/lib/postgresUrl.js';
 
@@ -138,11 +138,11 @@ describe('tokens', () => {
 
 describe('ETag matching', () => {
   it('matches the quoted version, weak tags, lists and *', () => {
-    expect(etagMatches('"7"', 7)).toBe(true);
-    expect(etagMatches('W/"7"', 7)).toBe(true);
-    expect(etagMatches('"3", "7"', 7)).toBe(true);
-    expect(etagMatches('*', 7)).toBe(true);
-    expect(etagMatches('"6"', 7)).toBe(false);
-    expect(etagMatches('7', 7)).toBe(false);
+    expect(etagMatches('"7"', '"7"')).toBe(true);
+    expect(etagMatches('W/"7"', '"7"')).toBe(true);
+    expect(etagMatches('"3", "7"', '"7"')).toBe(true);
+    expect(etagMatches('*', '"7"')).toBe(true);
+    expect(etagMatches('"6"', '"7"')).toBe(false);
+    expect(etagMatches('7', '"7"')).toBe(false);
   });
 });

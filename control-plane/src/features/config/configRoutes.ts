@@ -1,19 +1,11 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify';
+import { etagMatches } from '../../http/etag.js';
 import { parseCount } from '../../http/queryParams.js';
 import { digits, query } from '../../http/schemas.js';
 import { ALLOW } from '../auth/authHook.js';
 import type { ConfigHub } from './ConfigHub.js';
 import type { ConfigSnapshotService } from './ConfigSnapshotService.js';
 import { SSE_HEADERS, SseSink } from './SseSink.js';
-
-/** True when an If-None-Match header names this version's ETag (or `*`). */
-export function etagMatches(header: string, version: number): boolean {
-  const etag = `"${version}"`;
-  return header.split(',').some((tag) => {
-    const t = tag.trim();
-    return t === '*' || t === etag || t === `W/${etag}`;
-  });
-}
 
 /** `Last-Event-ID` (sent by a reconnecting EventSource) wins over `?since`. */
 function resumeVersion(request: FastifyRequest<{ Querystring: { since?: string } }>): number | null {
@@ -27,7 +19,7 @@ export function registerConfigRoutes(app: FastifyInstance, snapshots: ConfigSnap
     const ifNoneMatch = request.headers['if-none-match'];
     if (ifNoneMatch) {
       const version = await snapshots.currentVersion();
-      if (etagMatches(ifNoneMatch, version)) return reply.code(304).header('etag', `"${version}"`).send();
+      if (etagMatches(ifNoneMatch, `"${version}"`)) return reply.code(304).header('etag', `"${version}"`).send();
     }
     const snapshot = await snapshots.load();
     return reply.header('etag', `"${snapshot.version}"`).header('cache-control', 'no-cache').send(snapshot);

@@ -5,6 +5,7 @@
 import type { ConfigSnapshot } from '@orgplane/runtime/wire';
 import type { Database } from '../../db/Database.js';
 import { InvalidInputError } from '../../errors.js';
+import { etagMatches } from '../../http/etag.js';
 import type { Stores } from '../../stores.js';
 import type { Actor } from '../auth/Actor.js';
 import { applyDeltaEvents } from './applyDeltaEvents.js';
@@ -62,14 +63,6 @@ export function unleashEtag(version: number, revision: number): string {
   return `"${version}-${revision}"`;
 }
 
-/** True when an If-None-Match header names `etag` (or `*`). */
-export function etagListMatches(header: string, etag: string): boolean {
-  return header.split(',').some((tag) => {
-    const t = tag.trim();
-    return t === '*' || t === etag || t === `W/${etag}`;
-  });
-}
-
 const YEAR_0 = Date.parse('0000-01-01T00:00:00Z');
 const YEAR_10000 = Date.parse('+010000-01-01T00:00:00Z');
 
@@ -110,7 +103,7 @@ export class UnleashService {
   async features(query: FeaturesQuery, ifNoneMatch: string | undefined, format: FeaturesFormat = 'full'): Promise<FeaturesAnswer> {
     const [version, revision] = await Promise.all([this.db.stores.configLog.currentVersion(), this.db.stores.unleashImport.revision()]);
     const current = unleashEtag(version, revision);
-    if (ifNoneMatch && etagListMatches(ifNoneMatch, current)) return { etag: current, notModified: true };
+    if (ifNoneMatch && etagMatches(ifNoneMatch, current)) return { etag: current, notModified: true };
     const built = await this.document(version, revision);
     const etag = unleashEtag(built.version, built.revision);
     if (query.namePrefix === undefined && query.projects === undefined) return { etag, notModified: false, body: built.json[format] };
