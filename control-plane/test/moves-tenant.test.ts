@@ -5,7 +5,7 @@ import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { createTestDatabase } from '../src/embedded/testing.js';
 import { createTenantMover } from '../src/features/moves/tenant/PgTenantMover.js';
-import type { CutoverHooks, TenantMover } from '../src/features/moves/tenant/TenantMover.js';
+import type { CutoverHooks, TableVerification, TenantMover } from '../src/features/moves/tenant/TenantMover.js';
 import { createLogger } from '../src/logger.js';
 import { LogCapture, waitFor } from './helpers.js';
 import { diffOrg, MoveWorkload, orgCounts, orgRows, seedOrg } from './moveWorkload.js';
@@ -48,20 +48,24 @@ function mover(orgId: number, fenceDeadlineMs = 3000): TenantMover {
 
 interface Recorder {
   calls: string[];
+  /** What flip() was handed: the comparison made right before the fence. */
+  verified: TableVerification[] | undefined;
   hooks: CutoverHooks;
 }
 
 function recorder(on: { fenced?: () => Promise<void>; flip?: () => void | Promise<void> } = {}): Recorder {
   const calls: string[] = [];
-  return {
+  const rec: Recorder = {
     calls,
+    verified: undefined,
     hooks: {
       async fenced() {
         calls.push('fenced');
         await on.fenced?.();
       },
-      async flip() {
+      async flip(verified) {
         calls.push('flip');
+        rec.verified = verified;
         await on.flip?.();
       },
       async released(reason) {
@@ -69,6 +73,7 @@ function recorder(on: { fenced?: () => Promise<void>; flip?: () => void | Promis
       },
     },
   };
+  return rec;
 }
 
 async function copyAll(m: TenantMover): Promise<void> {
@@ -257,6 +262,8 @@ describe('a full move under a running writer workload', () => {
     const result = await m.cutover(rec.hooks);
     expect(result).toMatchObject({ outcome: 'flipped' });
     expect(rec.calls).toEqual(['fenced', 'flip']);
+    expect(rec.verified?.map((t) => t.table).sort()).toEqual(verified.tables.map((t) => t.table).sort());
+    for (const t of rec.verified ?? []) expect(t.targetChecksum, t.table).toBe(t.sourceChecksum);
     expect(diffAtFlip).toEqual([]);
     expect(await marker(src, orgId)).toBe('moved');
     expect(await marker(tgt, orgId)).toBe('capturing');

@@ -55,7 +55,7 @@ const instrumented: TenantMoverFactory = (options: TenantMoverOptions) => {
     cutover: (hooks) =>
       real.cutover({
         ...hooks,
-        async flip() {
+        async flip(verified) {
           const source = clusterOf(options.sourceUrl);
           const target = clusterOf(options.targetUrl);
           diffAtFlip.set(options.orgId, await diffOrg(pools[source]!, pools[target]!, options.orgId));
@@ -65,7 +65,7 @@ const instrumented: TenantMoverFactory = (options: TenantMoverOptions) => {
             await killMoverSessions();
             throw new Error('injected: the executor died before the flip committed');
           }
-          await hooks.flip();
+          await hooks.flip(verified);
           if (crash === 'after-flip') {
             await killMoverSessions();
             throw new Error('injected: the executor died after the flip committed');
@@ -185,6 +185,12 @@ describe('one org moved while it writes', () => {
     expect(flipped.progress.rowsCopied).toBeGreaterThanOrEqual(4 * 5000);
     expect(flipped.progress.lastFenceMs).toBeGreaterThan(0);
     expect(flipped.tables.every((t: Json) => t.copiedAt !== null)).toBe(true);
+    // The comparison made right before the fence is on record, per table, and equal.
+    for (const t of flipped.tables) {
+      expect(t.sourceChecksum, t.table).toEqual(expect.any(String));
+      expect(t.targetChecksum, t.table).toBe(t.sourceChecksum);
+      expect(t.targetRows, t.table).toBe(t.sourceRows);
+    }
     expect(flipped.events.map((e: Json) => e.state)).toEqual(expect.arrayContaining(['preparing', 'copying', 'catching_up', 'flipped']));
     // Pinned to the target; fence, flip: each a config version with its audit row.
     expect(await location(orgId)).toMatchObject({ clusterId: B, source: 'placement', placement: { state: 'active' } });

@@ -437,8 +437,6 @@ export class MoveExecutor {
     this.options.metrics?.fenceWindow(result.fenceMs / 1000, result.outcome);
     const fenceMs = Math.round(result.fenceMs * 10) / 10;
     if (result.outcome === 'flipped') {
-      const tables = (result as { tables?: TableVerification[] }).tables;
-      if (tables) await stores.moves.setVerification(move.id, tables);
       await stores.moves.setPending(move.id, 0);
       await stores.moves.event(move.id, 'flipped', `flipped after a ${fenceMs} ms fence (${result.finalChanges} changes drained under it)`);
       await stores.moves.setLastFence(move.id, result.fenceMs);
@@ -549,11 +547,11 @@ export class MoveExecutor {
           return { result: null, before, after: placement, delta: { placements: { upsert: [placement], remove: [] } } };
         });
       },
-      flip: async () => {
+      flip: async (verified?: TableVerification[]) => {
         const action: AuditAction = direction === 'forward' ? 'move.flip' : 'move.rollback';
         const flippedState: MoveState = direction === 'forward' ? 'flipped' : 'rolled_back';
         try {
-          await this.commitFlip(move, direction, action, reason, fencedAt);
+          await this.commitFlip(move, direction, action, reason, fencedAt, verified);
         } catch (err) {
           // The commit may have gone through with its answer lost: the tenant side must
           // not give the org back to the fenced side if the map already routes it away.
@@ -576,6 +574,7 @@ export class MoveExecutor {
     action: AuditAction,
     reason: string,
     fencedAt: number | undefined,
+    verified: TableVerification[] | undefined,
   ): Promise<void> {
     await commitConfigChange(this.options.db, { actor: EXECUTOR_ACTOR, action, reason }, async (stores) => {
       const before = await stores.placements.get(move.orgId);
@@ -603,6 +602,8 @@ export class MoveExecutor {
       if (!(await stores.moves.transition(move.id, [from], patch, message))) {
         throw new Error(`move ${move.id} left ${from} during its cutover; not flipping`);
       }
+      // The evidence the flip rests on commits with it.
+      if (verified) await stores.moves.setVerification(move.id, verified);
       return { result: null, before, after: change.after, delta: change.delta };
     });
   }

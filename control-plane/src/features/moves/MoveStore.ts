@@ -194,16 +194,6 @@ export class MoveStore {
     return rows.map((row) => ({ id: row.id, batchId: row.batch_id, concurrency: row.concurrency, state: row.state }));
   }
 
-  /** When the next `waiting` or `flipped` move comes due, if any (for the executor's timer). */
-  async nextDueAt(): Promise<Date | null> {
-    const { rows } = await this.db.query<{ at: Date | null }>(
-      `SELECT min(CASE WHEN state = 'flipped' THEN flipped_at + grace_seconds * interval '1 second' ELSE next_attempt_at END) AS at
-       FROM moves WHERE NOT (state = ANY($1::text[])) AND state <> 'failed'`,
-      [FINISHED_STATES],
-    );
-    return rows[0]?.at ?? null;
-  }
-
   /**
    * Compare-and-set: move `id` from one of `from` to `patch.state`, and log `message`.
    * False (and nothing written) when the move is no longer in one of `from`.

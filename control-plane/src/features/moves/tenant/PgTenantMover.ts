@@ -218,6 +218,7 @@ class PgTenantMover implements TenantMover {
     return this.exclusive(async () => {
       const { orgId, moveId } = this.options;
       const state = await markerState(this.source.pool, orgId);
+      let verified: VerifyResult | null = null;
       if (state !== 'moved') {
         await this.requireCapturing();
         for (let i = 0; i < PRE_FENCE_ROUNDS; i++) {
@@ -225,7 +226,7 @@ class PgTenantMover implements TenantMover {
         }
         // A full comparison right before the fence (writes go on meanwhile); every
         // replay batch after it checks its own keys, the fence's drain included.
-        const verified = await this.verifyInner();
+        verified = await this.verifyInner();
         if (!verified.ok) return { outcome: 'mismatch', fenceMs: 0, tables: verified.tables };
         await this.catchUpInner(100_000);
       }
@@ -249,7 +250,7 @@ class PgTenantMover implements TenantMover {
             await upsertMarker(target, orgId, 'moved', moveId, fenceWaitMs);
           },
         },
-        hooks,
+        { ...hooks, flip: () => hooks.flip(verified?.tables) },
       );
       return result;
     });

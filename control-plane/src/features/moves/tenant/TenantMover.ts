@@ -71,9 +71,11 @@ export interface CutoverHooks {
    * Commit the flip in the control DB. When it resolves the flip is durable and the
    * source is marked 'moved' before the fence is released. Rejecting means the flip
    * did NOT commit: the mover puts both clusters back and calls released(). (If the
-   * commit's outcome is unknown, resolve it before rejecting.)
+   * commit's outcome is unknown, resolve it before rejecting.) `verified`: the full
+   * comparison made right before the fence, to be recorded with the flip (absent when a
+   * cutover that had already marked both sides is finished after a crash).
    */
-  flip(): Promise<void>;
+  flip(verified?: TableVerification[]): Promise<void>;
   /**
    * Called when the fence is given up before the flip (placement back to active).
    * Only after fenced(): a deadline while waiting for the lock calls no hook.
