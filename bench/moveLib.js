@@ -60,9 +60,10 @@ function splitSecret(url) {
 /**
  * `psql -c "COPY (SELECT ...) TO STDOUT" | psql -c "COPY t FROM STDIN"`, the target
  * session in replica role like the mover's (no FK checks, no capture trigger).
- * Returns elapsed ms. `format` is 'text' (psql's default) or 'binary'.
+ * Returns elapsed ms. `format` is 'text' (psql's default) or 'binary'; `targetTable`
+ * (default: `table`) is where the rows land. Passwords go through PGPASSWORD, never argv.
  */
-export async function psqlPipe({ sourceUrl, targetUrl, table, orgId, format = 'text' }) {
+export async function psqlPipe({ sourceUrl, targetUrl, table, orgId, format = 'text', targetTable = table }) {
   const src = splitSecret(sourceUrl);
   const dst = splitSecret(targetUrl);
   const opts = format === 'binary' ? ' (FORMAT binary)' : '';
@@ -76,7 +77,7 @@ export async function psqlPipe({ sourceUrl, targetUrl, table, orgId, format = 't
         stdio: ['ignore', 'pipe', 'inherit'],
       },
     );
-    const into = spawn('psql', [dst.url, '-X', '-q', '-v', 'ON_ERROR_STOP=1', '-c', `COPY ${table} FROM STDIN${opts}`], {
+    const into = spawn('psql', [dst.url, '-X', '-q', '-v', 'ON_ERROR_STOP=1', '-c', `COPY ${targetTable} FROM STDIN${opts}`], {
       env: { ...process.env, PGPASSWORD: dst.password, PGOPTIONS: '-c session_replication_role=replica' },
       stdio: ['pipe', 'ignore', 'inherit'],
     });
