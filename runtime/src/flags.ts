@@ -159,10 +159,6 @@ export class FlagSet {
     return this.byFlag.has(flag);
   }
 
-  get size(): number {
-    return this.byFlag.size;
-  }
-
   /** The rollouts as on the wire (validated copies), in the order received. */
   rollouts(): WireRollout[] {
     return [...this.byFlag.values()].map((r) => r.wire);

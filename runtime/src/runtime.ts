@@ -223,7 +223,8 @@ export class Runtime extends EventEmitter<RuntimeEvents> {
   /**
    * Whether rollout `flag` is on for the org, from the config in memory: no I/O, no
    * allocation. `fallback` (default false) when the flag is unknown or no config is loaded
-   * yet. Throws INVALID_ORG_ID for an org id the shard map could not hold.
+   * yet. For a known flag, throws INVALID_ORG_ID for an org id the shard map could not
+   * hold (an unknown flag answers the fallback without looking at the org id).
    */
   isEnabled(flag: string, context: { orgId: number }, fallback = false): boolean {
     this.flagEvaluations++;
