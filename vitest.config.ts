@@ -17,7 +17,7 @@ export default defineConfig({
   },
   test: {
     include: [
-      '{runtime,control-plane,chaos,cli}/{src,test}/**/*.test.{ts,tsx}',
+      '{runtime,control-plane,cli}/{src,test}/**/*.test.{ts,tsx}',
       'test/**/*.test.ts',
       'runbooks/**/*.test.ts',
       'bench/**/*.test.ts',
