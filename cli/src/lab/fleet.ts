@@ -2,7 +2,7 @@
 // replicas. Built from the state, so every command sees the same servers.
 import { rm } from 'node:fs/promises';
 import path from 'node:path';
-import { PostgresServer } from '@orgplane/control-plane/embedded';
+import { PostgresServer } from '@orgplane/embedded';
 import pg from 'pg';
 import { isAliveAs, sleep } from './processes.js';
 import { CONTROL_DB_ID, type LabState, labPaths } from './state.js';

@@ -6,7 +6,7 @@
 import { accessSync, constants } from 'node:fs';
 import { chmod, mkdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import { prometheusConfig } from '@orgplane/control-plane/embedded';
+import { prometheusConfig } from '@orgplane/embedded';
 import { LabError } from './errors.js';
 import { isAlive, isAliveAs, sleep, spawnDetached, terminate } from './processes.js';
 import { labPaths } from './state.js';
