@@ -1,7 +1,6 @@
 // @orgplane/runtime/rules: the pure rules every component decides by, with no pg, no
 // prom-client and no I/O, so the control plane and tools import them without the SDK.
 
-import { InvalidOrgIdError } from './errors.js';
 import { isValidOrgId, type WirePlacement, type WireRange } from './wire.js';
 
 export { rolloutBucket } from './flags.js';
@@ -36,8 +35,8 @@ export function rangeHolding<R extends WireRange>(sortedRanges: readonly R[], or
 
 /**
  * ownerOf over a whole map: sorts the ranges once and answers each org id with a pin probe
- * and a binary search. Null for an org no range holds; throws InvalidOrgIdError for an org
- * id the map could not hold.
+ * and a binary search. Null for an org no range holds, an org id the map could not hold
+ * included (say, a negative id read from a tenant database): no cluster owns it.
  */
 export function ownerLookup(
   ranges: readonly WireRange[],
@@ -48,7 +47,7 @@ export function ownerLookup(
     ? new Map((placements as readonly Pick<WirePlacement, 'orgId' | 'clusterId'>[]).map((p) => [p.orgId, p]))
     : (placements as ReadonlyMap<number, Pick<WirePlacement, 'clusterId'>>);
   return (orgId) => {
-    if (!isValidOrgId(orgId)) throw new InvalidOrgIdError(orgId);
+    if (!isValidOrgId(orgId)) return null;
     return ownerOf(pins.get(orgId), rangeHolding(sorted, orgId));
   };
 }
