@@ -7,17 +7,19 @@ export default defineConfig({
   resolve: {
     // Tests run against the TypeScript sources of sibling packages, not their dist.
     alias: [
+      { find: /^@orgplane\/kit$/, replacement: src('./kit/src/index.ts') },
+      { find: /^@orgplane\/embedded$/, replacement: src('./embedded/src/index.ts') },
+      { find: /^@orgplane\/runtime\/rules$/, replacement: src('./runtime/src/rules.ts') },
       { find: /^@orgplane\/runtime\/wire$/, replacement: src('./runtime/src/wire.ts') },
       { find: /^@orgplane\/runtime$/, replacement: src('./runtime/src/index.ts') },
       { find: /^@orgplane\/control-plane\/moves$/, replacement: src('./control-plane/src/features/moves/Move.ts') },
-      { find: /^@orgplane\/control-plane\/embedded$/, replacement: src('./control-plane/src/embedded/index.ts') },
       { find: /^@orgplane\/control-plane$/, replacement: src('./control-plane/src/index.ts') },
       { find: /^@orgplane\/chaos$/, replacement: src('./chaos/src/index.ts') },
     ],
   },
   test: {
     include: [
-      '{runtime,control-plane,cli}/{src,test}/**/*.test.{ts,tsx}',
+      '{kit,runtime,control-plane,embedded,cli}/{src,test}/**/*.test.{ts,tsx}',
       'test/**/*.test.ts',
       'runbooks/**/*.test.ts',
       'bench/**/*.test.ts',

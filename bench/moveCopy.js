@@ -3,9 +3,9 @@
 // same rows, in the same run, on one throwaway Postgres. Build first: tsc -b.
 // Env: BENCH_MOVE_ROWS (default 1000000), BENCH_MOVE_ROUNDS (default 3).
 
-import { createTestDatabase, startTestPostgres } from '../control-plane/dist/embedded/index.js';
 import { createTenantMover } from '../control-plane/dist/features/moves/tenant/PgTenantMover.js';
 import { createLogger } from '../control-plane/dist/logger.js';
+import { createTestDatabase, startTestPostgres } from '../embedded/dist/index.js';
 import { median, printFigure } from './lib.js';
 import { havePsql, moverCopy, psqlPipe, seedBigOrg, truncate } from './moveLib.js';
 

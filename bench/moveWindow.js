@@ -5,9 +5,10 @@
 // The window must not grow with the org: run it with BENCH_MOVE_ROWS=10000 and 1000000.
 // Build first: tsc -b. Env: BENCH_MOVE_ROWS (default 100000), BENCH_MOVE_ROUNDS (5),
 // BENCH_MOVE_WRITES_PER_S (400), BENCH_MOVE_DEADLINE_MS (1000).
-import { createTestDatabase, startTestPostgres } from '../control-plane/dist/embedded/index.js';
+
 import { createTenantMover } from '../control-plane/dist/features/moves/tenant/PgTenantMover.js';
 import { createLogger } from '../control-plane/dist/logger.js';
+import { createTestDatabase, startTestPostgres } from '../embedded/dist/index.js';
 import { printFigure } from './lib.js';
 import { percentile, seedBigOrg, startWriters, vacuum } from './moveLib.js';
 

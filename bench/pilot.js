@@ -5,8 +5,8 @@
 // reading real tenant tables would measure the tenant schema, not the selection.
 import { performance } from 'node:perf_hooks';
 import pg from 'pg';
-import { createTestDatabase, startTestPostgres } from '../control-plane/dist/embedded/index.js';
 import { copyOrgStats, selectPilot } from '../control-plane/dist/index.js';
+import { createTestDatabase, startTestPostgres } from '../embedded/dist/index.js';
 import { printFigure } from './lib.js';
 
 const ORGS = Number(process.env.BENCH_ORGS ?? 10_000_000);

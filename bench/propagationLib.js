@@ -6,8 +6,8 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
-import { createTestDatabase, freePort, startTestPostgres } from '../control-plane/dist/embedded/index.js';
 import { createApiToken } from '../control-plane/dist/index.js';
+import { createTestDatabase, freePort, startTestPostgres } from '../embedded/dist/index.js';
 import { createRuntime } from '../runtime/dist/index.js';
 
 export const root = path.join(path.dirname(fileURLToPath(import.meta.url)), '..');

@@ -1,6 +1,7 @@
 // bench:route — Router.route against the linear baseline (a Map of pins, then
 // ranges.find), 10 ranges + 1 M pins, same ids, same run. Build first: tsc -b runtime.
-import { linearRoute, ORG_ID_MAX, Router } from '../runtime/dist/index.js';
+import { ORG_ID_MAX } from '../runtime/dist/index.js';
+import { linearRoute, Router } from '../runtime/dist/router.js';
 import { getGc, median, mulberry32, printFigure } from './lib.js';
 
 const RANGE_COUNT = 10;

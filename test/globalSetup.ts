@@ -1,7 +1,7 @@
 // One real Postgres for the whole `npm test` run; each test file clones its own
-// database from a migrated template (see control-plane/src/embedded/testing.ts).
+// database from a migrated template (see embedded/src/testing.ts).
 import type { TestProject } from 'vitest/node';
-import { startTestPostgres } from '../control-plane/src/embedded/testing.js';
+import { startTestPostgres } from '../embedded/src/testing.js';
 
 declare module 'vitest' {
   export interface ProvidedContext {

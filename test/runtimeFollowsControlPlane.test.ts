@@ -5,7 +5,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { buildApp, type ControlPlane, createApiToken, loadConfig } from '@orgplane/control-plane';
-import { createTestDatabase, freePort } from '@orgplane/control-plane/embedded';
+import { createTestDatabase, freePort } from '@orgplane/embedded';
 import { createRuntime, type Runtime } from '@orgplane/runtime';
 import { type ConfigSnapshot, ORG_ID_MAX } from '@orgplane/runtime/wire';
 import { afterAll, beforeAll, expect, inject, it } from 'vitest';

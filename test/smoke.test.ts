@@ -1,6 +1,6 @@
 import pg from 'pg';
 import { expect, inject, it } from 'vitest';
-import { createTestDatabase } from '../control-plane/src/embedded/testing.js';
+import { createTestDatabase } from '../embedded/src/testing.js';
 
 it('clones a migrated tenant database', async () => {
   const url = await createTestDatabase(inject('pgAdminUrl'), 'tenant');

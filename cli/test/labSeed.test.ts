@@ -1,5 +1,5 @@
 // The lab's seed and layout, against the run's real Postgres (no lab processes needed).
-import { createTestDatabase } from '@orgplane/control-plane/embedded';
+import { createTestDatabase } from '@orgplane/embedded';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { ORG_ID_MAX, orgBlocks, validateConfig } from '../src/lab/config.js';

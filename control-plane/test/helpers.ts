@@ -2,12 +2,12 @@
 // app built on it, tokens for every scope, a captured log, and an inject()-based client
 // that keeps a transcript of every response body (to search for leaked secrets).
 import { Writable } from 'node:stream';
+import { createTestDatabase } from '@orgplane/embedded';
 import type { FastifyInstance } from 'fastify';
 import pg from 'pg';
 import { inject } from 'vitest';
 import { type BuildAppOptions, buildApp, type ControlPlane } from '../src/app.js';
 import { type Config, loadConfig } from '../src/config.js';
-import { createTestDatabase } from '../src/embedded/testing.js';
 import type { Scope } from '../src/features/auth/Actor.js';
 import { createApiToken } from '../src/features/auth/createApiToken.js';
 import { createLogger } from '../src/logger.js';

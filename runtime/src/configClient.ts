@@ -3,6 +3,7 @@
 // a gap in versions or a silent stream makes it reconnect from the last applied version;
 // 401/403 stops it for good. It never throws: problems go to `handlers.error`.
 
+import { backoffMs, sleep } from '@orgplane/kit';
 import { RuntimeError } from './errors.js';
 import { type SseEvent, SseParser } from './sseParser.js';
 import type { ConfigDelta, ConfigSnapshot, WatchHeartbeat } from './wire.js';
@@ -40,11 +41,6 @@ export const DEFAULT_HEARTBEAT_TIMEOUT_MS = 45_000;
 export const DEFAULT_BACKOFF_BASE_MS = 100;
 export const DEFAULT_BACKOFF_CAP_MS = 30_000;
 
-/** Full jitter: uniform in [0, min(cap, base * 2^attempt)). */
-export function backoffDelayMs(attempt: number, baseMs: number, capMs: number, random: () => number): number {
-  return random() * Math.min(capMs, baseMs * 2 ** Math.min(attempt, 30));
-}
-
 interface Outcome {
   reason: string;
   /** Stop for good (auth failure or stop()). */
@@ -62,7 +58,8 @@ export class ConfigClient {
   private stopped = false;
   private loopDone: Promise<void> | undefined;
   private abortController: AbortController | undefined;
-  private wakeUp: (() => void) | undefined;
+  /** Wakes the backoff sleep when stop() is called. */
+  private readonly stopping = new AbortController();
   private attempt = 0;
   /** Set while handling a stream: why we are dropping it, if we are. */
   private dropReason: string | undefined;
@@ -91,7 +88,7 @@ export class ConfigClient {
   async stop(): Promise<void> {
     this.stopped = true;
     this.abortController?.abort();
-    this.wakeUp?.();
+    this.stopping.abort();
     await this.loopDone;
   }
 
@@ -134,11 +131,14 @@ export class ConfigClient {
       if (this.stopped || outcome.final) return;
       const delayMs = Math.min(
         this.backoffCapMs,
-        Math.max(backoffDelayMs(this.attempt, this.backoffBaseMs, this.backoffCapMs, this.random), outcome.retryAfterMs ?? 0),
+        Math.max(
+          backoffMs(this.attempt, { baseMs: this.backoffBaseMs, capMs: this.backoffCapMs, random: this.random }),
+          outcome.retryAfterMs ?? 0,
+        ),
       );
       this.attempt++;
       this.safely(() => this.handlers.reconnecting(delayMs));
-      await this.sleep(delayMs);
+      await sleep(delayMs, { signal: this.stopping.signal, unref: true });
     }
   }
 
@@ -335,18 +335,6 @@ export class ConfigClient {
     const base = this.options.url.replace(/\/+$/, '');
     const version = this.wantSnapshot ? null : this.handlers.version();
     return version === null ? `${base}/v1/config/watch` : `${base}/v1/config/watch?since=${version}`;
-  }
-
-  private sleep(ms: number): Promise<void> {
-    return new Promise((resolve) => {
-      const timer = setTimeout(done, ms);
-      timer.unref();
-      function done() {
-        clearTimeout(timer);
-        resolve();
-      }
-      this.wakeUp = done;
-    });
   }
 
   private report(error: RuntimeError): void {

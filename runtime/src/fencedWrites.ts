@@ -7,14 +7,15 @@
 // - OPF01: retry with a short backoff until the write's fence budget is spent.
 
 import { performance } from 'node:perf_hooks';
+import { backoffMs, sleep, sqlState } from '@orgplane/kit';
 import type pg from 'pg';
 import { OrgFencedError, OrgMovedError } from './errors.js';
 import { SQLSTATE_ORG_FENCED, SQLSTATE_ORG_MOVED } from './wire.js';
 
 export const DEFAULT_FENCE_WAIT_MS = 2000;
 export const DEFAULT_REFRESH_TIMEOUT_MS = 2000;
-/** Backoff between fenced attempts: jittered, doubling from the first value up to the cap. */
-const FENCED_BACKOFF_FIRST_MS = 20;
+/** Backoff between fenced attempts: full jitter, the ceiling doubling from base up to the cap. */
+const FENCED_BACKOFF_BASE_MS = 20;
 const FENCED_BACKOFF_CAP_MS = 200;
 
 export type WriteRetryReason = 'moved' | 'fenced';
@@ -54,12 +55,6 @@ export interface FenceHost {
   random(): number;
 }
 
-/** The SQLSTATE of a pg error, or undefined. */
-export function sqlStateOf(error: unknown): string | undefined {
-  const code = (error as { code?: unknown } | null)?.code;
-  return typeof code === 'string' ? code : undefined;
-}
-
 /** Runs `attempt` against the org's owner, again after a move or a fence (see the file comment). */
 export async function withFenceRetry<T>(
   host: FenceHost,
@@ -77,7 +72,7 @@ export async function withFenceRetry<T>(
     try {
       return await attempt(pool, clusterId);
     } catch (error) {
-      const state = sqlStateOf(error);
+      const state = sqlState(error);
       if (state === SQLSTATE_ORG_MOVED) {
         if (moves > 0) {
           host.gaveUp('moved');
@@ -107,36 +102,16 @@ export async function withFenceRetry<T>(
           host.gaveUp('fenced');
           throw new OrgFencedError(orgId, clusterId, waitedMs, { cause: error });
         }
-        const ceiling = Math.min(FENCED_BACKOFF_CAP_MS, FENCED_BACKOFF_FIRST_MS * 2 ** Math.min(fences, 10));
-        const delayMs = Math.min(remainingMs, ceiling / 2 + (host.random() * ceiling) / 2);
+        const delayMs = Math.min(
+          remainingMs,
+          backoffMs(fences, { baseMs: FENCED_BACKOFF_BASE_MS, capMs: FENCED_BACKOFF_CAP_MS, random: host.random }),
+        );
         fences++;
         host.retrying({ orgId, reason: 'fenced', attempt: attempts + 1, clusterId, nextClusterId: clusterId, delayMs });
-        await new Promise((resolve) => setTimeout(resolve, delayMs));
+        await sleep(delayMs);
         continue;
       }
       throw error;
     }
-  }
-}
-
-/**
- * One transaction on `pool`: BEGIN, fn, COMMIT; ROLLBACK when anything throws. A client
- * whose ROLLBACK fails is destroyed rather than returned to the pool.
- */
-export async function inTransaction<T>(pool: pg.Pool, fn: (client: pg.PoolClient) => Promise<T>): Promise<T> {
-  const client = await pool.connect();
-  let broken: Error | undefined;
-  try {
-    await client.query('BEGIN');
-    const result = await fn(client);
-    await client.query('COMMIT');
-    return result;
-  } catch (error) {
-    await client.query('ROLLBACK').catch((cause: Error) => {
-      broken = cause;
-    });
-    throw error;
-  } finally {
-    client.release(broken);
   }
 }

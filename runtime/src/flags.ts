@@ -6,7 +6,7 @@
 // id, so an official Unleash SDK reading the control plane's Unleash client API decides
 // exactly the same way.
 
-import { InvalidOrgIdError, RuntimeError } from './errors.js';
+import { RuntimeError } from './errors.js';
 import { type ConfigDelta, isValidOrgId, type WireCohort, type WireRollout } from './wire.js';
 
 const c1 = 0xcc9e2d51;
@@ -93,6 +93,8 @@ interface CompiledRollout {
 const EMPTY = new Float64Array(0);
 /** FlagSet.decide()'s answer for a flag the config does not describe. */
 export const UNKNOWN_FLAG = -1;
+/** FlagSet.decide()'s answer for a known flag asked about an org id the shard map could not hold. */
+export const INVALID_ORG_ID = -2;
 
 /**
  * The rollouts and pilot cohorts of one config version. Immutable: applying a delta
@@ -132,19 +134,22 @@ export class FlagSet {
   }
 
   /**
-   * Whether `flag` is on for `orgId`; `fallback` when the flag is unknown. Throws
-   * InvalidOrgIdError for an org id the shard map could not hold.
+   * Whether `flag` is on for `orgId`; `fallback` when the flag is unknown or the org id is
+   * one the shard map could not hold. Never throws.
    */
   isEnabled(flag: string, orgId: number, fallback = false): boolean {
     const decision = this.decide(flag, orgId);
-    return decision === UNKNOWN_FLAG ? fallback : decision === 1;
+    return decision < 0 ? fallback : decision === 1;
   }
 
-  /** 1 (on), 0 (off) or UNKNOWN_FLAG: one Map probe for callers that count fallbacks. */
+  /**
+   * 1 (on), 0 (off), UNKNOWN_FLAG or INVALID_ORG_ID: one Map probe, no throw, so callers
+   * can count fallbacks and errors without a try on the request path.
+   */
   decide(flag: string, orgId: number): number {
     const rollout = this.byFlag.get(flag);
     if (rollout === undefined) return UNKNOWN_FLAG;
-    if (!isValidOrgId(orgId)) throw new InvalidOrgIdError(orgId);
+    if (!isValidOrgId(orgId)) return INVALID_ORG_ID;
     if (!rollout.enabled) return 0;
     if (rollout.pilot.length > 0 && contains(rollout.pilot, orgId)) return 1;
     const percent = rollout.percent;

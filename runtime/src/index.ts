@@ -1,14 +1,6 @@
 // @orgplane/runtime: route each org to its cluster and follow the control plane's config.
-export {
-  backoffDelayMs,
-  ConfigClient,
-  type ConfigClientHandlers,
-  type ConfigClientOptions,
-  DEFAULT_BACKOFF_BASE_MS,
-  DEFAULT_BACKOFF_CAP_MS,
-  DEFAULT_HEARTBEAT_TIMEOUT_MS,
-} from './configClient.js';
-export { CACHE_FILE_NAME, type CacheImage, DiskCache, type DiskCacheOptions } from './diskCache.js';
+// The public SDK API only. The wire contract is also at `@orgplane/runtime/wire`, and the
+// pure rules (ownerOf, rolloutBucket) at `@orgplane/runtime/rules`.
 export {
   InvalidOrgIdError,
   NoRouteError,
@@ -18,25 +10,16 @@ export {
   type RuntimeErrorCode,
   type RuntimeErrorOptions,
 } from './errors.js';
+export type { WriteOptions, WriteRetryEvent, WriteRetryReason } from './fencedWrites.js';
 export {
-  DEFAULT_FENCE_WAIT_MS,
-  DEFAULT_REFRESH_TIMEOUT_MS,
-  sqlStateOf,
-  type WriteOptions,
-  type WriteRetryEvent,
-  type WriteRetryReason,
-} from './fencedWrites.js';
-export { FlagSet, murmur3_x86_32, rolloutBucket, UNKNOWN_FLAG } from './flags.js';
-export { type ConfigSource, createRuntimeMetrics, type RuntimeMetrics, type RuntimeMetricsState } from './metrics.js';
-export { linearRoute, type PinsExport, PLACEMENT_STATES, Router } from './router.js';
-export {
+  type ConfigSource,
   type Credentials,
-  connectionWithCredentials,
   createRuntime,
+  type FlagErrorEvent,
+  type FlagErrorReason,
   type Intent,
   Runtime,
   type RuntimeEvents,
   type RuntimeOptions,
 } from './runtime.js';
-export { type SseEvent, SseParser } from './sseParser.js';
 export * from './wire.js';

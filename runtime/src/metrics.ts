@@ -22,6 +22,8 @@ export interface RuntimeMetrics {
   /** Label `reason`: 'moved' or 'fenced'. */
   writeRetries: Counter<'reason'>;
   writeFailures: Counter<'reason'>;
+  /** Label `reason`: a FlagErrorReason ('invalid_org_id'). */
+  flagErrors: Counter<'reason'>;
 }
 
 const SOURCES: readonly ConfigSource[] = ['network', 'disk'];
@@ -77,14 +79,20 @@ export function createRuntimeMetrics(registry: Registry, state: RuntimeMetricsSt
     labelNames: ['reason'],
     registers: [registry],
   });
+  const flagErrors = new Counter({
+    name: 'orgplane_runtime_flag_errors_total',
+    help: 'isEnabled() calls for a known flag that could not be decided and answered the fallback: reason="invalid_org_id".',
+    labelNames: ['reason'],
+    registers: [registry],
+  });
   countedAtScrape(registry, 'orgplane_runtime_flag_evaluations_total', 'isEnabled() calls.', state.flagEvaluations);
   countedAtScrape(
     registry,
     'orgplane_runtime_flag_fallbacks_total',
-    'isEnabled() calls answered with the fallback: the flag is unknown, or no config is loaded yet.',
+    'isEnabled() calls answered with the fallback: the flag is unknown, no config is loaded yet, or the org id is invalid.',
     state.flagFallbacks,
   );
-  return { errors, reconnects, writeRetries, writeFailures };
+  return { errors, reconnects, writeRetries, writeFailures, flagErrors };
 }
 
 /** A counter that follows a running total read at scrape time, so that counting costs one `++`. */

@@ -4,6 +4,7 @@
 
 import { InvalidOrgIdError, NoRouteError, RuntimeError } from './errors.js';
 import { type PinExport, PinTable } from './pinTable.js';
+import { ownerOf } from './rules.js';
 import {
   type ConfigDelta,
   type ConfigSnapshot,
@@ -43,7 +44,10 @@ export class Router {
   private rangeList: WireRange[] = [];
   private pins = new PinTable();
 
-  /** Cluster id serving `orgId`: its pin when there is one (whatever the pin's state), else its range. */
+  /**
+   * Cluster id serving `orgId`: its pin when there is one (whatever the pin's state), else its
+   * range; rules.ts's ownerOf, inlined over the pin table for the request path.
+   */
   route(orgId: number): string {
     if (!isValidOrgId(orgId)) throw new InvalidOrgIdError(orgId);
     const pins = this.pins;
@@ -219,18 +223,19 @@ export class Router {
   }
 }
 
-/** The benchmark baseline: a Map of pins, then a linear scan of the ranges. */
+/** The benchmark baseline: a Map of pins, then a linear scan of the ranges (rules.ts's ownerOf). */
 export function linearRoute(
   ranges: readonly WireRange[],
   pins: ReadonlyMap<number, Pick<WirePlacement, 'clusterId'>>,
   orgId: number,
 ): string {
   if (!isValidOrgId(orgId)) throw new InvalidOrgIdError(orgId);
-  const pin = pins.get(orgId);
-  if (pin !== undefined) return pin.clusterId;
-  const range = ranges.find((r) => r.lo <= orgId && orgId <= r.hi);
-  if (range === undefined) throw new NoRouteError(orgId);
-  return range.clusterId;
+  const owner = ownerOf(
+    pins.get(orgId),
+    ranges.find((r) => r.lo <= orgId && orgId <= r.hi),
+  );
+  if (owner === null) throw new NoRouteError(orgId);
+  return owner;
 }
 
 class Interner {

@@ -4,6 +4,7 @@
 
 import { EventEmitter } from 'node:events';
 import { performance } from 'node:perf_hooks';
+import { inTransaction } from '@orgplane/kit';
 import pg from 'pg';
 import { Registry } from 'prom-client';
 import { ConfigClient } from './configClient.js';
@@ -13,12 +14,11 @@ import {
   DEFAULT_FENCE_WAIT_MS,
   DEFAULT_REFRESH_TIMEOUT_MS,
   type FenceHost,
-  inTransaction,
   type WriteOptions,
   type WriteRetryEvent,
   withFenceRetry,
 } from './fencedWrites.js';
-import { FlagSet, UNKNOWN_FLAG } from './flags.js';
+import { FlagSet, INVALID_ORG_ID } from './flags.js';
 import { type ConfigSource, createRuntimeMetrics, type RuntimeMetrics } from './metrics.js';
 import { Router } from './router.js';
 import type { ConfigDelta, ConfigSnapshot, WirePlacement } from './wire.js';
@@ -68,6 +68,20 @@ export interface RuntimeEvents {
   error: [RuntimeError];
   /** A write refused because of a move is about to run again (transaction(), query()). */
   'write-retry': [WriteRetryEvent];
+  /** isEnabled() could not decide and answered the caller's fallback (it never throws). */
+  'flag-error': [FlagErrorEvent];
+}
+
+/** Why isEnabled() answered the fallback for a flag the config does describe. */
+export type FlagErrorReason = 'invalid_org_id';
+
+export interface FlagErrorEvent {
+  flag: string;
+  /** What the caller passed as `context.orgId`, as is. */
+  orgId: unknown;
+  reason: FlagErrorReason;
+  /** The answer isEnabled() gave: the caller's fallback. */
+  fallback: boolean;
 }
 
 interface PoolEntry {
@@ -222,19 +236,25 @@ export class Runtime extends EventEmitter<RuntimeEvents> {
 
   /**
    * Whether rollout `flag` is on for the org, from the config in memory: no I/O, no
-   * allocation. `fallback` (default false) when the flag is unknown or no config is loaded
-   * yet. For a known flag, throws INVALID_ORG_ID for an org id the shard map could not
-   * hold (an unknown flag answers the fallback without looking at the org id).
+   * allocation. Never throws, like Unleash's isEnabled: it answers `fallback` (default
+   * false) when the flag is unknown, when no config is loaded yet, and when a known flag is
+   * asked about an org id the shard map could not hold (not a non-negative safe integer);
+   * that last case is a caller bug, reported as a `flag-error` event and counted in
+   * orgplane_runtime_flag_errors_total{reason="invalid_org_id"}. (route() does throw
+   * InvalidOrgIdError: there is no fallback cluster.)
    */
   isEnabled(flag: string, context: { orgId: number }, fallback = false): boolean {
     this.flagEvaluations++;
     // Before the first config the set is empty, so every flag is unknown.
-    const decision = this.flags.decide(flag, context.orgId);
-    if (decision === UNKNOWN_FLAG) {
-      this.flagFallbacks++;
-      return fallback;
+    const orgId = context?.orgId;
+    const decision = this.flags.decide(flag, orgId);
+    if (decision >= 0) return decision === 1;
+    this.flagFallbacks++;
+    if (decision === INVALID_ORG_ID) {
+      this.counters.flagErrors.inc({ reason: 'invalid_org_id' });
+      if (this.listenerCount('flag-error') > 0) this.safeEmit('flag-error', { flag, orgId, reason: 'invalid_org_id', fallback });
     }
-    return decision === 1;
+    return fallback;
   }
 
   /**

@@ -1,7 +1,7 @@
 // runtime.transaction() / runtime.query() against two real tenant databases standing in
 // for two clusters, with the move-capture trigger (OPF01/OPF02) doing the refusing and the
 // fake control plane serving the map.
-import { createTestDatabase } from '@orgplane/control-plane/embedded';
+import { createTestDatabase } from '@orgplane/embedded';
 import pg from 'pg';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, inject, it } from 'vitest';
 import type { WriteRetryEvent } from '../src/fencedWrites.js';

@@ -4,7 +4,7 @@ import murmurhash3js from 'murmurhash3js';
 import { InMemStorageProvider, Unleash } from 'unleash-client';
 import { describe, expect, it } from 'vitest';
 import type { RuntimeError } from '../src/errors.js';
-import { FlagSet, murmur3_x86_32, rolloutBucket, UNKNOWN_FLAG } from '../src/flags.js';
+import { FlagSet, INVALID_ORG_ID, murmur3_x86_32, rolloutBucket, UNKNOWN_FLAG } from '../src/flags.js';
 import { ORG_ID_MAX, type WireCohort, type WireRollout } from '../src/wire.js';
 import { prng } from './helpers.js';
 
@@ -152,14 +152,17 @@ describe('FlagSet bucketing', () => {
     expect(flag(100, false).isEnabled('new-checkout', 1112)).toBe(false);
   });
 
-  it('answers the fallback for an unknown flag, and refuses an invalid org id by name', () => {
+  it('answers the fallback for an unknown flag, and for an invalid org id names it INVALID_ORG_ID without throwing', () => {
     const set = FlagSet.fromSnapshot([rollout('known', 100)], []);
     expect(set.isEnabled('unknown', 5)).toBe(false);
     expect(set.isEnabled('unknown', 5, true)).toBe(true);
     expect(set.decide('unknown', 5)).toBe(UNKNOWN_FLAG);
     expect(set.isEnabled('known', 5, false)).toBe(true);
-    for (const bad of [-1, 1.5, Number.NaN, 2 ** 53, '5' as unknown as number]) {
-      expect(() => set.isEnabled('known', bad)).toThrow(expect.objectContaining({ code: 'INVALID_ORG_ID' }));
+    for (const bad of [-1, 1.5, Number.NaN, 2 ** 53, '5' as unknown as number, undefined as unknown as number]) {
+      expect(set.decide('known', bad)).toBe(INVALID_ORG_ID);
+      // A 100 % flag would answer true for any valid org: the fallback wins both ways.
+      expect(set.isEnabled('known', bad)).toBe(false);
+      expect(set.isEnabled('known', bad, true)).toBe(true);
     }
   });
 

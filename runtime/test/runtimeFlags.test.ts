@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { DiskCache } from '../src/diskCache.js';
 import { rolloutBucket } from '../src/flags.js';
+import type { FlagErrorEvent } from '../src/runtime.js';
 import type { WireRollout } from '../src/wire.js';
 import { CLUSTERS, RANGES, reach, runtimeFixture, until } from './helpers.js';
 
@@ -61,12 +62,53 @@ describe('runtime.isEnabled', () => {
     await runtime.ready(10_000);
     expect(runtime.isEnabled('nope', { orgId: 6 }, true)).toBe(true);
     expect(runtime.isEnabled('new-checkout', { orgId: 6 }, false)).toBe(true);
-    expect(() => runtime.isEnabled('new-checkout', { orgId: -1 })).toThrow(expect.objectContaining({ code: 'INVALID_ORG_ID' }));
+    expect(runtime.isEnabled('new-checkout', { orgId: -1 })).toBe(false);
     const text = await runtime.metrics.metrics();
     expect(text).toContain('orgplane_runtime_flag_evaluations_total 5');
-    expect(text).toContain('orgplane_runtime_flag_fallbacks_total 3');
+    expect(text).toContain('orgplane_runtime_flag_fallbacks_total 4');
     // Read at scrape time, so a second scrape does not count twice.
     expect(await runtime.metrics.metrics()).toContain('orgplane_runtime_flag_evaluations_total 5');
+  });
+
+  it('never throws for a bad org id: it answers the fallback, emits flag-error and counts it by reason', async () => {
+    const { runtime } = start();
+    await runtime.ready(10_000);
+    const events: FlagErrorEvent[] = [];
+    runtime.on('flag-error', (event) => events.push(event));
+    // Org 6 is in the pilot, so a valid id would answer true: the answers below are the fallbacks.
+    expect(runtime.isEnabled('new-checkout', { orgId: 6 })).toBe(true);
+    expect(runtime.isEnabled('new-checkout', { orgId: -6 }, false)).toBe(false);
+    expect(runtime.isEnabled('new-checkout', { orgId: 6.5 }, true)).toBe(true);
+    expect(runtime.isEnabled('new-checkout', { orgId: '6' as unknown as number })).toBe(false);
+    expect(runtime.isEnabled('new-checkout', undefined as unknown as { orgId: number }, true)).toBe(true);
+    // An unknown flag is not an error, whatever the org id.
+    expect(runtime.isEnabled('nope', { orgId: -1 }, true)).toBe(true);
+    expect(events).toEqual([
+      { flag: 'new-checkout', orgId: -6, reason: 'invalid_org_id', fallback: false },
+      { flag: 'new-checkout', orgId: 6.5, reason: 'invalid_org_id', fallback: true },
+      { flag: 'new-checkout', orgId: '6', reason: 'invalid_org_id', fallback: false },
+      { flag: 'new-checkout', orgId: undefined, reason: 'invalid_org_id', fallback: true },
+    ]);
+    const text = await runtime.metrics.metrics();
+    expect(text).toContain('orgplane_runtime_flag_errors_total{reason="invalid_org_id"} 4');
+    expect(text).toContain('orgplane_runtime_flag_fallbacks_total 5');
+  });
+
+  it('a flag-error listener that throws does not make isEnabled throw', async () => {
+    const { runtime } = start();
+    await runtime.ready(10_000);
+    runtime.on('flag-error', () => {
+      throw new Error('listener bug');
+    });
+    const warnings: string[] = [];
+    const onWarning = (w: Error) => warnings.push(w.message);
+    process.on('warning', onWarning);
+    try {
+      expect(runtime.isEnabled('new-checkout', { orgId: -1 }, true)).toBe(true);
+      await until('the warning', () => warnings.find((m) => m.includes("'flag-error' listener threw")));
+    } finally {
+      process.off('warning', onWarning);
+    }
   });
 
   it('refuses an invalid rollout change by name and keeps deciding with the last good flags', async () => {

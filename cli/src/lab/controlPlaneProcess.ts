@@ -1,10 +1,12 @@
 // The control plane as a detached background process: `node control-plane/dist/main.js`
 // with its output appended to <dir>/control-plane.log, found again later by its pid.
+
 import { existsSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import path from 'node:path';
+import { sleep } from '@orgplane/kit';
 import { LabError } from './errors.js';
-import { isAlive, isAliveAs, sleep, spawnDetached, terminate } from './processes.js';
+import { isAlive, isAliveAs, spawnDetached, terminate } from './processes.js';
 
 /** control-plane/dist/main.js of the installed @orgplane/control-plane package. */
 export function controlPlaneMain(): string {

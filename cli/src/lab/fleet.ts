@@ -1,10 +1,12 @@
 // The lab's Postgres servers: one control DB and, per cluster, a primary with streaming
 // replicas. Built from the state, so every command sees the same servers.
+
 import { rm } from 'node:fs/promises';
 import path from 'node:path';
-import { PostgresServer } from '@orgplane/control-plane/embedded';
+import { PostgresServer } from '@orgplane/embedded';
+import { sleep } from '@orgplane/kit';
 import pg from 'pg';
-import { isAliveAs, sleep } from './processes.js';
+import { isAliveAs } from './processes.js';
 import { CONTROL_DB_ID, type LabState, labPaths } from './state.js';
 
 export const TENANT_DB = 'tenant';

@@ -3,7 +3,7 @@
 // CLI context; and on failure stop exactly what this call started.
 import { existsSync } from 'node:fs';
 import { createApiToken } from '@orgplane/control-plane';
-import { freePort } from '@orgplane/control-plane/embedded';
+import { freePort } from '@orgplane/embedded';
 import { controlPlaneUrl, spawnControlPlane, stopControlPlane, waitReady } from './controlPlaneProcess.js';
 import { hintOf, LabError } from './errors.js';
 import { CONTROL_DB, ensureSlots, type Fleet, type LabServer, primariesOf, replicasOf, startStopped, waitForReplicas } from './fleet.js';

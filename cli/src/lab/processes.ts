@@ -1,7 +1,9 @@
 // OS processes of the lab: starting one detached in the background, whether a pid is
 // alive and what it is, which processes still run out of a lab directory, stopping one.
+
 import { closeSync, existsSync, openSync, readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
+import { sleep } from '@orgplane/kit';
 import { execa, type StdoutStderrOption } from 'execa';
 import { LabError } from './errors.js';
 
@@ -139,5 +141,3 @@ function signal(pid: number, sig: NodeJS.Signals): void {
     if ((err as NodeJS.ErrnoException).code !== 'ESRCH') throw err;
   }
 }
-
-export const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));

@@ -3,12 +3,14 @@
 // to <dir>/prometheus.log. It scrapes the lab's control plane every second, so the SLO
 // gates of rollouts made in the lab have something to query. It is optional: without
 // the binary the lab runs and its gates are off.
+
 import { accessSync, constants } from 'node:fs';
 import { chmod, mkdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import { prometheusConfig } from '@orgplane/control-plane/embedded';
+import { prometheusConfig } from '@orgplane/embedded';
+import { sleep } from '@orgplane/kit';
 import { LabError } from './errors.js';
-import { isAlive, isAliveAs, sleep, spawnDetached, terminate } from './processes.js';
+import { isAlive, isAliveAs, spawnDetached, terminate } from './processes.js';
 import { labPaths } from './state.js';
 
 export const PROMETHEUS_ID = 'prometheus';

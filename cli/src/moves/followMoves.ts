@@ -1,6 +1,7 @@
 // `--follow`: poll the control plane until every move of a batch rests (RESTING_STATES),
 // handing each round of answers to a view. Moves run in the control plane, not here:
 // stopping to follow (Ctrl-C, a lost connection) stops nothing.
+import { sleep } from '@orgplane/kit';
 import type { ApiClient } from '../apiClient.js';
 import { CliError, ExitCode } from '../errors.js';
 import { type Move, type MoveState, RESTING_STATES } from './types.js';
@@ -98,19 +99,8 @@ export async function listBatch(api: ApiClient, batchId: string): Promise<Move[]
   }
 }
 
-function abortableSleep(ms: number, signal?: AbortSignal): Promise<void> {
-  return new Promise((resolve, reject) => {
-    if (signal?.aborted) return reject(followStopped());
-    const timer = setTimeout(() => {
-      signal?.removeEventListener('abort', onAbort);
-      resolve();
-    }, ms);
-    const onAbort = () => {
-      clearTimeout(timer);
-      reject(followStopped());
-    };
-    signal?.addEventListener('abort', onAbort, { once: true });
-  });
+async function abortableSleep(ms: number, signal?: AbortSignal): Promise<void> {
+  if (!(await sleep(ms, { signal }))) throw followStopped();
 }
 
 export function followStopped(batchId?: string): CliError {

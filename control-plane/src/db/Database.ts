@@ -1,3 +1,4 @@
+import { inTransaction as kitInTransaction, type TransactionOptions } from '@orgplane/kit';
 import type pg from 'pg';
 
 /** What a store needs: a pool, or a client inside a transaction. */
@@ -5,10 +6,7 @@ export interface Queryable {
   query<R extends pg.QueryResultRow = pg.QueryResultRow>(text: string, values?: unknown[]): Promise<pg.QueryResult<R>>;
 }
 
-export interface TransactionOptions {
-  isolation?: 'read committed' | 'repeatable read' | 'serializable';
-  readOnly?: boolean;
-}
+export type { TransactionOptions } from '@orgplane/kit';
 
 /**
  * The control DB. `stores` are bound to the pool; `transaction` hands a callback a set
@@ -26,40 +24,19 @@ export class Database<S> {
   }
 
   async transaction<T>(fn: (stores: S) => Promise<T>, options: TransactionOptions = {}): Promise<T> {
-    const mode = `${options.isolation ? ` ISOLATION LEVEL ${options.isolation.toUpperCase()}` : ''}${options.readOnly ? ' READ ONLY' : ''}`;
-    return inTransaction(this.pool, `BEGIN${mode}`, (client) => fn(this.makeStores(client)));
+    return inTransaction(this.pool, (client) => fn(this.makeStores(client)), options);
   }
 }
+
+export { sqlState } from '@orgplane/kit';
 
 /**
- * Runs `fn` on one pooled session inside `begin` (a BEGIN statement) and COMMIT; on an
- * error, ROLLBACK. A connection whose ROLLBACK failed is in an unknown state: it is
- * dropped from the pool. The control DB and the moves' tenant sessions both use it.
+ * @orgplane/kit's inTransaction (the one the runtime uses too), typed for pg so that the
+ * callback's client is a pg.PoolClient: TypeScript cannot infer it from pg.Pool's
+ * overloaded connect().
  */
-export async function inTransaction<T>(pool: pg.Pool, begin: string, fn: (client: pg.PoolClient) => Promise<T>): Promise<T> {
-  const client = await pool.connect();
-  let broken = false;
-  try {
-    await client.query(begin);
-    try {
-      const result = await fn(client);
-      await client.query('COMMIT');
-      return result;
-    } catch (err) {
-      await client.query('ROLLBACK').catch(() => {
-        broken = true;
-      });
-      throw err;
-    }
-  } finally {
-    client.release(broken);
-  }
-}
-
-export function sqlState(err: unknown): string | undefined {
-  const code = (err as { code?: unknown } | null)?.code;
-  return typeof code === 'string' && /^[0-9A-Z]{5}$/.test(code) ? code : undefined;
-}
+export const inTransaction: <T>(pool: pg.Pool, fn: (client: pg.PoolClient) => Promise<T>, options?: TransactionOptions) => Promise<T> =
+  kitInTransaction;
 
 /** The constraint a Postgres error names, if any. */
 export function constraintOf(err: unknown): string | undefined {

@@ -1,8 +1,9 @@
 // Pilot selection against real tenant databases (two clusters), through HTTP: strata,
 // determinism for a seed, exclusions, ownership by the shard map, bad input, cohorts.
+
+import { createTestDatabase } from '@orgplane/embedded';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import { createTestDatabase } from '../../src/embedded/testing.js';
 import { ArrayOrgStatsSource, type OrgStats } from '../../src/features/cohorts/OrgStatsSource.js';
 import { apportion, pilotHash, selectPilot } from '../../src/features/cohorts/PilotSelector.js';
 import { type Fixture, type Json, ORG_ID_MAX, startFixture } from '../helpers.js';

@@ -1,9 +1,10 @@
 // POST /v1/moves and the decisions on a move: bad input is refused by name and changes
 // nothing (no move rows, no audit rows, the config version unchanged). The executor is
 // off here, so created moves stay where the API put them.
+
+import { createTestDatabase } from '@orgplane/embedded';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import { createTestDatabase } from '../../src/embedded/testing.js';
 import { type Fixture, type Json, ORG_ID_MAX, startFixture } from '../helpers.js';
 
 let f: Fixture;

@@ -3,9 +3,10 @@
 // on every tenant table of the moving org, routed the way a runtime routes (by the map,
 // asking again after OPF02). The mover is wrapped only to look at the data while the
 // fence is held, just before the flip.
+
+import { createTestDatabase } from '@orgplane/embedded';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import { createTestDatabase } from '../../src/embedded/testing.js';
 import type { TenantMoverFactory } from '../../src/features/moves/Move.js';
 import { createTenantMover } from '../../src/features/moves/tenant/PgTenantMover.js';
 import type { TenantMover, TenantMoverOptions } from '../../src/features/moves/tenant/TenantMover.js';

@@ -1,9 +1,10 @@
 // The tenant side of org moves against real Postgres: two tenant databases on the test
 // server stand in for the source and target clusters. Each test moves its own org, so
 // they share the two databases; other orgs on both sides must stay untouched.
+
+import { createTestDatabase } from '@orgplane/embedded';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import { createTestDatabase } from '../../src/embedded/testing.js';
 import { createTenantMover } from '../../src/features/moves/tenant/PgTenantMover.js';
 import type { CutoverHooks, TableVerification, TenantMover } from '../../src/features/moves/tenant/TenantMover.js';
 import { createLogger } from '../../src/logger.js';

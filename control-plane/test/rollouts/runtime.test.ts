@@ -1,6 +1,7 @@
 // A running runtime (createRuntime against a listening control plane) follows rollout
 // changes: `set` and `kill` flip isEnabled without a restart, pilot members stay in.
-import { createRuntime, type Runtime, rolloutBucket } from '@orgplane/runtime';
+import { createRuntime, type Runtime } from '@orgplane/runtime';
+import { rolloutBucket } from '@orgplane/runtime/rules';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ArrayOrgStatsSource } from '../../src/features/cohorts/OrgStatsSource.js';
 import { type Fixture, startFixture, waitFor } from '../helpers.js';

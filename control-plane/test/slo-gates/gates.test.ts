@@ -1,8 +1,9 @@
 // SLO gates end to end: a real service whose request and error counters a real
 // Prometheus scrapes every second, a control plane whose gate worker reads them, and
 // rollouts that advance, pause and roll back on what it reads.
+
+import type { PrometheusServer } from '@orgplane/embedded';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
-import type { PrometheusServer } from '../../src/embedded/prometheus.js';
 import { type Fixture, type Json, startFixture, waitFor } from '../helpers.js';
 import { type MetricsService, requirePrometheus, startMetricsService, waitForSample } from './helpers.js';
 

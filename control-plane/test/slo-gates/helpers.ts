@@ -2,8 +2,8 @@
 // bounded traffic loop against it, and a real Prometheus scraping it every second.
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { PrometheusNotInstalledError, type PrometheusServer, startPrometheus } from '@orgplane/embedded';
 import { Counter, Registry } from 'prom-client';
-import { PrometheusNotInstalledError, type PrometheusServer, startPrometheus } from '../../src/embedded/prometheus.js';
 
 export interface MetricsService {
   /** host:port, for a scrape target. */

@@ -1,8 +1,9 @@
 // The gate worker across instances (one runs it, another takes over), a Prometheus that
 // goes away, and a control plane that has none.
+
+import type { PrometheusServer } from '@orgplane/embedded';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import type { ControlPlane } from '../../src/app.js';
-import type { PrometheusServer } from '../../src/embedded/prometheus.js';
 import { type Json, startFixture, startInstance, waitFor } from '../helpers.js';
 import { requirePrometheus } from './helpers.js';
 

@@ -1,6 +1,7 @@
 // The gate worker acts only while it holds the lock: an instance that loses its lock
 // connection in the middle of a tick (another instance may take over at once) must not
 // record analyses or apply decisions from that tick.
+import pg from 'pg';
 import { expect, test } from 'vitest';
 import { type GateDecision, type GatePort, type GateRollout, GateWorker } from '../../src/features/slo-gates/GateWorker.js';
 import { createLogger } from '../../src/logger.js';
@@ -22,6 +23,20 @@ const due: GateRollout = {
   version: 3,
 };
 
+async function terminateLockSession(databaseUrl: string): Promise<void> {
+  const admin = new pg.Client({ connectionString: databaseUrl });
+  await admin.connect();
+  try {
+    const { rows } = await admin.query<{ done: boolean }>(
+      `SELECT pg_terminate_backend(pid) AS done FROM pg_stat_activity
+        WHERE application_name = 'orgplane-gate-worker' AND datname = current_database()`,
+    );
+    expect(rows.map((r) => r.done)).toEqual([true]);
+  } finally {
+    await admin.end();
+  }
+}
+
 test('a worker that loses its lock connection mid-tick applies no decision from that tick', async () => {
   const databaseUrl = await freshDatabase();
   const applied: GateDecision[] = [];
@@ -34,9 +49,9 @@ test('a worker that loses its lock connection mid-tick applies no decision from 
     port: {
       dueRollouts: async () => [due],
       recordAnalyses: async () => {
-        // What pg does when the lock's connection breaks while the tick runs.
-        if (loseLockOnRecord)
-          (worker as unknown as { client: { emit(e: string, err: Error): void } }).client.emit('error', new Error('terminated'));
+        // The lock's session is killed while the tick runs (a failover, an admin's
+        // pg_terminate_backend): the worker may not have heard of it yet.
+        if (loseLockOnRecord) await terminateLockSession(databaseUrl);
       },
       stageAnalyses: async () => [],
       applyGateDecision: async (decision) => {

@@ -1,7 +1,7 @@
 // PrometheusClient against a real Prometheus scraping a real service.
+
+import { freePort, type PrometheusServer, startPrometheus } from '@orgplane/embedded';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
-import { freePort } from '../../src/embedded/postgresServer.js';
-import { type PrometheusServer, startPrometheus } from '../../src/embedded/prometheus.js';
 import { InvalidPromqlError, PrometheusUnavailableError } from '../../src/errors.js';
 import { PrometheusClient } from '../../src/features/slo-gates/PrometheusClient.js';
 import { type MetricsService, requirePrometheus, startMetricsService, waitForSample } from './helpers.js';

@@ -1,6 +1,6 @@
 // The pure mapping from the config's rollouts and pilot cohorts to Unleash features,
 // checked by shape and by what the official unleash-client decides from it.
-import { rolloutBucket } from '@orgplane/runtime';
+import { rolloutBucket } from '@orgplane/runtime/rules';
 import type { WireCohort, WireRollout } from '@orgplane/runtime/wire';
 import { InMemStorageProvider, Unleash } from 'unleash-client';
 import { describe, expect, it } from 'vitest';

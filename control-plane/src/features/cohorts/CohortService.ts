@@ -1,6 +1,7 @@
 // Cohorts: pilot selection stores one, rollouts name one as their pilot. A cohort is
 // not config until a rollout names it, so creating one is audited (`cohort.create`)
 // without a config version.
+import { ownerLookup } from '@orgplane/runtime/rules';
 import type { Database } from '../../db/Database.js';
 import { AlreadyExistsError, CohortNotFoundError, InvalidInputError } from '../../errors.js';
 import { requireOrgId } from '../../lib/orgId.js';
@@ -9,7 +10,7 @@ import type { Actor } from '../auth/Actor.js';
 import type { CohortRecord, CohortSummary, StratumReport } from './CohortStore.js';
 import type { OrgStatsSource } from './OrgStatsSource.js';
 import { selectPilot } from './PilotSelector.js';
-import { ownerLookup, TenantOrgStatsSource } from './TenantOrgStatsSource.js';
+import { TenantOrgStatsSource } from './TenantOrgStatsSource.js';
 
 export interface SelectPilotInput {
   name: string;

@@ -8,7 +8,6 @@
 //
 // An org whose rows sit on a cluster that does not own it by the shard map (a move in
 // flight, source rows waiting for `complete`) is counted only on its owner.
-import type { WirePlacement, WireRange } from '@orgplane/runtime/wire';
 import pg from 'pg';
 import { ClusterUnreachableError } from '../../errors.js';
 import type { ClusterRecord } from '../clusters/ClusterStore.js';
@@ -20,29 +19,6 @@ export const TENANT_STATS_SELECT = `
   FROM organizations o
   LEFT JOIN (SELECT org_id, count(*) AS n FROM properties GROUP BY org_id) p USING (org_id)
   LEFT JOIN (SELECT org_id, count(*) AS n FROM users GROUP BY org_id) u USING (org_id)`;
-
-/** Which cluster serves an org by the shard map: its pin, else its range. */
-export function ownerLookup(ranges: readonly WireRange[], placements: readonly WirePlacement[]): (orgId: number) => string | null {
-  const sorted = [...ranges].sort((a, b) => a.lo - b.lo);
-  const los = sorted.map((r) => r.lo);
-  const pins = new Map(placements.map((p) => [p.orgId, p.clusterId]));
-  return (orgId) => {
-    const pinned = pins.get(orgId);
-    if (pinned !== undefined) return pinned;
-    let lo = 0;
-    let hi = los.length - 1;
-    let found = -1;
-    while (lo <= hi) {
-      const mid = (lo + hi) >> 1;
-      if (los[mid]! <= orgId) {
-        found = mid;
-        lo = mid + 1;
-      } else hi = mid - 1;
-    }
-    const range = found >= 0 ? sorted[found]! : undefined;
-    return range && orgId <= range.hi ? range.clusterId : null;
-  };
-}
 
 export class TenantOrgStatsSource implements OrgStatsSource {
   constructor(

@@ -3,6 +3,7 @@
 // watcher of this instance. It keeps the last deltas in memory so a reconnecting
 // watcher resumes without a snapshot; when its LISTEN connection drops it reconnects
 // with backoff and reads everything it missed, so no version is ever skipped.
+import { backoffMs } from '@orgplane/kit';
 import type { ConfigDelta, ConfigSnapshot, WatchEventName, WatchHeartbeat } from '@orgplane/runtime/wire';
 import pg from 'pg';
 import type { Logger } from '../../logger.js';
@@ -303,9 +304,9 @@ export class ConfigHub {
     }, this.backoffMs(this.reconnectAttempts));
   }
 
+  /** Attempt 1 waits below reconnectMinMs, each later one below twice as long, up to reconnectMaxMs. */
   private backoffMs(attempt: number): number {
-    const ceiling = Math.min(this.opts.reconnectMaxMs, this.opts.reconnectMinMs * 2 ** Math.min(attempt - 1, 16));
-    return Math.round(ceiling / 2 + (Math.random() * ceiling) / 2);
+    return backoffMs(attempt - 1, { baseMs: this.opts.reconnectMinMs, capMs: this.opts.reconnectMaxMs });
   }
 
   private later(fn: () => unknown, delayMs: number): void {

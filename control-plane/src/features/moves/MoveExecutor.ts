@@ -12,9 +12,11 @@
 // aborting -> aborted, rolling_back -> rolled_back. A move found in cutting_over when a
 // run starts was interrupted mid-cutover: it cuts over again (the tenant side finishes a
 // flip whose markers were set, or fences anew).
+
+import { backoffMs, sleep } from '@orgplane/kit';
 import type { WirePlacement } from '@orgplane/runtime/wire';
-import pg from 'pg';
 import type { Database } from '../../db/Database.js';
+import { LeaderLock } from '../../db/LeaderLock.js';
 import { scrubUrlPasswords } from '../../lib/postgresUrl.js';
 import type { Logger } from '../../logger.js';
 import type { Stores } from '../../stores.js';
@@ -49,7 +51,7 @@ export interface MoveExecutorOptions {
   pollMs: number;
   /** Copy and catch-up pause while the source's replicas are further behind than this. */
   lagThresholdBytes: number;
-  /** First retry delay after a failed step or a missed fence deadline; doubles each time. */
+  /** Ceiling of the first retry delay after a failed step or a missed fence deadline (full jitter); doubles each time. */
   retryBaseMs: number;
   /** A step that fails this many times in a row leaves the move `failed`. */
   maxFailures: number;
@@ -77,18 +79,34 @@ interface Worker {
 }
 
 export class MoveExecutor {
-  private lockClient: pg.Client | null = null;
+  private readonly lock: LeaderLock;
   private readonly workers = new Map<string, Worker>();
   private stopped = false;
   private loop: Promise<void> | null = null;
   private wakeUp: (() => void) | null = null;
   private woken = false;
 
-  constructor(private readonly options: MoveExecutorOptions) {}
+  constructor(private readonly options: MoveExecutorOptions) {
+    this.lock = new LeaderLock({
+      databaseUrl: options.databaseUrl,
+      key: MOVE_EXECUTOR_LOCK_KEY,
+      applicationName: 'orgplane-move-executor',
+      log: options.log,
+      onAcquired: async (client) => {
+        await client.query(`LISTEN ${MOVES_CHANNEL}`);
+        client.on('notification', () => this.wake());
+        options.log.info('move executor: holding the lock; running moves on this instance');
+      },
+      // Another instance may take the moves over now: stop touching them.
+      onLost: () => {
+        for (const worker of this.workers.values()) this.cancel(worker);
+      },
+    });
+  }
 
   /** True while this instance holds the lock (and so runs moves). */
   get leading(): boolean {
-    return this.lockClient !== null;
+    return this.lock.isLeader;
   }
 
   get running(): number {
@@ -107,7 +125,7 @@ export class MoveExecutor {
     for (const worker of this.workers.values()) if (!worker.inCutover) this.cancel(worker);
     await Promise.allSettled([...this.workers.values()].map((w) => w.done));
     await this.loop;
-    await this.releaseLock();
+    await this.lock.release();
   }
 
   /** Look for work now (new moves are also announced by NOTIFY). */
@@ -119,8 +137,7 @@ export class MoveExecutor {
   private async run(): Promise<void> {
     while (!this.stopped) {
       try {
-        if (!this.lockClient) await this.tryLock();
-        if (this.lockClient) await this.schedule();
+        if (await this.lock.acquire()) await this.schedule();
       } catch (err) {
         this.options.log.warn({ err }, 'move executor: scheduling failed; retrying');
       }
@@ -128,77 +145,24 @@ export class MoveExecutor {
     }
   }
 
-  private idle(ms: number): Promise<void> {
+  private async idle(ms: number): Promise<void> {
     if (this.woken || this.stopped) {
       this.woken = false;
-      return Promise.resolve();
+      return;
     }
-    return new Promise((resolve) => {
-      const timer = setTimeout(done, ms);
-      timer.unref();
-      function done() {
-        clearTimeout(timer);
-        resolve();
-      }
-      this.wakeUp = () => {
-        this.wakeUp = null;
-        this.woken = false;
-        done();
-      };
-    });
-  }
-
-  private async tryLock(): Promise<void> {
-    const client = new pg.Client({
-      connectionString: this.options.databaseUrl,
-      application_name: 'orgplane-move-executor',
-      connectionTimeoutMillis: 5000,
-      keepAlive: true,
-    });
-    client.on('error', (err) => this.lostLock(client, err));
-    client.on('end', () => this.lostLock(client, new Error('the lock connection ended')));
-    try {
-      await client.connect();
-      const { rows } = await client.query<{ locked: boolean }>('SELECT pg_try_advisory_lock($1::bigint) AS locked', [
-        MOVE_EXECUTOR_LOCK_KEY.toString(),
-      ]);
-      if (!rows[0]?.locked || this.stopped) {
-        client.removeAllListeners('end');
-        await client.end().catch(() => {});
-        return;
-      }
-      await client.query(`LISTEN ${MOVES_CHANNEL}`);
-      client.on('notification', () => this.wake());
-      this.lockClient = client;
-      this.options.log.info('move executor: holding the lock; running moves on this instance');
-    } catch (err) {
-      client.removeAllListeners('end');
-      await client.end().catch(() => {});
-      throw err;
-    }
-  }
-
-  private lostLock(client: pg.Client, err: Error): void {
-    if (this.lockClient !== client) return;
-    this.lockClient = null;
-    if (!this.stopped) this.options.log.warn({ err }, 'move executor: lost the lock connection; stopping moves here');
-    // Another instance may take the moves over now: stop touching them.
-    for (const worker of this.workers.values()) this.cancel(worker);
-  }
-
-  private async releaseLock(): Promise<void> {
-    const client = this.lockClient;
-    this.lockClient = null;
-    if (!client) return;
-    client.removeAllListeners('end');
-    // Ending the session releases the advisory lock.
-    await client.end().catch(() => {});
+    const waking = new AbortController();
+    this.wakeUp = () => waking.abort();
+    await sleep(ms, { signal: waking.signal, unref: true });
+    this.wakeUp = null;
+    this.woken = false;
   }
 
   private async schedule(): Promise<void> {
+    // Ask the server, not only the connection's last word, before starting moves.
+    if (!(await this.lock.stillLeader())) return;
     const due = await this.options.db.stores.moves.runnable();
     for (const move of due) {
-      if (this.stopped || !this.lockClient) return;
+      if (this.stopped || !this.lock.isLeader) return;
       if (this.workers.size >= this.options.concurrency) return;
       if (this.workers.has(move.id)) continue;
       let inBatch = 0;
@@ -461,7 +425,7 @@ export class MoveExecutor {
         );
         return false;
       }
-      const retryAt = new Date(Date.now() + backoffMs(this.options.retryBaseMs, attempts));
+      const retryAt = new Date(Date.now() + this.retryDelayMs(attempts));
       await stores.moves.transition(
         move.id,
         ['cutting_over'],
@@ -509,7 +473,7 @@ export class MoveExecutor {
     await this.releaseFence(move, move.to, 'a rollback that did not flip');
     if (result.outcome === 'deadline') {
       const failures = move.failures + 1;
-      const retryAt = new Date(Date.now() + backoffMs(this.options.retryBaseMs, failures));
+      const retryAt = new Date(Date.now() + this.retryDelayMs(failures));
       await stores.moves.transition(
         move.id,
         ['rolling_back'],
@@ -621,7 +585,7 @@ export class MoveExecutor {
         return (await this.options.db.stores.moves.get(moveId))?.state === flippedState;
       } catch (err) {
         this.options.log.warn({ err, moveId, attempt }, 'could not read the move after a failed flip; the fence holds; asking again');
-        await sleep(Math.min(2000, 100 * 2 ** attempt));
+        await sleep(backoffMs(attempt, { baseMs: 100, capMs: 2000 }), { unref: true });
       }
     }
   }
@@ -659,13 +623,18 @@ export class MoveExecutor {
       await this.fail(move, err, failures);
       return;
     }
-    const retryAt = new Date(Date.now() + backoffMs(this.options.retryBaseMs, failures));
+    const retryAt = new Date(Date.now() + this.retryDelayMs(failures));
     await this.options.db.stores.moves.transition(
       move.id,
       [move.state],
       { state: move.state, failures, error: message, nextAttemptAt: retryAt },
       `${move.state} failed (${failures}/${this.options.maxFailures}): ${message}; retrying at ${retryAt.toISOString()}`,
     );
+  }
+
+  /** The wait before retry number `attempt` (1 for the first): full jitter below retryBaseMs * 2^(attempt-1). */
+  private retryDelayMs(attempt: number): number {
+    return backoffMs(attempt - 1, { baseMs: this.options.retryBaseMs, capMs: RETRY_MAX_MS });
   }
 
   private async fail(move: MoveRecord, err: unknown, failures = move.failures + 1): Promise<void> {
@@ -689,17 +658,9 @@ function isDue(move: MoveRecord): boolean {
   return true;
 }
 
-function backoffMs(baseMs: number, attempt: number): number {
-  return Math.min(RETRY_MAX_MS, baseMs * 2 ** Math.max(0, attempt - 1));
-}
-
 function describeError(err: unknown): string {
   const text = err instanceof Error ? err.message || err.name : String(err);
   return scrubUrlPasswords(text).slice(0, 1000);
-}
-
-function sleep(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, ms).unref());
 }
 
 interface PinChange {

@@ -2,7 +2,8 @@
 // checked on its source) and takes the operator's decisions on them. The executor does
 // the work; this service only changes what the executor will do next.
 import { randomBytes } from 'node:crypto';
-import { ORG_ID_MAX, type WirePlacement, type WireRange } from '@orgplane/runtime/wire';
+import { ownerLookup } from '@orgplane/runtime/rules';
+import { ORG_ID_MAX, type WirePlacement } from '@orgplane/runtime/wire';
 import type { Database } from '../../db/Database.js';
 import {
   AlreadyOnClusterError,
@@ -42,15 +43,6 @@ export const MOVE_DEFAULTS = { concurrency: 4, fenceDeadlineMs: 1000, graceSecon
 /** How many orgs' existence is checked on their source at once. */
 
 const newId = (prefix: string) => `${prefix}_${randomBytes(8).toString('hex')}`;
-
-/** Where the map sends an org: its pin, else its range. */
-function routeOf(orgId: number, ranges: readonly WireRange[], placements: Map<number, WirePlacement>): string | null {
-  const pin = placements.get(orgId);
-  if (pin) return pin.clusterId;
-  // Ranges are few and sorted by lo.
-  for (const range of ranges) if (range.lo <= orgId && orgId <= range.hi) return range.clusterId;
-  return null;
-}
 
 export class MoveService {
   constructor(
@@ -213,8 +205,9 @@ export class MoveService {
         const placements = await stores.placements.getMany(orgIds);
         const moving = await stores.moves.unfinishedByOrg(orgIds);
         const orgs: PlannedOrg[] = [];
+        const ownerOf = ownerLookup(ranges, placements);
         for (const orgId of orgIds) {
-          const from = routeOf(orgId, ranges, placements);
+          const from = ownerOf(orgId);
           if (from === null) {
             throw new RangeNotFoundError(`no range holds org ${orgId}`, {
               hint: 'the shard map does not cover it: see GET /v1/shard-map',
@@ -269,9 +262,10 @@ export class MoveService {
     for await (const page of sourceOrgIds(sourceUrl, range)) {
       const placements = await this.db.stores.placements.getMany(page);
       const moving = await this.db.stores.moves.unfinishedByOrg(page);
+      const ownerOf = ownerLookup(ranges, placements);
       for (const orgId of page) {
         // An org already moving, or routed elsewhere (moved away, not yet completed), is not the source's to move.
-        if (moving.has(orgId) || routeOf(orgId, ranges, placements) !== from) continue;
+        if (moving.has(orgId) || ownerOf(orgId) !== from) continue;
         candidates.push({ orgId, from, prior: placements.get(orgId) ?? null });
       }
     }

@@ -1,5 +1,6 @@
 // Where one org lives: its placement (if pinned) over its range, at one version. A
 // read model because it joins placements, shard_ranges and config_version.
+import { ownerOf } from '@orgplane/runtime/rules';
 import type { PlacementState, WirePlacement, WireRange } from '@orgplane/runtime/wire';
 import type { Queryable } from '../../db/Database.js';
 import { RangeNotFoundError } from '../../errors.js';
@@ -47,8 +48,8 @@ export class OrgLocationReadModel {
         ? { orgId, clusterId: row.placement_cluster_id, state: row.state, epoch: Number(row.epoch) }
         : null;
     const version = Number(row.version);
-    if (placement) return { orgId, clusterId: placement.clusterId, source: 'placement', range, placement, version };
-    if (range) return { orgId, clusterId: range.clusterId, source: 'range', range, placement, version };
+    const clusterId = ownerOf(placement, range);
+    if (clusterId !== null) return { orgId, clusterId, source: placement ? 'placement' : 'range', range, placement, version };
     throw new RangeNotFoundError(`no range holds org ${orgId}`, {
       hint: 'the shard map is empty: set it with PUT /v1/shard-map/ranges',
       details: { orgId },

@@ -3,7 +3,7 @@
 // goes away with the connection when an instance dies; the others try to take it over
 // on every tick). Every tick it evaluates the rollouts whose analysis interval is due,
 // records each check's analysis, and advances, pauses or rolls back per gateRules.
-import pg from 'pg';
+import { LeaderLock } from '../../db/LeaderLock.js';
 import type { Logger } from '../../logger.js';
 import type { GateMetrics } from './GateMetrics.js';
 import {
@@ -89,8 +89,7 @@ export class GateWorker {
   private readonly lockKey: number;
   private readonly now: () => Date;
   private readonly log: Logger;
-  private client: pg.Client | null = null;
-  private leader = false;
+  private readonly lock: LeaderLock;
   private timer: NodeJS.Timeout | null = null;
   private ticking: Promise<void> | null = null;
   private stopped = false;
@@ -101,11 +100,27 @@ export class GateWorker {
     this.lockKey = options.lockKey ?? GATE_WORKER_LOCK_KEY;
     this.now = options.now ?? (() => new Date());
     this.log = options.log.child({ component: 'gate-worker' });
+    this.lock = new LeaderLock({
+      databaseUrl: options.databaseUrl,
+      key: this.lockKey,
+      applicationName: 'orgplane-gate-worker',
+      log: this.log,
+      onAcquired: async () => {
+        this.tracked.clear();
+        options.metrics?.setLeader(true);
+        this.log.info('gate worker: took the lock; this instance runs the SLO gates');
+      },
+      onLost: () => options.metrics?.setLeader(false),
+    });
   }
 
   /** True while this instance holds the lock and runs the gates. */
   get isLeader(): boolean {
-    return this.leader;
+    return this.lock.isLeader;
+  }
+
+  private get leader(): boolean {
+    return this.lock.isLeader;
   }
 
   start(): void {
@@ -121,7 +136,8 @@ export class GateWorker {
     if (this.timer) clearInterval(this.timer);
     this.timer = null;
     await this.ticking;
-    await this.dropLock();
+    await this.lock.release();
+    this.options.metrics?.setLeader(false);
   }
 
   /** One pass; ticks never overlap. Exposed for tests. */
@@ -136,7 +152,7 @@ export class GateWorker {
   private async runTick(): Promise<void> {
     if (this.stopped) return;
     try {
-      if (!(await this.holdLock())) return;
+      if (!(await this.lock.acquire())) return;
       const due = await this.options.port.dueRollouts(this.now());
       for (const rollout of due) {
         // Lost the lock meanwhile: another instance may be running the gates already.
@@ -146,49 +162,6 @@ export class GateWorker {
     } catch (err) {
       this.log.error({ err }, 'gate worker tick failed');
     }
-  }
-
-  private async holdLock(): Promise<boolean> {
-    if (this.leader && this.client) return true;
-    if (!this.client) {
-      const client = new pg.Client({ connectionString: this.options.databaseUrl, application_name: 'orgplane-gate-worker' });
-      client.on('error', (err) => {
-        if (this.leader) this.log.warn({ err }, 'gate worker: the lock connection failed; another instance may take over');
-        this.lost(client);
-      });
-      try {
-        await client.connect();
-      } catch (err) {
-        this.log.warn({ err }, 'gate worker: cannot connect to take the lock');
-        await client.end().catch(() => {});
-        return false;
-      }
-      this.client = client;
-    }
-    const { rows } = await this.client.query<{ locked: boolean }>('SELECT pg_try_advisory_lock($1::bigint) AS locked', [this.lockKey]);
-    if (rows[0]?.locked) {
-      this.leader = true;
-      this.tracked.clear();
-      this.options.metrics?.setLeader(true);
-      this.log.info('gate worker: took the lock; this instance runs the SLO gates');
-    }
-    return this.leader;
-  }
-
-  private lost(client: pg.Client): void {
-    if (this.client !== client) return;
-    this.client = null;
-    this.leader = false;
-    this.options.metrics?.setLeader(false);
-    void client.end().catch(() => {});
-  }
-
-  private async dropLock(): Promise<void> {
-    const client = this.client;
-    this.client = null;
-    this.leader = false;
-    this.options.metrics?.setLeader(false);
-    if (client) await client.end().catch(() => {});
   }
 
   private async evaluate(rollout: GateRollout): Promise<void> {
@@ -206,7 +179,8 @@ export class GateWorker {
     if (stage.checks.length > 0) {
       const previous = await this.progressOf(rollout, countFrom);
       analyses = await this.runChecks(rollout, stage.checks, now);
-      if (!this.leader) return;
+      // Checks can take a while: record nothing if another instance may lead by now.
+      if (!(await this.lock.stillLeader())) return;
       await port.recordAnalyses(rollout.flag, rollout.stageIndex, analyses, now);
       for (const a of analyses) metrics?.observeAnalysis(rollout.flag, a);
       progress = nextProgress(
@@ -231,7 +205,7 @@ export class GateWorker {
       minDwellSeconds: stage.minDwellSeconds,
     });
     // The lock went while the checks ran: a decision now could race the new leader's.
-    if (!plan || !this.leader) return;
+    if (!plan || !(await this.lock.stillLeader())) return;
     const decision: GateDecision = {
       flag: rollout.flag,
       action: plan.action,

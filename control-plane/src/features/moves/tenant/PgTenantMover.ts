@@ -107,7 +107,7 @@ class PgTenantMover implements TenantMover {
       }
       const leftovers = await deleteOrgRows(this.target, orgId, [...tables].reverse());
       if (leftovers > 0) this.options.log.warn({ orgId, moveId, rows: leftovers }, 'deleted leftover rows of the org on the target');
-      await inTransaction(this.target.pool, 'BEGIN', async (db) => {
+      await inTransaction(this.target.pool, async (db) => {
         await db.query('DELETE FROM orgplane_changes WHERE org_id = $1', [orgId]);
         await upsertMarker(db, orgId, 'moved', moveId, fenceWaitMs);
       });
@@ -141,17 +141,20 @@ class PgTenantMover implements TenantMover {
   /** One replay batch from `from` to `to`, each in its own transaction; `to` commits first. */
   private async replayOnce(from: ClusterSide, to: ClusterSide, limit: number): Promise<KeySet & { consumed: number }> {
     const catalog = await this.catalogMap();
-    return inTransaction(from.pool, 'BEGIN ISOLATION LEVEL REPEATABLE READ', (fromDb) =>
-      inTransaction(to.replicaPool, 'BEGIN', async (toDb) => {
-        const batch = await replayBatch(fromDb, toDb, catalog, this.orgId, limit);
-        // Nothing commits: the entries stay logged for whoever looks into it.
-        if (!batch.tables.every(matches))
-          throw new ReplayMismatchError(
-            this.orgId,
-            batch.tables.filter((t) => !matches(t)),
-          );
-        return Object.assign(batch.keys, { consumed: batch.consumed });
-      }),
+    return inTransaction(
+      from.pool,
+      (fromDb) =>
+        inTransaction(to.replicaPool, async (toDb) => {
+          const batch = await replayBatch(fromDb, toDb, catalog, this.orgId, limit);
+          // Nothing commits: the entries stay logged for whoever looks into it.
+          if (!batch.tables.every(matches))
+            throw new ReplayMismatchError(
+              this.orgId,
+              batch.tables.filter((t) => !matches(t)),
+            );
+          return Object.assign(batch.keys, { consumed: batch.consumed });
+        }),
+      { isolation: 'repeatable read' },
     );
   }
 
@@ -189,26 +192,30 @@ class PgTenantMover implements TenantMover {
     const tables = await this.catalogList();
     const catalog = await this.catalogMap();
     // One REPEATABLE READ snapshot on the source: replay up to it, then checksum both sides.
-    const results = await inTransaction(this.source.pool, 'BEGIN ISOLATION LEVEL REPEATABLE READ', async (source) => {
-      for (;;) {
-        const consumed = await inTransaction(this.target.replicaPool, 'BEGIN', async (target) => {
-          const batch = await replayBatch(source, target, catalog, this.orgId, REPLAY_BATCH);
-          if (!batch.tables.every(matches))
-            throw new ReplayMismatchError(
-              this.orgId,
-              batch.tables.filter((t) => !matches(t)),
-            );
-          return batch.consumed;
-        });
-        if (consumed < REPLAY_BATCH) break;
-      }
-      const checked = [];
-      for (const table of tables) {
-        const [s, t] = await Promise.all([orgChecksum(source, table, this.orgId), orgChecksum(this.target.pool, table, this.orgId)]);
-        checked.push(compare(table.name, s, t));
-      }
-      return checked;
-    });
+    const results = await inTransaction(
+      this.source.pool,
+      async (source) => {
+        for (;;) {
+          const consumed = await inTransaction(this.target.replicaPool, async (target) => {
+            const batch = await replayBatch(source, target, catalog, this.orgId, REPLAY_BATCH);
+            if (!batch.tables.every(matches))
+              throw new ReplayMismatchError(
+                this.orgId,
+                batch.tables.filter((t) => !matches(t)),
+              );
+            return batch.consumed;
+          });
+          if (consumed < REPLAY_BATCH) break;
+        }
+        const checked = [];
+        for (const table of tables) {
+          const [s, t] = await Promise.all([orgChecksum(source, table, this.orgId), orgChecksum(this.target.pool, table, this.orgId)]);
+          checked.push(compare(table.name, s, t));
+        }
+        return checked;
+      },
+      { isolation: 'repeatable read' },
+    );
     const ok = results.every(matches);
     this.options.log.info({ orgId: this.orgId, ok }, 'verified the org on the target');
     return { ok, tables: results };
@@ -331,7 +338,7 @@ class PgTenantMover implements TenantMover {
         await db.query('DELETE FROM orgplane_changes WHERE org_id = $1', [orgId]);
       });
       const deleted = await deleteOrgRows(this.target, orgId, [...(await this.catalogList())].reverse());
-      await inTransaction(this.target.pool, 'BEGIN', async (db) => {
+      await inTransaction(this.target.pool, async (db) => {
         await db.query('DELETE FROM orgplane_changes WHERE org_id = $1', [orgId]);
         // A marker the interrupted cutover left becomes 'moved': the org is not served here.
         await db.query(`UPDATE orgplane_org_moves SET state = 'moved', updated_at = now() WHERE org_id = $1`, [orgId]);

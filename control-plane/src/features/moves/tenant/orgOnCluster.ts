@@ -1,6 +1,8 @@
 // What the mover does to one org on one cluster outside the copy and the replay: its
 // move marker, waiting out older transactions, dropping a capture under the fence,
 // deleting its rows.
+
+import { backoffMs, sleep } from '@orgplane/kit';
 import type pg from 'pg';
 import { inTransaction, sqlState } from '../../../db/Database.js';
 import { CaptureWaitTimeoutError } from '../../../errors.js';
@@ -10,6 +12,9 @@ import type { TableInfo } from './TableCatalog.js';
 export type MarkerState = 'capturing' | 'fenced' | 'moved';
 
 const DELETE_BATCH = 5000;
+/** Backoff between tries to take a busy fence (full jitter, ceiling 100 ms doubling to 1 s). */
+const FENCE_RETRY_BASE_MS = 50;
+const FENCE_RETRY_CAP_MS = 1000;
 
 export async function markerState(db: pg.ClientBase | pg.Pool, orgId: number): Promise<MarkerState | null> {
   const { rows } = await db.query<{ state: MarkerState }>('SELECT state FROM orgplane_org_moves WHERE org_id = $1', [orgId]);
@@ -59,7 +64,7 @@ export async function waitForOlderTransactions(pool: pg.Pool, orgId: number, lim
         rows.map((r) => r.pid),
       );
     }
-    await new Promise((resolve) => setTimeout(resolve, 20));
+    await sleep(20);
   }
 }
 
@@ -76,7 +81,7 @@ export async function underFence(
 ): Promise<void> {
   for (let attempt = 1; ; attempt++) {
     try {
-      await inTransaction(side.pool, 'BEGIN', async (db) => {
+      await inTransaction(side.pool, async (db) => {
         await db.query(`SELECT set_config('lock_timeout', $1, true)`, [`${lockTimeoutMs}ms`]);
         await db.query('SELECT pg_advisory_xact_lock(orgplane_fence_key($1))', [orgId]);
         await fn(db);
@@ -84,7 +89,8 @@ export async function underFence(
       return;
     } catch (err) {
       if (sqlState(err) !== '55P03' || attempt >= 5) throw err;
-      await new Promise((resolve) => setTimeout(resolve, 100 * attempt));
+      // Another session holds the fence (lock_timeout): back off before asking again.
+      await sleep(backoffMs(attempt, { baseMs: FENCE_RETRY_BASE_MS, capMs: FENCE_RETRY_CAP_MS }));
     }
   }
 }

@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import pg from 'pg';
 import { afterAll, expect, it } from 'vitest';
-import { freePort, PostgresServer } from '../../src/embedded/postgresServer.js';
+import { freePort, PostgresServer } from '../src/postgresServer.js';
 
 const servers: PostgresServer[] = [];
 let root: string | undefined;

@@ -1,9 +1,11 @@
 // A real Prometheus server (Debian's `prometheus` package), for the lab and for the
 // SLO-gate tests: it scrapes the given targets every second and answers the HTTP API
 // on a loopback port. Its config and TSDB live in a temp dir removed by stop().
+
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
+import { sleep } from '@orgplane/kit';
 import { execa, type ResultPromise } from 'execa';
 import { freePort } from './postgresServer.js';
 
@@ -138,7 +140,7 @@ export async function startPrometheus(options: PrometheusServerOptions = {}): Pr
         `prometheus was not ready on port ${port} after ${options.readyTimeoutMs ?? 30_000} ms:\n${lines.slice(-20).join('\n')}`,
       );
     }
-    await new Promise((resolve) => setTimeout(resolve, 100));
+    await sleep(100);
   }
 }
 

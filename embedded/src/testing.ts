@@ -4,8 +4,8 @@ import { randomBytes } from 'node:crypto';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
+import { migrate, type SchemaName } from '@orgplane/control-plane';
 import pg from 'pg';
-import { migrate, type SchemaName } from '../db/migrate.js';
 import { freePort, PostgresServer } from './postgresServer.js';
 
 export const TEMPLATE_DB: Record<SchemaName, string> = {

@@ -1,0 +1,113 @@
+// Against a real Postgres: the run's server (test/globalSetup.ts), a table of our own.
+import { randomBytes } from 'node:crypto';
+import pg from 'pg';
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { inTransaction, sqlState } from '../src/transaction.js';
+
+const table = `kit_tx_${randomBytes(4).toString('hex')}`;
+let pool: pg.Pool;
+
+beforeAll(async () => {
+  pool = new pg.Pool({ connectionString: inject('pgAdminUrl'), max: 2 });
+  await pool.query(`CREATE TABLE ${table} (id INT PRIMARY KEY)`);
+});
+
+afterAll(async () => {
+  await pool.query(`DROP TABLE IF EXISTS ${table}`);
+  await pool.end();
+});
+
+async function ids(): Promise<number[]> {
+  return (await pool.query<{ id: number }>(`SELECT id FROM ${table} ORDER BY id`)).rows.map((r) => r.id);
+}
+
+describe('inTransaction', () => {
+  it('commits what fn wrote and resolves with what it returned', async () => {
+    const result = await inTransaction(pool, async (client) => {
+      await client.query(`INSERT INTO ${table} VALUES (1)`);
+      return 'done';
+    });
+    expect(result).toBe('done');
+    expect(await ids()).toEqual([1]);
+  });
+
+  it('rolls everything back when fn throws, rethrows the error, and returns a healthy session', async () => {
+    const boom = new Error('boom');
+    await expect(
+      inTransaction(pool, async (client) => {
+        await client.query(`INSERT INTO ${table} VALUES (2)`);
+        throw boom;
+      }),
+    ).rejects.toBe(boom);
+    expect(await ids()).toEqual([1]);
+    expect(pool.totalCount).toBeGreaterThan(0);
+    expect(pool.idleCount).toBe(pool.totalCount);
+  });
+
+  it('rolls back a failed statement and keeps its SQLSTATE', async () => {
+    const error = await inTransaction(pool, async (client) => {
+      await client.query(`INSERT INTO ${table} VALUES (3)`);
+      await client.query(`INSERT INTO ${table} VALUES (1)`);
+    }).catch((e: unknown) => e);
+    expect(sqlState(error)).toBe('23505');
+    expect(await ids()).toEqual([1]);
+  });
+
+  it('runs at the isolation level and access mode asked for', async () => {
+    const seen = await inTransaction(
+      pool,
+      async (client) => {
+        const { rows } = await client.query<{ iso: string; ro: string }>(
+          "SELECT current_setting('transaction_isolation') AS iso, current_setting('transaction_read_only') AS ro",
+        );
+        return rows[0];
+      },
+      { isolation: 'repeatable read', readOnly: true },
+    );
+    expect(seen).toEqual({ iso: 'repeatable read', ro: 'on' });
+  });
+
+  it('refuses an unknown isolation level before it takes a session', async () => {
+    const before = pool.totalCount;
+    await expect(
+      // biome-ignore lint/suspicious/noExplicitAny: the bad input a JavaScript caller can pass
+      inTransaction(pool, async () => 1, { isolation: 'chaos; DROP TABLE x' as any }),
+    ).rejects.toThrow(RangeError);
+    expect(pool.totalCount).toBe(before);
+  });
+
+  it('destroys a session whose ROLLBACK failed, and pools one that rolled back', async () => {
+    // A real pooled session whose ROLLBACK can be made to fail; release() is recorded.
+    const released: unknown[] = [];
+    const recording = (failRollback: boolean) => ({
+      async connect() {
+        const client = await pool.connect();
+        return {
+          query: (text: string) =>
+            failRollback && text === 'ROLLBACK' ? Promise.reject(new Error('connection lost')) : client.query(text),
+          release: (destroy?: Error | boolean) => {
+            released.push(destroy);
+            client.release(destroy);
+          },
+        };
+      },
+    });
+    const boom = new Error('boom');
+    await expect(inTransaction(recording(false), async () => Promise.reject(boom))).rejects.toBe(boom);
+    await expect(inTransaction(recording(true), async () => Promise.reject(boom))).rejects.toBe(boom);
+    expect(released[0]).toBeUndefined();
+    expect(released[1]).toBeInstanceOf(Error);
+    expect((released[1] as Error).message).toBe('connection lost');
+  });
+});
+
+describe('sqlState', () => {
+  it('reads a five-character SQLSTATE and nothing else', () => {
+    expect(sqlState({ code: '23505' })).toBe('23505');
+    expect(sqlState({ code: 'OPF02' })).toBe('OPF02');
+    expect(sqlState({ code: 'ECONNREFUSED' })).toBeUndefined();
+    expect(sqlState({ code: 23505 })).toBeUndefined();
+    expect(sqlState(null)).toBeUndefined();
+    expect(sqlState(new Error('x'))).toBeUndefined();
+  });
+});
