@@ -131,6 +131,15 @@ export function cliHint(code: string, apiHint: string | undefined, details: unkn
       return typeof d['orgId'] === 'number' && typeof d['rangeClusterId'] === 'string'
         ? `move the org back first: \`orgplane orgs move ${d['orgId']} --to ${d['rangeClusterId']} --follow\`, then \`orgplane orgs unpin ${d['orgId']}\``
         : apiHint;
+    case 'INVALID_RANGES':
+      // A span of ranges on several clusters (merge), or a bound inside a range (merge, assign).
+      if (Array.isArray(d['ranges'])) {
+        return 'only ranges on one cluster merge: merge a smaller span (see `orgplane shards list`), or move the orgs first (`orgplane orgs move`) and then route their range (`orgplane shards assign`)';
+      }
+      if (d['range'] !== undefined && typeof d['lo'] === 'number') return `split there first: \`orgplane shards split --at ${d['lo']}\``;
+      if (d['range'] !== undefined && typeof d['hi'] === 'number')
+        return `split there first: \`orgplane shards split --at ${d['hi'] + 1}\``;
+      return apiHint;
     case 'TOKEN_NOT_FOUND':
       return 'list the tokens with `orgplane tokens list`';
     case 'INVALID_INPUT':

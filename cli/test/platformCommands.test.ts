@@ -208,11 +208,16 @@ describe('orgplane shards merge', { timeout: 120_000 }, () => {
   it('refuses spans across clusters, bounds that are not range boundaries, and bad input, changing nothing', async () => {
     const across = await refused(['shards', 'merge', '--range', '1000-2999'], 'INVALID_RANGES', 2);
     expect(across.message).toContain('spans clusters primary-1 and primary-2');
+    expect(across.hint).toContain('merge a smaller span (see `orgplane shards list`)');
+    expect(across.hint).not.toMatch(/assign \[/); // routing a range elsewhere without its rows would strand them
     // Not adjacent: 0-999 and 3000-... are both on primary-1, but 2000-2999 lies between.
     await refused(['shards', 'merge', '--range', `0-${ORG_ID_MAX}`], 'INVALID_RANGES', 2);
     const inside = await refused(['shards', 'merge', '--range', '0-1500'], 'INVALID_RANGES', 2);
     expect(inside.message).toContain('no range ends at 1500');
-    expect((await refused(['shards', 'merge', '--range', '5-1999'], 'INVALID_RANGES', 2)).message).toContain('no range starts at 5');
+    expect(inside.hint).toBe('split there first: `orgplane shards split --at 1501`');
+    const start = await refused(['shards', 'merge', '--range', '5-1999'], 'INVALID_RANGES', 2);
+    expect(start.message).toContain('no range starts at 5');
+    expect(start.hint).toBe('split there first: `orgplane shards split --at 5`');
     await refused(['shards', 'merge', '--range', '0-999'], 'INVALID_RANGES', 2);
     await refused(['shards', 'merge', '--range', '1999-0'], 'INVALID_RANGE', 2);
     await refused(['shards', 'merge', '--range', 'zero-999'], 'INVALID_RANGE', 2);
