@@ -169,8 +169,13 @@ describe('orgplane tokens', { timeout: 120_000 }, () => {
     expect(audit.json.entries.some((e: { action: string; reason: string }) => e.action === 'token.create' && e.reason === 'pipeline')).toBe(
       true,
     );
-    // The new token works, with its scope.
+    // The new token works, with its scope: an operator may read the map, not hand out tokens.
     expect((await cli(['shards', 'list', '--json'], { token: secret })).exitCode).toBe(0);
+    const before = await snapshot();
+    const forbidden = await cli(['tokens', 'create', '--name', 'sneaky', '--scope', 'admin', '--json'], { token: secret });
+    expect(forbidden.json.error.code).toBe('FORBIDDEN');
+    expect(forbidden.exitCode).toBe(3);
+    expect(await snapshot()).toEqual(before);
   });
 
   it('refuses an unknown scope, an empty name and a bad or unknown id by name, changing nothing', async () => {

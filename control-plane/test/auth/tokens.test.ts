@@ -169,6 +169,10 @@ describe('token routes', () => {
       expect(res.status).toBe(401);
       expect(res.body.error.code).toBe('UNAUTHORIZED');
       expect((await f.api.as(token).get('/v1/shard-map')).status).toBe(401);
+      // The secret was in one response (the create) and nowhere else: not the log, not another body.
+      const secret = token.slice(`op_${created.body.id}_`.length);
+      expect(f.log.text).not.toContain(secret);
+      expect(f.api.transcript.filter((body) => body.includes(secret))).toEqual([created.text]);
     } finally {
       await other.close();
     }
