@@ -122,7 +122,26 @@ export function cliHint(code: string, apiHint: string | undefined, details: unkn
       return `the move is ${typeof d['state'] === 'string' ? d['state'] : 'in another state'}${allowed}: see \`orgplane moves show ${id}\` and runbooks/org-move.md`;
     }
     case 'PLACEMENT_NOT_FOUND':
-      return 'the org follows its range: see `orgplane orgs locate <orgId>`';
+      return `the org follows its range: see \`orgplane orgs locate ${typeof d['orgId'] === 'number' ? d['orgId'] : '<orgId>'}\``;
+    case 'PLACEMENT_MOVE_IN_FLIGHT':
+      return typeof d['moveId'] === 'string'
+        ? `the move owns the pin: follow it with \`orgplane moves show ${d['moveId']}\`; once it finishes (or you abort or roll it back), try again`
+        : apiHint;
+    case 'PLACEMENT_OFF_RANGE':
+      return typeof d['orgId'] === 'number' && typeof d['rangeClusterId'] === 'string'
+        ? `move the org back first: \`orgplane orgs move ${d['orgId']} --to ${d['rangeClusterId']} --follow\`, then \`orgplane orgs unpin ${d['orgId']}\``
+        : apiHint;
+    case 'INVALID_RANGES':
+      // A span of ranges on several clusters (merge), or a bound inside a range (merge, assign).
+      if (Array.isArray(d['ranges'])) {
+        return 'only ranges on one cluster merge: merge a smaller span (see `orgplane shards list`), or move the orgs first (`orgplane orgs move`) and then route their range (`orgplane shards assign`)';
+      }
+      if (d['range'] !== undefined && typeof d['lo'] === 'number') return `split there first: \`orgplane shards split --at ${d['lo']}\``;
+      if (d['range'] !== undefined && typeof d['hi'] === 'number')
+        return `split there first: \`orgplane shards split --at ${d['hi'] + 1}\``;
+      return apiHint;
+    case 'TOKEN_NOT_FOUND':
+      return 'list the tokens with `orgplane tokens list`';
     case 'INVALID_INPUT':
       return fieldHint(details) ?? apiHint;
     default:
@@ -145,6 +164,8 @@ const FLAG_OF_FIELD: Readonly<Record<string, string>> = {
   before: '--before',
   state: '--state',
   orgId: '--org',
+  name: '--name',
+  scope: '--scope',
 };
 
 /** `[{field, message}]` details as one line naming the flags: `the org ids (orgIds[1]) is a duplicate`. */

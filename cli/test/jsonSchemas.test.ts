@@ -17,11 +17,14 @@ import type { ClustersListResult } from '../src/commands/clusters/list.js';
 import type { LabStatusResult } from '../src/commands/lab/status.js';
 import type { LabUpResult } from '../src/commands/lab/up.js';
 import type { OrgsMoveResult } from '../src/commands/orgs/move.js';
+import type { OrgsPinResult } from '../src/commands/orgs/pin.js';
 import type { PilotSelectResult } from '../src/commands/pilot/select.js';
 import type { RunbooksListResult } from '../src/commands/runbooks/list.js';
 import type { ShardsHistoryResult } from '../src/commands/shards/history.js';
 import type { ShardsListResult } from '../src/commands/shards/list.js';
+import type { ShardsMergeResult } from '../src/commands/shards/merge.js';
 import type { ShardsSplitResult } from '../src/commands/shards/split.js';
+import type { TokensCreateResult } from '../src/commands/tokens/create.js';
 import type { Move } from '../src/moves/types.js';
 
 const cliRoot = path.join(path.dirname(fileURLToPath(import.meta.url)), '..');
@@ -156,7 +159,7 @@ describe('--json documents match cli/schemas', () => {
 
   it('orgs locate, for an org on its range and for a pinned org', async () => {
     await succeeds('orgs:locate', ['42']);
-    // No command pins an org yet: pin one through the API so the placement branch is checked too.
+    // A pin to another cluster than its range's (as a move leaves): through the API, as `orgs pin` never does that.
     const status = await succeeds<LabStatusResult>('lab:status');
     const res = await fetch(`${status.controlPlane.url}/v1/placements/7`, {
       method: 'PUT',
@@ -166,6 +169,28 @@ describe('--json documents match cli/schemas', () => {
     expect(res.status, await res.text()).toBe(200);
     await succeeds('orgs:locate', ['7']);
     await succeeds('shards:list');
+  });
+
+  it('orgs pin, pins and unpin', async () => {
+    const pinned = await succeeds<OrgsPinResult>('orgs:pin', ['8', '--reason', 'schemas']);
+    expect(pinned.changed).toBe(true);
+    await succeeds('orgs:pins');
+    await succeeds('orgs:pins', ['--cluster', pinned.placement.clusterId, '--limit', '1']);
+    await succeeds('orgs:unpin', ['8', '--yes']);
+  });
+
+  it('shards merge, of a range split a moment ago', async () => {
+    const map = await succeeds<ShardsListResult>('shards:list');
+    const first = map.ranges[0]!;
+    await succeeds('shards:split', ['--at', String(first.lo + 5)]);
+    const merged = await succeeds<ShardsMergeResult>('shards:merge', ['--range', `${first.lo}-${first.hi}`, '--reason', 'schemas']);
+    expect(merged.ranges[0]).toEqual(first);
+  });
+
+  it('tokens create, list and revoke', async () => {
+    const created = await succeeds<TokensCreateResult>('tokens:create', ['--name', 'schemas', '--scope', 'sdk:read']);
+    await succeeds('tokens:list');
+    await succeeds('tokens:revoke', [created.id, '--yes']);
   });
 
   it('shards history and audit list, with every kind of delta', async () => {
@@ -279,6 +304,11 @@ describe('--json documents match cli/schemas', () => {
     await fails(['orgs', 'move', '--from', 'primary-1', '--to', 'primary-2', '--percent', '101'], 'INVALID_INPUT');
     await fails(['moves', 'show', 'mv_0000000000000000'], 'MOVE_NOT_FOUND');
     await fails(['moves', 'complete', 'mv_0000000000000000'], 'CONFIRMATION_REQUIRED');
+    await fails(['orgs', 'unpin', '7', '--yes'], 'PLACEMENT_OFF_RANGE');
+    await fails(['orgs', 'unpin', '9', '--yes'], 'PLACEMENT_NOT_FOUND');
+    await fails(['shards', 'merge', '--range', '0-5'], 'INVALID_RANGES');
+    await fails(['tokens', 'create', '--name', 'x', '--scope', 'root'], 'INVALID_SCOPE');
+    await fails(['tokens', 'revoke', '0123456789abcdef', '--yes'], 'TOKEN_NOT_FOUND');
     const status = await succeeds<LabStatusResult>('lab:status');
     await fails(['shards', 'list'], 'UNAUTHORIZED', { env: { ORGPLANE_URL: status.controlPlane.url, ORGPLANE_TOKEN: 'op_nope_nope' } });
   }, 120_000);

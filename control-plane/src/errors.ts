@@ -110,6 +110,34 @@ export class PlacementNotFoundError extends AppError {
   }
 }
 
+/** An org's pin is in the hands of an unfinished move: changing it would fight the move executor. */
+export class PlacementMoveInFlightError extends AppError {
+  constructor(orgId: number, moveId: string, state: string) {
+    super('PLACEMENT_MOVE_IN_FLIGHT', 409, `org ${orgId} is being moved (${moveId} is ${state}): its placement belongs to the move`, {
+      hint: `let the move finish, or abort or roll it back (GET /v1/moves/${moveId}), then change the pin`,
+      details: { orgId, moveId, state },
+    });
+  }
+}
+
+/**
+ * Removing this pin would route the org by its range, to a cluster that does not hold its
+ * rows (they were moved to the pin's cluster): data moves first, the map follows.
+ */
+export class PlacementOffRangeError extends AppError {
+  constructor(orgId: number, clusterId: string, range: { lo: number; hi: number; clusterId: string }) {
+    super(
+      'PLACEMENT_OFF_RANGE',
+      409,
+      `org ${orgId} is pinned to '${clusterId}' but its range [${range.lo}, ${range.hi}] is on '${range.clusterId}': without the pin it would be routed to a cluster without its rows`,
+      {
+        hint: `move the org back first (POST /v1/moves {"orgIds": [${orgId}], "to": "${range.clusterId}"}), then remove the pin`,
+        details: { orgId, clusterId, rangeClusterId: range.clusterId, range },
+      },
+    );
+  }
+}
+
 export class TokenNotFoundError extends AppError {
   constructor(tokenId: string) {
     super('TOKEN_NOT_FOUND', 404, `token '${tokenId}' does not exist`, { hint: 'list tokens with GET /v1/tokens', details: { tokenId } });

@@ -5,7 +5,9 @@ export * from './errors.js';
 // The shapes of API answers the CLI reads, so that the two cannot drift apart.
 export type { AuditEntry } from './features/audit/AuditStore.js';
 export { SCOPES, type Scope } from './features/auth/Actor.js';
+export type { ApiTokenView } from './features/auth/ApiTokenStore.js';
 export { createApiToken } from './features/auth/createApiToken.js';
+export type { CreatedToken } from './features/auth/TokenService.js';
 export type { CohortPage, PilotSelectResult } from './features/cohorts/CohortService.js';
 export type { CohortSummary, StratumReport } from './features/cohorts/CohortStore.js';
 export {

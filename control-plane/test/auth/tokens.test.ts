@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createApiToken } from '../../src/index.js';
-import { type Fixture, startFixture } from '../helpers.js';
+import { Api, type Fixture, startFixture, startInstance } from '../helpers.js';
 
 let f: Fixture;
 beforeAll(async () => {
@@ -153,6 +153,29 @@ describe('token routes', () => {
       [created.body.id],
     );
     expect(rows).toEqual([{ reason: 'leaked', actor: 'test-admin', before_revoked: null }]);
+  });
+
+  it('a revoked token gets 401 at once from every instance, not only the one that revoked it', async () => {
+    // Tokens are checked against the control DB on every request (no per-instance cache),
+    // so a second instance behind the load balancer refuses it on its very next request.
+    const other = await startInstance(f.databaseUrl);
+    try {
+      const created = await f.api.post('/v1/tokens', { name: 'two-instances', scope: 'operator' });
+      const token = created.body.token as string;
+      const onOther = new Api(other.app, token);
+      for (let i = 0; i < 3; i++) expect((await onOther.get('/v1/shard-map')).status).toBe(200);
+      expect((await f.api.delete(`/v1/tokens/${created.body.id}`)).status).toBe(200);
+      const res = await onOther.get('/v1/shard-map');
+      expect(res.status).toBe(401);
+      expect(res.body.error.code).toBe('UNAUTHORIZED');
+      expect((await f.api.as(token).get('/v1/shard-map')).status).toBe(401);
+      // The secret was in one response (the create) and nowhere else: not the log, not another body.
+      const secret = token.slice(`op_${created.body.id}_`.length);
+      expect(f.log.text).not.toContain(secret);
+      expect(f.api.transcript.filter((body) => body.includes(secret))).toEqual([created.text]);
+    } finally {
+      await other.close();
+    }
   });
 
   it('answers TOKEN_NOT_FOUND for an unknown id and INVALID_INPUT for an unknown scope', async () => {

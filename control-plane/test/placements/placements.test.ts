@@ -83,20 +83,23 @@ describe('placements', () => {
   });
 
   it('removes a pin (the org falls back to its range) and answers PLACEMENT_NOT_FOUND the second time', async () => {
+    // 2000 is pinned to primary-1, its range is on primary-2: its rows must come back first.
+    expect((await f.api.delete('/v1/placements/2000')).body.error.code).toBe('PLACEMENT_OFF_RANGE');
+    expect((await f.api.put('/v1/placements/2000', { clusterId: 'primary-2', reason: 'moved back' })).body.version).toBe(10);
     const removed = await f.api.delete('/v1/placements/2000', { reason: 'moved back' });
     expect(removed.status).toBe(200);
-    expect(removed.body).toEqual({ version: 10 });
+    expect(removed.body).toEqual({ version: 11 });
     expect((await f.api.get('/v1/orgs/2000/location')).body).toMatchObject({ source: 'range', clusterId: 'primary-2', placement: null });
     const again = await f.api.delete('/v1/placements/2000');
     expect(again.status).toBe(404);
     expect(again.body.error.code).toBe('PLACEMENT_NOT_FOUND');
     const [entry] = (await f.api.get('/v1/audit?action=placement.remove')).body.entries;
-    expect(entry).toMatchObject({ reason: 'moved back', after: null, before: { orgId: 2000, clusterId: 'primary-1' }, version: 10 });
+    expect(entry).toMatchObject({ reason: 'moved back', after: null, before: { orgId: 2000, clusterId: 'primary-2' }, version: 11 });
   });
 
   it('records placement deltas incrementally', async () => {
-    const [{ delta }] = await f.sql('SELECT delta FROM config_changes WHERE version = 10');
-    expect(delta).toEqual({ version: 10, action: 'placement.remove', placements: { upsert: [], remove: [2000] } });
+    const [{ delta }] = await f.sql('SELECT delta FROM config_changes WHERE version = 11');
+    expect(delta).toEqual({ version: 11, action: 'placement.remove', placements: { upsert: [], remove: [2000] } });
     const [{ delta: set }] = await f.sql('SELECT delta FROM config_changes WHERE version = 4');
     expect(set).toEqual({
       version: 4,
