@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { buildApp, type ControlPlane, createApiToken, createLogger, loadConfig } from '@orgplane/control-plane';
-import { createTestDatabase } from '@orgplane/control-plane/embedded';
+import { createTestDatabase } from '@orgplane/embedded';
 import { ORG_ID_MAX } from '@orgplane/runtime/wire';
 import { execa } from 'execa';
 import pg from 'pg';

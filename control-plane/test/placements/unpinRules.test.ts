@@ -3,9 +3,10 @@
 // org's rows. Each refusal is named and changes nothing (placement, version, audit).
 // Real tenant databases (a move checks its org exists); the executor is off, so a move
 // stays in the state the API left it in.
+
+import { createTestDatabase } from '@orgplane/embedded';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import { createTestDatabase } from '../../src/embedded/testing.js';
 import { type Fixture, type Json, ORG_ID_MAX, startFixture } from '../helpers.js';
 
 let f: Fixture;
