@@ -26,6 +26,7 @@ import { GateMetrics } from './features/slo-gates/GateMetrics.js';
 import { GateWorker } from './features/slo-gates/GateWorker.js';
 import { rolloutGatePort } from './features/slo-gates/rolloutGatePort.js';
 import { registerUnleashRoutes } from './features/unleash/unleashRoutes.js';
+import { registerOpenApi } from './http/openapi.js';
 import { createLogger, type Logger } from './logger.js';
 
 export const BODY_LIMIT_BYTES = 32 * 1024 * 1024;
@@ -105,6 +106,8 @@ export async function buildApp(config: Config, options: BuildAppOptions = {}): P
     metrics.observeRequest(request.routeOptions.url, request.method, reply.statusCode, reply.elapsedTime / 1000);
   });
 
+  // Before every route: the OpenAPI document is collected as routes register.
+  await registerOpenApi(app);
   registerHealthRoutes(app, { pool, hub: services.hub, metrics });
   registerTokenRoutes(app, services.tokens);
   registerClusterRoutes(app, services.clusters);

@@ -7,6 +7,7 @@ import { requireOrgId } from '../../lib/orgId.js';
 import type { Stores } from '../../stores.js';
 import type { Actor } from '../auth/Actor.js';
 import type { CohortRecord, CohortSummary, StratumReport } from './CohortStore.js';
+import { MAX_PILOT_COUNT } from './cohortSchemas.js';
 import type { OrgStatsSource } from './OrgStatsSource.js';
 import { selectPilot } from './PilotSelector.js';
 import { ownerLookup, TenantOrgStatsSource } from './TenantOrgStatsSource.js';
@@ -28,8 +29,6 @@ export interface PilotSelectResult {
 export interface CohortPage extends CohortRecord {
   orgIds: number[];
 }
-
-export const MAX_PILOT_COUNT = 1_000_000;
 
 export interface CohortServiceOptions {
   /** The population; by default every serving cluster's tenant DB. */
