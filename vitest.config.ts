@@ -9,6 +9,8 @@ export default defineConfig({
     alias: [
       { find: /^@orgplane\/runtime\/wire$/, replacement: src('./runtime/src/wire.ts') },
       { find: /^@orgplane\/runtime$/, replacement: src('./runtime/src/index.ts') },
+      { find: /^@orgplane\/control-plane\/api\/rules$/, replacement: src('./control-plane/src/api/rules.ts') },
+      { find: /^@orgplane\/control-plane\/api$/, replacement: src('./control-plane/src/api/index.ts') },
       { find: /^@orgplane\/control-plane\/moves$/, replacement: src('./control-plane/src/features/moves/Move.ts') },
       { find: /^@orgplane\/control-plane\/embedded$/, replacement: src('./control-plane/src/embedded/index.ts') },
       { find: /^@orgplane\/control-plane$/, replacement: src('./control-plane/src/index.ts') },

@@ -20,6 +20,7 @@ function tagOf(url: string): string {
   if (url.startsWith('/api/')) return 'unleash';
   const [, first, second] = url.split('/');
   if (first !== 'v1') return 'health';
+  if (second === 'openapi.json') return 'openapi';
   return second === 'move-batches' ? 'moves' : second === 'pilot' ? 'cohorts' : (second ?? 'health');
 }
 

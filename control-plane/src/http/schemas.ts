@@ -7,14 +7,7 @@
 // (a malformed cluster id is a 404 CLUSTER_NOT_FOUND, as before the schemas).
 import { ORG_ID_MAX, ORG_ID_MIN, PERCENT_MAX, PERCENT_MIN } from '@orgplane/runtime/wire';
 import { type TProperties, type TSchema, Type } from 'typebox';
-
-/** Cluster and replica ids: lowercase DNS-label-like names. */
-export const RESOURCE_ID_MAX_LENGTH = 63;
-export const RESOURCE_ID_PATTERN = `^[a-z0-9][a-z0-9-]{0,${RESOURCE_ID_MAX_LENGTH - 1}}$`;
-export const REASON_MAX_LENGTH = 2000;
-export const POSTGRES_URL_MAX_LENGTH = 4096;
-/** Decimal digits as a query string carries a count or a version. */
-export const DIGITS_PATTERN = '^[0-9]{1,16}$';
+import { DIGITS_PATTERN, POSTGRES_URL_MAX_LENGTH, REASON_MAX_LENGTH, RESOURCE_ID_PATTERN } from '../api/rules.js';
 
 export const ResourceId = Type.String({ pattern: RESOURCE_ID_PATTERN });
 export const PostgresUrl = Type.String({ minLength: 1, maxLength: POSTGRES_URL_MAX_LENGTH });

@@ -1,10 +1,11 @@
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import type { FastifyInstance } from 'fastify';
+import { AUDIT_LIMIT_DEFAULT, AUDIT_LIMIT_MAX } from '../../api/rules.js';
 import { parseCount, parseLimit } from '../../http/queryParams.js';
 import { responses } from '../../http/schemas.js';
 import { ALLOW } from '../auth/authHook.js';
 import type { AuditStore } from './AuditStore.js';
-import { AUDIT_LIMIT_DEFAULT, AUDIT_LIMIT_MAX, AuditList, AuditQuery } from './auditSchemas.js';
+import { AuditList, AuditQuery } from './auditSchemas.js';
 
 export function registerAuditRoutes(fastify: FastifyInstance, audit: AuditStore): void {
   fastify.withTypeProvider<TypeBoxTypeProvider>().get(

@@ -1,9 +1,6 @@
 import { Type } from 'typebox';
+import { AUDIT_ACTION_MAX_LENGTH } from '../../api/rules.js';
 import { Digits, Doc, Nullable, Query, Timestamp } from '../../http/schemas.js';
-
-export const AUDIT_LIMIT_DEFAULT = 50;
-export const AUDIT_LIMIT_MAX = 1000;
-export const AUDIT_ACTION_MAX_LENGTH = 100;
 
 export const AuditQuery = Query({
   limit: Type.Optional(Digits),

@@ -1,8 +1,7 @@
 import { Type } from 'typebox';
+import { TOKEN_NAME_MAX_LENGTH } from '../../api/rules.js';
 import { Body, Doc, Params, Reason, Timestamp } from '../../http/schemas.js';
 import { SCOPES } from './Actor.js';
-
-export const TOKEN_NAME_MAX_LENGTH = 200;
 
 export const ScopeSchema = Type.Enum(SCOPES);
 export const TokenId = Type.String({ pattern: '^[0-9a-f]{16}$', description: 'The id part of a token op_<id>_<secret>.' });

@@ -1,8 +1,7 @@
 import { Type } from 'typebox';
+import { MAX_REPLICAS_PER_CLUSTER } from '../../api/rules.js';
 import { Body, Doc, mutationMeta, Params, PostgresUrl, ResourceId, Version } from '../../http/schemas.js';
 import { ClusterState, WireClusterSchema } from '../../http/wireSchemas.js';
-
-export const MAX_REPLICAS_PER_CLUSTER = 64;
 
 const ReplicaInput = Body({ id: ResourceId, url: PostgresUrl });
 

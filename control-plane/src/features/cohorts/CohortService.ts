@@ -1,13 +1,14 @@
 // Cohorts: pilot selection stores one, rollouts name one as their pilot. A cohort is
 // not config until a rollout names it, so creating one is audited (`cohort.create`)
 // without a config version.
+
+import { MAX_PILOT_COUNT } from '../../api/rules.js';
 import type { Database } from '../../db/Database.js';
 import { AlreadyExistsError, CohortNotFoundError, InvalidInputError } from '../../errors.js';
 import { requireOrgId } from '../../lib/orgId.js';
 import type { Stores } from '../../stores.js';
 import type { Actor } from '../auth/Actor.js';
 import type { CohortRecord, CohortSummary, StratumReport } from './CohortStore.js';
-import { MAX_PILOT_COUNT } from './cohortSchemas.js';
 import type { OrgStatsSource } from './OrgStatsSource.js';
 import { selectPilot } from './PilotSelector.js';
 import { ownerLookup, TenantOrgStatsSource } from './TenantOrgStatsSource.js';

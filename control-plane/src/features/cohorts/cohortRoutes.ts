@@ -1,20 +1,12 @@
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import type { FastifyInstance } from 'fastify';
+import { COHORT_PAGE_LIMIT_DEFAULT, COHORT_PAGE_LIMIT_MAX } from '../../api/rules.js';
 import { parseLimit } from '../../http/queryParams.js';
 import { responses } from '../../http/schemas.js';
 import { parseOrgIdText } from '../../lib/orgId.js';
 import { ALLOW, actorOf } from '../auth/authHook.js';
 import type { CohortService } from './CohortService.js';
-import {
-  COHORT_PAGE_LIMIT_DEFAULT,
-  COHORT_PAGE_LIMIT_MAX,
-  CohortList,
-  CohortPage,
-  CohortPageQuery,
-  CohortParams,
-  PilotSelection,
-  SelectPilotBody,
-} from './cohortSchemas.js';
+import { CohortList, CohortPage, CohortPageQuery, CohortParams, PilotSelection, SelectPilotBody } from './cohortSchemas.js';
 
 export function registerCohortRoutes(fastify: FastifyInstance, cohorts: CohortService): void {
   const app = fastify.withTypeProvider<TypeBoxTypeProvider>();

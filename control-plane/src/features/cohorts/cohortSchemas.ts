@@ -1,12 +1,8 @@
 import { ORG_ID_MAX } from '@orgplane/runtime/wire';
 import { Type } from 'typebox';
+import { MAX_PILOT_COUNT, MAX_PILOT_EXCLUSIONS } from '../../api/rules.js';
 import { AnyValue, Body, Digits, Doc, OrgId, Params, Query, Reason, Timestamp } from '../../http/schemas.js';
 import { Flag } from '../rollouts/rolloutSchemas.js';
-
-export const MAX_PILOT_COUNT = 1_000_000;
-export const MAX_PILOT_EXCLUSIONS = 10_000_000;
-export const COHORT_PAGE_LIMIT_DEFAULT = 1000;
-export const COHORT_PAGE_LIMIT_MAX = 100_000;
 
 export const Seed = Type.Integer({
   minimum: 0,

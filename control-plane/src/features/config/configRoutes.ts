@@ -17,7 +17,7 @@ function resumeVersion(request: FastifyRequest<{ Querystring: { since?: string }
 
 export function registerConfigRoutes(app: FastifyInstance, snapshots: ConfigSnapshotService, hub: ConfigHub): void {
   const snapshot = {
-    summary: 'The whole config at one version; ETag "<version>", 304 on If-None-Match',
+    summary: 'The whole config at one version; `ETag: "<version>"`, 304 on `If-None-Match`',
     response: responses({ 200: ConfigSnapshotSchema, 304: { description: 'Not modified', type: 'null' } }),
   };
   app.get('/v1/config', { config: { auth: ALLOW.configRead }, schema: snapshot }, async (request, reply) => {
@@ -35,7 +35,7 @@ export function registerConfigRoutes(app: FastifyInstance, snapshots: ConfigSnap
     {
       config: { auth: ALLOW.configRead },
       schema: {
-        summary: 'Config deltas after ?since=N (or Last-Event-ID) as server-sent events',
+        summary: 'Config deltas after `?since=N` (or `Last-Event-ID`) as server-sent events',
         querystring: WatchQuery,
         response: { 200: WatchStream },
       },

@@ -1,5 +1,6 @@
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import type { FastifyInstance } from 'fastify';
+import { MOVES_LIMIT_DEFAULT, MOVES_LIMIT_MAX } from '../../api/rules.js';
 import { InvalidInputError } from '../../errors.js';
 import { parseLimit } from '../../http/queryParams.js';
 import { responses } from '../../http/schemas.js';
@@ -7,18 +8,7 @@ import { parseOrgIdText } from '../../lib/orgId.js';
 import { ALLOW, actorOf } from '../auth/authHook.js';
 import { MOVE_STATES, type MoveState } from './Move.js';
 import type { MoveService } from './MoveService.js';
-import {
-  CreatedMoves,
-  CreateMovesBody,
-  MOVES_LIMIT_DEFAULT,
-  MOVES_LIMIT_MAX,
-  Move,
-  MoveActionBody,
-  MoveBatch,
-  MoveList,
-  MoveListQuery,
-  MoveParams,
-} from './moveSchemas.js';
+import { CreatedMoves, CreateMovesBody, Move, MoveActionBody, MoveBatch, MoveList, MoveListQuery, MoveParams } from './moveSchemas.js';
 
 export function registerMoveRoutes(fastify: FastifyInstance, moves: MoveService): void {
   const app = fastify.withTypeProvider<TypeBoxTypeProvider>();

@@ -1,4 +1,5 @@
 import { Type } from 'typebox';
+import { FENCE_DEADLINE_MS, GRACE_SECONDS, MAX_ORGS_PER_MOVE, MOVE_CONCURRENCY } from '../../api/rules.js';
 import {
   AnyValue,
   Body,
@@ -15,14 +16,6 @@ import {
   Timestamp,
 } from '../../http/schemas.js';
 import { MOVE_STATES } from './Move.js';
-
-export const MAX_ORGS_PER_MOVE = 100_000;
-export const MOVE_CONCURRENCY = { minimum: 1, maximum: 32 } as const;
-export const FENCE_DEADLINE_MS = { minimum: 50, maximum: 10_000 } as const;
-/** A week. */
-export const GRACE_SECONDS = { minimum: 0, maximum: 604_800 } as const;
-export const MOVES_LIMIT_DEFAULT = 100;
-export const MOVES_LIMIT_MAX = 1000;
 
 export const MoveId = Type.String({ pattern: '^mv_[0-9a-f]{16}$' });
 export const BatchId = Type.String({ pattern: '^mb_[0-9a-f]{16}$' });

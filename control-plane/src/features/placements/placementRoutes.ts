@@ -1,5 +1,6 @@
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import type { FastifyInstance } from 'fastify';
+import { PLACEMENTS_LIMIT_DEFAULT, PLACEMENTS_LIMIT_MAX } from '../../api/rules.js';
 import { deleteMeta } from '../../http/deleteMeta.js';
 import { parseLimit } from '../../http/queryParams.js';
 import { DeleteMetaQuery, responses } from '../../http/schemas.js';
@@ -7,8 +8,6 @@ import { parseOrgIdText } from '../../lib/orgId.js';
 import { ALLOW, actorOf } from '../auth/authHook.js';
 import type { PlacementService } from './PlacementService.js';
 import {
-  PLACEMENTS_LIMIT_DEFAULT,
-  PLACEMENTS_LIMIT_MAX,
   PlacementChange,
   PlacementList,
   PlacementListQuery,

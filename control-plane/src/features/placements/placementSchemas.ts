@@ -2,9 +2,6 @@ import { Type } from 'typebox';
 import { Body, Digits, Doc, mutationMeta, OrgIdText, Params, Query, ResourceId, Version } from '../../http/schemas.js';
 import { PlacementState, WirePlacementSchema } from '../../http/wireSchemas.js';
 
-export const PLACEMENTS_LIMIT_DEFAULT = 100;
-export const PLACEMENTS_LIMIT_MAX = 10_000;
-
 export const PlacementListQuery = Query({
   clusterId: Type.Optional(ResourceId),
   limit: Type.Optional(Digits),

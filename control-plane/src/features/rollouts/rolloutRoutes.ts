@@ -1,12 +1,11 @@
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import type { FastifyInstance } from 'fastify';
+import { ANALYSES_LIMIT_DEFAULT, ANALYSES_LIMIT_MAX } from '../../api/rules.js';
 import { parseCount, parseLimit } from '../../http/queryParams.js';
 import { responses } from '../../http/schemas.js';
 import { ALLOW, actorOf } from '../auth/authHook.js';
 import type { RolloutService } from './RolloutService.js';
 import {
-  ANALYSES_LIMIT_DEFAULT,
-  ANALYSES_LIMIT_MAX,
   AnalysesQuery,
   AnalysisList,
   CreateRolloutBody,

@@ -2,29 +2,20 @@
 // the CLI checks what people type against the same constants (@orgplane/control-plane/api).
 import { GROUP_ID_PATTERN } from '@orgplane/runtime/wire';
 import { Type } from 'typebox';
+import {
+  ANALYSIS_BOUNDS,
+  CHECK_NAME_PATTERN,
+  CHECK_OPS,
+  CHECK_QUERY_MAX_LENGTH,
+  DESCRIPTION_MAX_LENGTH,
+  FLAG_PATTERN,
+  MAX_CHECKS_PER_STAGE,
+  MAX_STAGES,
+  MIN_DWELL_SECONDS_MAX,
+  NO_DATA_POLICIES,
+  ROLLOUT_STATUSES,
+} from '../../api/rules.js';
 import { Body, Digits, Doc, mutationMeta, Nullable, Params, Percent, Query, Timestamp, Version } from '../../http/schemas.js';
-
-/** Flag and cohort names: a letter or digit, then letters, digits, `.`, `_`, `-`. */
-export const FLAG_MAX_LENGTH = 100;
-export const FLAG_PATTERN = `^[A-Za-z0-9][A-Za-z0-9._-]{0,${FLAG_MAX_LENGTH - 1}}$`;
-export const CHECK_NAME_MAX_LENGTH = 64;
-export const CHECK_NAME_PATTERN = `^[A-Za-z0-9][A-Za-z0-9._-]{0,${CHECK_NAME_MAX_LENGTH - 1}}$`;
-export const CHECK_QUERY_MAX_LENGTH = 4000;
-export const CHECK_OPS = ['<', '<=', '>', '>='] as const;
-export const NO_DATA_POLICIES = ['pass', 'fail', 'hold'] as const;
-export const ROLLOUT_STATUSES = ['running', 'paused', 'killed', 'completed', 'rolled_back'] as const;
-/** 30 days. */
-export const MIN_DWELL_SECONDS_MAX = 2_592_000;
-export const MAX_STAGES = 20;
-export const MAX_CHECKS_PER_STAGE = 20;
-export const ANALYSIS_BOUNDS = {
-  intervalSeconds: { minimum: 1, maximum: 86_400 },
-  failureLimit: { minimum: 1, maximum: 1000 },
-  minSamples: { minimum: 0, maximum: 1000 },
-} as const;
-export const DESCRIPTION_MAX_LENGTH = 2000;
-export const ANALYSES_LIMIT_DEFAULT = 50;
-export const ANALYSES_LIMIT_MAX = 1000;
 
 export const Flag = Type.String({ pattern: FLAG_PATTERN });
 export const CheckOp = Type.Enum(CHECK_OPS);

@@ -1,22 +1,12 @@
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import type { FastifyInstance } from 'fastify';
+import { HISTORY_LIMIT_DEFAULT, HISTORY_LIMIT_MAX } from '../../api/rules.js';
 import { parseCount, parseLimit } from '../../http/queryParams.js';
 import { responses } from '../../http/schemas.js';
 import { ALLOW, actorOf } from '../auth/authHook.js';
 import type { ShardMapHistoryReadModel } from './ShardMapHistoryReadModel.js';
 import type { ShardMapService } from './ShardMapService.js';
-import {
-  AssignBody,
-  HISTORY_LIMIT_DEFAULT,
-  HISTORY_LIMIT_MAX,
-  History,
-  HistoryQuery,
-  MergeBody,
-  RangesResult,
-  SetRangesBody,
-  ShardMap,
-  SplitBody,
-} from './shardMapSchemas.js';
+import { AssignBody, History, HistoryQuery, MergeBody, RangesResult, SetRangesBody, ShardMap, SplitBody } from './shardMapSchemas.js';
 
 export function registerShardMapRoutes(fastify: FastifyInstance, shardMap: ShardMapService, history: ShardMapHistoryReadModel): void {
   const app = fastify.withTypeProvider<TypeBoxTypeProvider>();

@@ -1,10 +1,7 @@
 import { Type } from 'typebox';
+import { MAX_RANGES } from '../../api/rules.js';
 import { AnyValue, Body, Digits, Doc, mutationMeta, Nullable, Query, ResourceId, Timestamp, Version } from '../../http/schemas.js';
 import { ConfigDeltaSchema, WireRangeSchema } from '../../http/wireSchemas.js';
-
-export const MAX_RANGES = 100_000;
-export const HISTORY_LIMIT_DEFAULT = 50;
-export const HISTORY_LIMIT_MAX = 1000;
 
 const RangeInput = Body({ lo: AnyValue, hi: AnyValue, clusterId: ResourceId });
 
