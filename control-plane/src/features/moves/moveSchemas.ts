@@ -88,6 +88,10 @@ export const Move = Doc(
   },
   { description: "One org's move. `tables` and `events` come with GET /v1/moves/:id." },
 );
+export const MoveCounts = Type.Object(
+  {},
+  { additionalProperties: Count, propertyNames: MoveStateSchema, description: 'Moves per state (GET /v1/move-batches/:id).' },
+);
 export const MoveBatch = Doc(
   {
     id: BatchId,
@@ -101,12 +105,7 @@ export const MoveBatch = Doc(
     reason: Nullable(Type.String()),
     actor: Type.String(),
     createdAt: Timestamp,
-    counts: Type.Optional(
-      Type.Object(
-        {},
-        { additionalProperties: Count, propertyNames: MoveStateSchema, description: 'Moves per state (GET /v1/move-batches/:id).' },
-      ),
-    ),
+    counts: Type.Optional(MoveCounts),
     total: Type.Optional(Count),
   },
   { description: 'The moves started by one POST /v1/moves.' },
