@@ -7,7 +7,16 @@
 // exactly the same way.
 
 import { InvalidOrgIdError, RuntimeError } from './errors.js';
-import { type ConfigDelta, GROUP_ID_MAX_LENGTH, GROUP_ID_PATTERN, isValidOrgId, type WireCohort, type WireRollout } from './wire.js';
+import {
+  type ConfigDelta,
+  GROUP_ID_MAX_LENGTH,
+  GROUP_ID_PATTERN,
+  isValidOrgId,
+  PERCENT_MAX,
+  PERCENT_MIN,
+  type WireCohort,
+  type WireRollout,
+} from './wire.js';
 
 const c1 = 0xcc9e2d51;
 const c2 = 0x1b873593;
@@ -254,7 +263,7 @@ function validateRollouts(rollouts: readonly WireRollout[]): WireRollout[] {
       throw invalid(`rollout ${r.flag}: groupId must be 1..${GROUP_ID_MAX_LENGTH} characters of [A-Za-z0-9._:-]`);
     }
     if (typeof r.enabled !== 'boolean') throw invalid(`rollout ${r.flag}: enabled must be a boolean`);
-    if (!Number.isInteger(r.percent) || r.percent < 0 || r.percent > 100) {
+    if (!Number.isInteger(r.percent) || r.percent < PERCENT_MIN || r.percent > PERCENT_MAX) {
       throw invalid(`rollout ${r.flag}: percent must be an integer in 0..100, not ${String(r.percent)}`);
     }
     const pilot = r.pilotCohort ?? null;
