@@ -25,7 +25,9 @@ export interface RouteDeps {
 }
 
 /** Fastify's request validator: no coercion, nothing removed, every issue reported. */
-export const AJV_OPTIONS = { customOptions: { coerceTypes: false, removeAdditional: false, allErrors: true } } as const;
+export const AJV_OPTIONS = {
+  customOptions: { coerceTypes: false, removeAdditional: false, allErrors: true, allowUnionTypes: true },
+} as const;
 
 export async function registerRoutes(app: FastifyInstance, { pool, services, metrics }: RouteDeps): Promise<void> {
   // First: the OpenAPI document is collected as routes register.

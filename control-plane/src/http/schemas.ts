@@ -6,7 +6,7 @@
 // answered with INVALID_ORG_ID; path parameters are plain strings for the same reason
 // (a malformed cluster id is a 404 CLUSTER_NOT_FOUND, as before the schemas).
 import { ORG_ID_MAX, ORG_ID_MIN, PERCENT_MAX, PERCENT_MIN } from '@orgplane/runtime/wire';
-import { type TProperties, type TSchema, Type } from 'typebox';
+import { type Static, type TProperties, type TSchema, Type } from 'typebox';
 import { DIGITS_PATTERN, POSTGRES_URL_MAX_LENGTH, REASON_MAX_LENGTH, RESOURCE_ID_PATTERN } from '../api/rules.js';
 
 export const ResourceId = Type.String({ pattern: RESOURCE_ID_PATTERN });
@@ -44,7 +44,15 @@ export function Params<T extends TProperties>(properties: T) {
   return Type.Object(properties);
 }
 
+/**
+ * `T | null`. A primitive becomes `{"type": [t, "null"]}`, which fast-json-stringify
+ * writes directly; an `anyOf` would make it validate every value to pick a branch.
+ */
 export function Nullable<T extends TSchema>(schema: T) {
+  const { type, ...rest } = schema as unknown as { type?: unknown };
+  if (typeof type === 'string' && type !== 'object' && type !== 'array') {
+    return Type.Unsafe<Static<T> | null>({ ...rest, type: [type, 'null'] });
+  }
   return Type.Union([schema, Type.Null()]);
 }
 
