@@ -1,7 +1,30 @@
 // API.md's reference part, written from the OpenAPI document so it cannot drift from
 // the route schemas. It replaces what lies between the two markers; the prose around
 // them is written by hand.
+import { Analysis, Move, MoveBatch, Rollout } from '../api/index.js';
 import type { OpenApiDocument, OpenApiOperation } from './apiDocument.js';
+import {
+  ConfigDeltaSchema,
+  WireClusterSchema,
+  WireCohortSchema,
+  WirePlacementSchema,
+  WireRangeSchema,
+  WireRolloutSchema,
+} from './wireSchemas.js';
+
+/** Documents the tables name, spelled out once below them. */
+const DOCUMENTS = {
+  Move,
+  MoveBatch,
+  Rollout,
+  Analysis,
+  WireCluster: WireClusterSchema,
+  WireRange: WireRangeSchema,
+  WirePlacement: WirePlacementSchema,
+  WireRollout: WireRolloutSchema,
+  WireCohort: WireCohortSchema,
+  ConfigDelta: ConfigDeltaSchema,
+};
 
 export const GENERATED_START =
   '<!-- generated:start: `npm run api:generate -w control-plane` writes this part from the route schemas; do not edit -->';
@@ -41,22 +64,25 @@ function typeName(schema: Schema): string | null {
 }
 
 /** A compact shape: `{version, clusters: [WireCluster]}`; nested parts fold to `{…}` past two levels. */
-export function shapeOf(schema: Schema, depth = 0): string {
+export function shapeOf(schema: Schema, depth = 0, maxDepth = 3): string {
   if (depth > 0) {
     const name = typeName(schema);
     if (name) return name;
   }
   if (schema.anyOf) {
-    return schema.anyOf.map((s) => (s.type === 'null' ? 'null' : shapeOf(s, depth))).join(' \\| ');
+    return schema.anyOf.map((s) => (s.type === 'null' ? 'null' : shapeOf(s, depth, maxDepth))).join(' \\| ');
   }
   if (schema.enum) return schema.enum.map((v) => JSON.stringify(v)).join(' \\| ');
-  if (schema.type === 'array' && schema.items) return `[${shapeOf(schema.items, depth + 1)}]`;
+  if (schema.type === 'array' && schema.items) return `[${shapeOf(schema.items, depth + 1, maxDepth)}]`;
   if (schema.properties && Object.keys(schema.properties).length > 0) {
-    if (depth >= 3) return '{…}';
+    if (depth >= maxDepth) return '{…}';
     const required = new Set(schema.required ?? []);
     const fields = Object.entries(schema.properties).map(([key, child]) => {
       const opt = required.has(key) ? '' : '?';
-      const nested = child.properties || child.items || child.anyOf?.some((s) => s.properties) ? `: ${shapeOf(child, depth + 1)}` : '';
+      // Spelled-out documents (a deep maxDepth) also list each enum's values.
+      const values = maxDepth > 3 && child.enum ? `: ${child.enum.map((v) => JSON.stringify(v)).join(' \\| ')}` : '';
+      const nested =
+        child.properties || child.items || child.anyOf?.some((s) => s.properties) ? `: ${shapeOf(child, depth + 1, maxDepth)}` : values;
       return `${key}${opt}${nested}`;
     });
     return `{${fields.join(', ')}}`;
@@ -107,6 +133,10 @@ export function renderApiReference(doc: OpenApiDocument): string {
       ([tag, rows]) =>
         `### ${TAG_TITLES[tag] ?? tag}\n\n| method and path | what | scopes | request | answer |\n| --- | --- | --- | --- | --- |\n${rows.join('\n')}\n`,
     );
+  const documents = Object.entries(DOCUMENTS).map(
+    // Outside a table a `|` needs no escape.
+    ([name, schema]) => `- \`${name}\`: \`${shapeOf(JSON.parse(JSON.stringify(schema)) as Schema, 0, 6).replaceAll(' \\| ', ' | ')}\``,
+  );
   return [
     GENERATED_START,
     '',
@@ -115,6 +145,10 @@ export function renderApiReference(doc: OpenApiDocument): string {
     'The whole schemas are in control-plane/openapi.json, also served at `GET /v1/openapi.json`.',
     '',
     ...sections,
+    '### Documents',
+    '',
+    ...documents,
+    '',
     GENERATED_END,
   ].join('\n');
 }

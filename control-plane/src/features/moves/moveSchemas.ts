@@ -86,7 +86,7 @@ export const Move = Doc(
     tables: Type.Optional(Type.Array(MoveTable)),
     events: Type.Optional(Type.Array(MoveEvent)),
   },
-  { description: "One org's move. `tables` and `events` come with GET /v1/moves/:id." },
+  { description: "Move: one org's move. `tables` and `events` come with GET /v1/moves/:id." },
 );
 export const MoveCounts = Type.Object(
   {},
@@ -108,7 +108,7 @@ export const MoveBatch = Doc(
     counts: Type.Optional(MoveCounts),
     total: Type.Optional(Count),
   },
-  { description: 'The moves started by one POST /v1/moves.' },
+  { description: 'MoveBatch: the moves started by one POST /v1/moves; `from` is null for an `orgIds` batch.' },
 );
 export const CreatedMoves = Doc({ batch: MoveBatch, moves: Type.Array(Move) });
 export const MoveList = Doc({ moves: Type.Array(Move) });

@@ -81,7 +81,7 @@ export const Analysis = Doc(
     message: Type.Optional(Type.String()),
     at: Timestamp,
   },
-  { description: 'One evaluation of one check.' },
+  { description: 'Analysis: one evaluation of one check.' },
 );
 
 const rolloutFields = {
@@ -108,10 +108,10 @@ const rolloutFields = {
   version: Version,
 };
 
-export const Rollout = Doc(rolloutFields);
-export const RolloutWithAnalyses = Doc({
-  ...rolloutFields,
-  analyses: Type.Array(Analysis, { description: 'The latest analyses, newest first.' }),
-});
+export const Rollout = Doc(rolloutFields, { description: 'Rollout: a flag keyed by org id with its stage plan; stageIndex -1 is off.' });
+export const RolloutWithAnalyses = Doc(
+  { ...rolloutFields, analyses: Type.Array(Analysis, { description: 'The latest analyses, newest first.' }) },
+  { description: 'RolloutWithAnalyses: a Rollout and its latest analyses, newest first.' },
+);
 export const RolloutList = Doc({ rollouts: Type.Array(Rollout) });
 export const AnalysisList = Doc({ analyses: Type.Array(Analysis) });
