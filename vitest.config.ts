@@ -12,6 +12,8 @@ export default defineConfig({
       { find: /^@orgplane\/runtime\/rules$/, replacement: src('./runtime/src/rules.ts') },
       { find: /^@orgplane\/runtime\/wire$/, replacement: src('./runtime/src/wire.ts') },
       { find: /^@orgplane\/runtime$/, replacement: src('./runtime/src/index.ts') },
+      { find: /^@orgplane\/control-plane\/api\/rules$/, replacement: src('./control-plane/src/api/rules.ts') },
+      { find: /^@orgplane\/control-plane\/api$/, replacement: src('./control-plane/src/api/index.ts') },
       { find: /^@orgplane\/control-plane\/moves$/, replacement: src('./control-plane/src/features/moves/Move.ts') },
       { find: /^@orgplane\/control-plane$/, replacement: src('./control-plane/src/index.ts') },
       { find: /^@orgplane\/chaos$/, replacement: src('./chaos/src/index.ts') },

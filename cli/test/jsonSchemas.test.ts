@@ -1,6 +1,8 @@
 // Every --json document the CLI prints, checked against the schemas in cli/schemas/
 // through the real binary and one real lab: a change to a document's shape must be
 // deliberate (change the schema with it), and a new command must come with a schema.
+// The schemas are generated (cli/src/results/registry.ts, resultSchemas.test.ts checks
+// they are current): this proves they describe what the commands really print.
 import { readdirSync, readFileSync } from 'node:fs';
 import { chmod, mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -26,14 +28,11 @@ import type { ShardsMergeResult } from '../src/commands/shards/merge.js';
 import type { ShardsSplitResult } from '../src/commands/shards/split.js';
 import type { TokensCreateResult } from '../src/commands/tokens/create.js';
 import type { Move } from '../src/moves/types.js';
+import { ERROR_SCHEMA_FILE as ERROR_SCHEMA, schemaFileOf } from '../src/results/registry.js';
 
 const cliRoot = path.join(path.dirname(fileURLToPath(import.meta.url)), '..');
 const bin = path.join(cliRoot, 'bin', 'run.js');
 const schemaDir = path.join(cliRoot, 'schemas');
-
-/** `shards:split` is `orgplane shards split`; its schema is cli/schemas/shards-split.json. */
-const schemaFileOf = (commandId: string): string => `${commandId.replaceAll(':', '-')}.json`;
-const ERROR_SCHEMA = 'error.json';
 
 const readJson = (file: string): Record<string, unknown> => JSON.parse(readFileSync(file, 'utf8'));
 const jsonFiles = (dir: string): string[] =>
@@ -44,7 +43,6 @@ const jsonFiles = (dir: string): string[] =>
 // Strict: an unknown keyword or a keyword on the wrong type is an error in the schema itself.
 const ajv = new Ajv2020({ allErrors: true, strict: true, allowUnionTypes: true });
 addFormats(ajv);
-for (const f of jsonFiles(path.join(schemaDir, 'defs'))) ajv.addSchema(readJson(path.join(schemaDir, 'defs', f)));
 const documentSchemas = jsonFiles(schemaDir);
 for (const f of documentSchemas) ajv.addSchema(readJson(path.join(schemaDir, f)));
 

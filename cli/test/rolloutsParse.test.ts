@@ -3,6 +3,7 @@
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
+import { CHECK_NAME_MAX_LENGTH, MIN_DWELL_SECONDS_MAX } from '@orgplane/control-plane/api/rules';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CliError } from '../src/errors.js';
 import {
@@ -70,6 +71,15 @@ describe('parseCheck', () => {
   it.each(['no-colon<1', ':x<1', 'bad name:x<1', 'n:x', 'n:x<', 'n:<1', 'n:x<abc'])('refuses %j', (raw) => {
     expect(codeOf(() => parseCheck(raw))).toBe('INVALID_CHECK');
   });
+  it('takes check names as long as the control plane does, and no longer', () => {
+    const longest = 'c'.repeat(CHECK_NAME_MAX_LENGTH);
+    expect(parseCheck(`${longest}:x<1`).name).toBe(longest);
+    expect(codeOf(() => parseCheck(`${longest}c:x<1`))).toBe('INVALID_CHECK');
+  });
+  it("refuses a --min-dwell over the control plane's maximum", () => {
+    expect(stagesFromFlags([10], [], MIN_DWELL_SECONDS_MAX)[0]?.minDwellSeconds).toBe(MIN_DWELL_SECONDS_MAX);
+    expect(codeOf(() => stagesFromFlags([10], [], MIN_DWELL_SECONDS_MAX + 1))).toBe('INVALID_DURATION');
+  });
   it('refuses two checks with one name', () => {
     const c = parseCheck('e:x<1');
     expect(codeOf(() => stagesFromFlags([0, 10], [c, c], 0))).toBe('INVALID_CHECK');
@@ -117,6 +127,12 @@ describe('plans', () => {
     [{ stages: [{ percent: 101 }] }, 'stages[0].percent'],
     [{ stages: [{ percent: 10 }, { percent: 10 }] }, undefined],
     [{ stages: [{ percent: 10, minDwellSeconds: -5 }] }, 'stages[0].minDwellSeconds'],
+    [{ stages: [{ percent: 10, minDwellSeconds: MIN_DWELL_SECONDS_MAX + 1 }] }, 'stages[0].minDwellSeconds'],
+    [
+      { stages: [{ percent: 10, checks: [{ name: 'c'.repeat(CHECK_NAME_MAX_LENGTH + 1), query: 'q', op: '<', threshold: 1 }] }] },
+      'stages[0].checks[0].name',
+    ],
+    [{ stages: [{ percent: 10 }], analysis: { failureLimit: 0 } }, 'analysis.failureLimit'],
     [{ stages: [{ percent: 10, checks: [{ name: 'a', query: 'q', op: '==', threshold: 1 }] }] }, 'stages[0].checks[0].op'],
     [{ stages: [{ percent: 10 }], analysis: { noData: 'maybe' } }, 'analysis.noData'],
   ])('refuses %j', (doc, at) => {

@@ -3,29 +3,18 @@ import type pg from 'pg';
 import type { Config } from './config.js';
 import { registerErrorHandler } from './errors.js';
 import { createPool, createServices, type Services } from './factory.js';
-import { registerAuditRoutes } from './features/audit/auditRoutes.js';
 import { installAuth } from './features/auth/authHook.js';
-import { registerTokenRoutes } from './features/auth/tokenRoutes.js';
-import { registerClusterRoutes } from './features/clusters/clusterRoutes.js';
 import type { CohortServiceOptions } from './features/cohorts/CohortService.js';
-import { registerCohortRoutes } from './features/cohorts/cohortRoutes.js';
 import type { ConfigHub } from './features/config/ConfigHub.js';
-import { registerConfigRoutes } from './features/config/configRoutes.js';
-import { registerHealthRoutes } from './features/health/healthRoutes.js';
 import { Metrics } from './features/health/Metrics.js';
 import { defaultTenantMover } from './features/moves/defaultTenantMover.js';
 import { MOVE_STATES, type TenantMoverFactory } from './features/moves/Move.js';
 import { MoveExecutor } from './features/moves/MoveExecutor.js';
-import { registerMoveRoutes } from './features/moves/moveRoutes.js';
-import { registerOrgRoutes } from './features/orgs/orgRoutes.js';
-import { registerPlacementRoutes } from './features/placements/placementRoutes.js';
 import type { RolloutServiceOptions } from './features/rollouts/RolloutService.js';
-import { registerRolloutRoutes } from './features/rollouts/rolloutRoutes.js';
-import { registerShardMapRoutes } from './features/shard-map/shardMapRoutes.js';
 import { GateMetrics } from './features/slo-gates/GateMetrics.js';
 import { GateWorker } from './features/slo-gates/GateWorker.js';
 import { rolloutGatePort } from './features/slo-gates/rolloutGatePort.js';
-import { registerUnleashRoutes } from './features/unleash/unleashRoutes.js';
+import { AJV_OPTIONS, registerRoutes } from './http/routes.js';
 import { createLogger, type Logger } from './logger.js';
 
 export const BODY_LIMIT_BYTES = 32 * 1024 * 1024;
@@ -94,7 +83,7 @@ export async function buildApp(config: Config, options: BuildAppOptions = {}): P
   const app = Fastify({
     loggerInstance: logger as FastifyBaseLogger,
     bodyLimit: BODY_LIMIT_BYTES,
-    ajv: { customOptions: { coerceTypes: false, removeAdditional: false, allErrors: true } },
+    ajv: AJV_OPTIONS,
   });
   registerErrorHandler(app, {
     bodyLimitBytes: BODY_LIMIT_BYTES,
@@ -105,18 +94,7 @@ export async function buildApp(config: Config, options: BuildAppOptions = {}): P
     metrics.observeRequest(request.routeOptions.url, request.method, reply.statusCode, reply.elapsedTime / 1000);
   });
 
-  registerHealthRoutes(app, { pool, hub: services.hub, metrics });
-  registerTokenRoutes(app, services.tokens);
-  registerClusterRoutes(app, services.clusters);
-  registerShardMapRoutes(app, services.shardMap, services.history);
-  registerPlacementRoutes(app, services.placements);
-  registerOrgRoutes(app, services.locations);
-  registerAuditRoutes(app, services.db.stores.audit);
-  registerConfigRoutes(app, services.snapshots, services.hub);
-  registerRolloutRoutes(app, services.rollouts);
-  registerCohortRoutes(app, services.cohorts);
-  registerMoveRoutes(app, services.moves);
-  registerUnleashRoutes(app, services.unleash);
+  await registerRoutes(app, { pool, services, metrics });
 
   const gates =
     options.gateWorker !== true

@@ -7,7 +7,16 @@
 // exactly the same way.
 
 import { RuntimeError } from './errors.js';
-import { type ConfigDelta, isValidOrgId, type WireCohort, type WireRollout } from './wire.js';
+import {
+  type ConfigDelta,
+  GROUP_ID_MAX_LENGTH,
+  GROUP_ID_PATTERN,
+  isValidOrgId,
+  PERCENT_MAX,
+  PERCENT_MIN,
+  type WireCohort,
+  type WireRollout,
+} from './wire.js';
 
 const c1 = 0xcc9e2d51;
 const c2 = 0x1b873593;
@@ -15,8 +24,7 @@ const c2 = 0x1b873593;
 const STRATEGY_SEED = 0;
 /** Digits of Number.MAX_SAFE_INTEGER. */
 const MAX_ORG_ID_DIGITS = 16;
-const GROUP_ID = /^[A-Za-z0-9._:-]+$/;
-const GROUP_ID_MAX_LENGTH = 256;
+const GROUP_ID = new RegExp(GROUP_ID_PATTERN);
 
 /**
  * MurmurHash3, x86 32-bit variant, over `bytes[0..length)`; an unsigned 32-bit integer.
@@ -256,11 +264,11 @@ function validateRollouts(rollouts: readonly WireRollout[]): WireRollout[] {
     if (seen.has(r.flag)) throw invalid(`rollout ${r.flag} appears twice`);
     seen.add(r.flag);
     const groupId = r.groupId === undefined || r.groupId === null || r.groupId === '' ? r.flag : r.groupId;
-    if (typeof groupId !== 'string' || groupId.length > GROUP_ID_MAX_LENGTH || !GROUP_ID.test(groupId)) {
+    if (typeof groupId !== 'string' || !GROUP_ID.test(groupId)) {
       throw invalid(`rollout ${r.flag}: groupId must be 1..${GROUP_ID_MAX_LENGTH} characters of [A-Za-z0-9._:-]`);
     }
     if (typeof r.enabled !== 'boolean') throw invalid(`rollout ${r.flag}: enabled must be a boolean`);
-    if (!Number.isInteger(r.percent) || r.percent < 0 || r.percent > 100) {
+    if (!Number.isInteger(r.percent) || r.percent < PERCENT_MIN || r.percent > PERCENT_MAX) {
       throw invalid(`rollout ${r.flag}: percent must be an integer in 0..100, not ${String(r.percent)}`);
     }
     const pilot = r.pilotCohort ?? null;

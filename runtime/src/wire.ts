@@ -6,6 +6,17 @@
 export const ORG_ID_MIN = 0;
 export const ORG_ID_MAX = Number.MAX_SAFE_INTEGER;
 
+/** Rollout percents are whole numbers 0..100. */
+export const PERCENT_MIN = 0;
+export const PERCENT_MAX = 100;
+
+/**
+ * A rollout's Unleash groupId: 1..GROUP_ID_MAX_LENGTH characters of [A-Za-z0-9._:-].
+ * The runtime refuses a config that breaks it, and the control plane refuses to store one.
+ */
+export const GROUP_ID_MAX_LENGTH = 100;
+export const GROUP_ID_PATTERN = `^[A-Za-z0-9._:-]{1,${GROUP_ID_MAX_LENGTH}}$`;
+
 export type ClusterState = 'active' | 'draining' | 'retired';
 export type PlacementState = 'active' | 'fenced' | 'moved';
 export type ReplicaHealthState = 'unknown' | 'healthy' | 'lagging' | 'unhealthy' | 'unreachable';
@@ -76,10 +87,10 @@ export interface ConfigSnapshot {
  */
 export interface WireRollout {
   flag: string;
-  /** Unleash groupId; ASCII [A-Za-z0-9._:-], defaults to the flag name. */
+  /** Unleash groupId (GROUP_ID_PATTERN); defaults to the flag name. */
   groupId: string;
   enabled: boolean;
-  /** Integer 0..100. */
+  /** Integer PERCENT_MIN..PERCENT_MAX. */
   percent: number;
   pilotCohort: string | null;
 }

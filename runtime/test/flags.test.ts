@@ -5,7 +5,7 @@ import { InMemStorageProvider, Unleash } from 'unleash-client';
 import { describe, expect, it } from 'vitest';
 import type { RuntimeError } from '../src/errors.js';
 import { FlagSet, INVALID_ORG_ID, murmur3_x86_32, rolloutBucket, UNKNOWN_FLAG } from '../src/flags.js';
-import { ORG_ID_MAX, type WireCohort, type WireRollout } from '../src/wire.js';
+import { GROUP_ID_MAX_LENGTH, ORG_ID_MAX, type WireCohort, type WireRollout } from '../src/wire.js';
 import { prng } from './helpers.js';
 
 const GROUP_ID_CHARS = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789._:-';
@@ -209,6 +209,9 @@ describe('FlagSet deltas', () => {
     expectInvalid(() => set.applyDelta({ rollouts: [rollout('a', -1)] }), /percent/);
     expectInvalid(() => set.applyDelta({ rollouts: [rollout('a', 5, { groupId: 'naïve' })] }), /groupId/);
     expectInvalid(() => set.applyDelta({ rollouts: [rollout('a', 5, { groupId: 'a b' })] }), /groupId/);
+    // The control plane stores no longer groupId (it imports the same GROUP_ID_MAX_LENGTH).
+    expect(() => base().applyDelta({ rollouts: [rollout('a', 5, { groupId: 'g'.repeat(GROUP_ID_MAX_LENGTH) })] })).not.toThrow();
+    expectInvalid(() => set.applyDelta({ rollouts: [rollout('a', 5, { groupId: 'g'.repeat(GROUP_ID_MAX_LENGTH + 1) })] }), /groupId/);
     expectInvalid(() => set.applyDelta({ rollouts: [rollout('a', 5), rollout('a', 6)] }), /appears twice/);
     expectInvalid(() => set.applyDelta({ rollouts: [rollout('a', 5, { enabled: 'yes' as unknown as boolean })] }), /enabled/);
     expectInvalid(() => set.applyDelta({ cohorts: { upsert: [{ name: 'x', orgIds: [1, -2] }], remove: [] } }), /invalid org id -2/);

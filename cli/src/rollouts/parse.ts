@@ -2,7 +2,15 @@
 // The control plane checks all of it again; checking here too means a typo never
 // reaches it and the message can name the flag that was wrong.
 import { readFile } from 'node:fs/promises';
-import { ORG_ID_MAX } from '@orgplane/runtime/wire';
+import {
+  ANALYSIS_BOUNDS,
+  CHECK_NAME_PATTERN,
+  CHECK_OPS,
+  MIN_DWELL_SECONDS_MAX,
+  NO_DATA_POLICIES,
+  ORG_ID_MAX,
+  PERCENT_MAX,
+} from '@orgplane/control-plane/api/rules';
 import { CliError, ExitCode } from '../errors.js';
 import type { CheckOp, NoDataPolicy, RolloutAnalysisPolicy, RolloutCheck, RolloutStage } from './types.js';
 
@@ -13,7 +21,7 @@ const usage = (code: string, message: string, hint: string, details?: unknown) =
 export function parsePercent(raw: string): number {
   const text = raw.trim().replace(/%$/, '');
   const n = Number(text);
-  if (!/^\d+$/.test(text) || !Number.isInteger(n) || n > 100) {
+  if (!/^\d+$/.test(text) || !Number.isInteger(n) || n > PERCENT_MAX) {
     throw usage('INVALID_PERCENT', `'${raw}' is not a percentage`, 'a percentage is a whole number from 0 to 100');
   }
   return n;
@@ -59,7 +67,7 @@ function checkIncreasing(percents: number[], hint: string): void {
   }
 }
 
-const CHECK_NAME = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,62}$/;
+const CHECK_NAME = new RegExp(CHECK_NAME_PATTERN);
 
 /**
  * `name:query<threshold` (or <=, >, >=). The query is PromQL and may hold operators
@@ -78,6 +86,13 @@ export function parseCheck(raw: string): RolloutCheck {
 
 /** Stages from --stages, the same checks and dwell on every stage. */
 export function stagesFromFlags(percents: number[], checks: RolloutCheck[], minDwellSeconds: number): RolloutStage[] {
+  if (minDwellSeconds > MIN_DWELL_SECONDS_MAX) {
+    throw usage(
+      'INVALID_DURATION',
+      `--min-dwell: ${minDwellSeconds}s is longer than 30 days`,
+      `write at most ${MIN_DWELL_SECONDS_MAX / 3600}h, for example 24h`,
+    );
+  }
   const names = new Set<string>();
   for (const c of checks) {
     if (names.has(c.name)) throw usage('INVALID_CHECK', `two checks are named '${c.name}'`, 'give every --check its own name');
@@ -91,8 +106,8 @@ export interface Plan {
   analysis: Partial<RolloutAnalysisPolicy>;
 }
 
-const OPS: readonly string[] = ['<', '<=', '>', '>='];
-const NO_DATA: readonly string[] = ['pass', 'fail', 'hold'];
+const OPS: readonly string[] = CHECK_OPS;
+const NO_DATA: readonly string[] = NO_DATA_POLICIES;
 
 /**
  * A plan file: JSON, either the stage list or `{"stages": [...], "analysis": {...}}`.
@@ -138,11 +153,13 @@ export function parsePlan(doc: unknown, where: string): Plan {
   const stages = root.stages.map((s, i): RolloutStage => {
     const at = `stages[${i}]`;
     if (!isObject(s)) throw bad(at, 'must be an object');
-    if (!Number.isInteger(s.percent) || (s.percent as number) < 0 || (s.percent as number) > 100) {
+    if (!Number.isInteger(s.percent) || (s.percent as number) < 0 || (s.percent as number) > PERCENT_MAX) {
       throw bad(`${at}.percent`, 'must be a whole number from 0 to 100');
     }
     const dwell = s.minDwellSeconds ?? 0;
-    if (!Number.isInteger(dwell) || (dwell as number) < 0) throw bad(`${at}.minDwellSeconds`, 'must be a whole number of seconds');
+    if (!Number.isInteger(dwell) || (dwell as number) < 0 || (dwell as number) > MIN_DWELL_SECONDS_MAX) {
+      throw bad(`${at}.minDwellSeconds`, `must be a whole number of seconds, at most ${MIN_DWELL_SECONDS_MAX} (30 days)`);
+    }
     const rawChecks = s.checks ?? [];
     if (!Array.isArray(rawChecks)) throw bad(`${at}.checks`, 'must be a list');
     const checks = rawChecks.map((c, j): RolloutCheck => {
@@ -167,7 +184,10 @@ export function parsePlan(doc: unknown, where: string): Plan {
     if (!isObject(a)) throw bad('analysis', 'must be an object');
     for (const key of ['intervalSeconds', 'failureLimit', 'minSamples'] as const) {
       if (a[key] === undefined) continue;
-      if (!Number.isInteger(a[key]) || (a[key] as number) < 0) throw bad(`analysis.${key}`, 'must be a whole number');
+      const { minimum, maximum } = ANALYSIS_BOUNDS[key];
+      if (!Number.isInteger(a[key]) || (a[key] as number) < minimum || (a[key] as number) > maximum) {
+        throw bad(`analysis.${key}`, `must be a whole number from ${minimum} to ${maximum}`);
+      }
       analysis[key] = a[key] as number;
     }
     if (a.noData !== undefined) {

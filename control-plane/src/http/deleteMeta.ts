@@ -2,16 +2,11 @@
 // the query string or in an optional JSON body; fastify's body schema would demand one.
 import type { FastifyRequest } from 'fastify';
 import { InvalidInputError } from '../errors.js';
-import { mutationMeta, query } from './schemas.js';
 
 export interface DeleteMeta {
   reason?: string;
   expectedVersion?: number;
 }
-
-export const deleteMetaSchema = {
-  querystring: query({ reason: mutationMeta.reason, expectedVersion: { type: 'string', pattern: '^[0-9]{1,16}$' } }),
-} as const;
 
 export function deleteMeta(request: FastifyRequest): DeleteMeta {
   const q = request.query as { reason?: string; expectedVersion?: string };

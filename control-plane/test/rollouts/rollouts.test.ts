@@ -1,6 +1,7 @@
 // Rollouts over HTTP against a real control DB: creation, every transition of the
 // state machine, bad input that changes nothing, audit rows, and what runtimes get
 // (snapshot and watch deltas carry `rollouts` and the pilot `cohorts`).
+import { CHECK_NAME_MAX_LENGTH, GROUP_ID_MAX_LENGTH, MIN_DWELL_SECONDS_MAX } from '@orgplane/control-plane/api/rules';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { InvalidPromqlError } from '../../src/errors.js';
 import { ArrayOrgStatsSource, type OrgStats } from '../../src/features/cohorts/OrgStatsSource.js';
@@ -118,6 +119,12 @@ describe('POST /v1/rollouts', () => {
     await bad({ flag: 'x1' }, 'INVALID_INPUT');
     await bad({ flag: 'bad flag', stages: [{ percent: 10 }] }, 'INVALID_INPUT');
     await bad({ flag: 'x1', stages: [{ percent: 10 }], mode: 'yolo' }, 'INVALID_INPUT');
+    // The rules the CLI and the runtime share (@orgplane/control-plane/api/rules, runtime/src/wire.ts), one past each bound.
+    const longGroup = await bad({ flag: 'x1', stages: [{ percent: 10 }], groupId: 'g'.repeat(GROUP_ID_MAX_LENGTH + 1) }, 'INVALID_INPUT');
+    expect(longGroup.details[0].field).toBe('groupId');
+    const longCheck = { name: 'c'.repeat(CHECK_NAME_MAX_LENGTH + 1), query: 'up', op: '<', threshold: 1 };
+    await bad({ flag: 'x1', stages: [{ percent: 10, checks: [longCheck] }] }, 'INVALID_INPUT');
+    await bad({ flag: 'x1', stages: [{ percent: 10, minDwellSeconds: MIN_DWELL_SECONDS_MAX + 1 }] }, 'INVALID_INPUT');
     await bad(
       { flag: 'x1', stages: [{ percent: 10, checks: [{ name: 'e', query: 'sum(rate(x[5m])', op: '<', threshold: 1 }] }] },
       'INVALID_PROMQL',

@@ -1,55 +1,83 @@
-import type { ClusterState } from '@orgplane/runtime/wire';
+import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import type { FastifyInstance } from 'fastify';
-import { deleteMeta, deleteMetaSchema } from '../../http/deleteMeta.js';
-import { body, mutationMeta, postgresUrl, resourceId } from '../../http/schemas.js';
+import { deleteMeta } from '../../http/deleteMeta.js';
+import { DeleteMetaQuery, responses } from '../../http/schemas.js';
 import { ALLOW, actorOf } from '../auth/authHook.js';
-import type { ClusterService, CreateClusterInput, MutationMeta } from './ClusterService.js';
+import type { ClusterService } from './ClusterService.js';
+import {
+  AddReplicaBody,
+  ClusterChange,
+  ClusterDetail,
+  ClusterList,
+  ClusterParams,
+  CreateClusterBody,
+  ReplicaParams,
+  UpdateClusterBody,
+} from './clusterSchemas.js';
 
-const clusterState = { type: 'string', enum: ['active', 'draining', 'retired'] } as const;
-const replica = body({ id: resourceId, url: postgresUrl }, ['id', 'url']);
-
-export function registerClusterRoutes(app: FastifyInstance, clusters: ClusterService): void {
-  app.get('/v1/clusters', { config: { auth: ALLOW.read } }, async () => clusters.list());
-
-  app.get<{ Params: { id: string } }>('/v1/clusters/:id', { config: { auth: ALLOW.read } }, async (request) =>
-    clusters.get(request.params.id),
+export function registerClusterRoutes(fastify: FastifyInstance, clusters: ClusterService): void {
+  const app = fastify.withTypeProvider<TypeBoxTypeProvider>();
+  app.get(
+    '/v1/clusters',
+    {
+      config: { auth: ALLOW.read },
+      schema: { summary: 'List clusters (URLs without passwords)', response: responses({ 200: ClusterList }) },
+    },
+    async () => clusters.list(),
   );
 
-  app.post<{ Body: CreateClusterInput }>(
+  app.get(
+    '/v1/clusters/:id',
+    {
+      config: { auth: ALLOW.read },
+      schema: { summary: 'One cluster', params: ClusterParams, response: responses({ 200: ClusterDetail }) },
+    },
+    async (request) => clusters.get(request.params.id),
+  );
+
+  app.post(
     '/v1/clusters',
     {
       config: { auth: ALLOW.admin },
-      schema: {
-        body: body(
-          {
-            id: resourceId,
-            primary: body({ url: postgresUrl }, ['url']),
-            replicas: { type: 'array', maxItems: 64, items: replica },
-            state: clusterState,
-            ...mutationMeta,
-          },
-          ['id', 'primary'],
-        ),
-      },
+      schema: { summary: 'Register a cluster', body: CreateClusterBody, response: responses({ 201: ClusterChange }) },
     },
     async (request, reply) => reply.code(201).send(await clusters.create(actorOf(request), request.body)),
   );
 
-  app.patch<{ Params: { id: string }; Body: MutationMeta & { state: ClusterState } }>(
+  app.patch(
     '/v1/clusters/:id',
-    { config: { auth: ALLOW.admin }, schema: { body: body({ state: clusterState, ...mutationMeta }, ['state']) } },
+    {
+      config: { auth: ALLOW.admin },
+      schema: {
+        summary: "Change a cluster's state",
+        params: ClusterParams,
+        body: UpdateClusterBody,
+        response: responses({ 200: ClusterChange }),
+      },
+    },
     async (request) => clusters.update(actorOf(request), request.params.id, request.body),
   );
 
-  app.post<{ Params: { id: string }; Body: MutationMeta & { id: string; url: string } }>(
+  app.post(
     '/v1/clusters/:id/replicas',
-    { config: { auth: ALLOW.admin }, schema: { body: body({ id: resourceId, url: postgresUrl, ...mutationMeta }, ['id', 'url']) } },
+    {
+      config: { auth: ALLOW.admin },
+      schema: { summary: 'Add a replica', params: ClusterParams, body: AddReplicaBody, response: responses({ 201: ClusterChange }) },
+    },
     async (request, reply) => reply.code(201).send(await clusters.addReplica(actorOf(request), request.params.id, request.body)),
   );
 
-  app.delete<{ Params: { id: string; replicaId: string } }>(
+  app.delete(
     '/v1/clusters/:id/replicas/:replicaId',
-    { config: { auth: ALLOW.admin }, schema: deleteMetaSchema },
+    {
+      config: { auth: ALLOW.admin },
+      schema: {
+        summary: 'Remove a replica',
+        params: ReplicaParams,
+        querystring: DeleteMetaQuery,
+        response: responses({ 200: ClusterChange }),
+      },
+    },
     async (request) => clusters.removeReplica(actorOf(request), request.params.id, request.params.replicaId, deleteMeta(request)),
   );
 }

@@ -2,6 +2,7 @@
 // not config until a rollout names it, so creating one is audited (`cohort.create`)
 // without a config version.
 import { ownerLookup } from '@orgplane/runtime/rules';
+import { MAX_PILOT_COUNT } from '../../api/rules.js';
 import type { Database } from '../../db/Database.js';
 import { AlreadyExistsError, CohortNotFoundError, InvalidInputError } from '../../errors.js';
 import { requireOrgId } from '../../lib/orgId.js';
@@ -29,8 +30,6 @@ export interface PilotSelectResult {
 export interface CohortPage extends CohortRecord {
   orgIds: number[];
 }
-
-export const MAX_PILOT_COUNT = 1_000_000;
 
 export interface CohortServiceOptions {
   /** The population; by default every serving cluster's tenant DB. */

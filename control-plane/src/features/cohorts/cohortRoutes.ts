@@ -1,37 +1,44 @@
+import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import type { FastifyInstance } from 'fastify';
+import { COHORT_PAGE_LIMIT_DEFAULT, COHORT_PAGE_LIMIT_MAX } from '../../api/rules.js';
 import { parseLimit } from '../../http/queryParams.js';
-import { anyValue, body, digits, mutationMeta, query } from '../../http/schemas.js';
+import { responses } from '../../http/schemas.js';
 import { parseOrgIdText } from '../../lib/orgId.js';
 import { ALLOW, actorOf } from '../auth/authHook.js';
-import { FLAG_PATTERN } from '../rollouts/rolloutRoutes.js';
-import { type CohortService, MAX_PILOT_COUNT, type SelectPilotInput } from './CohortService.js';
+import type { CohortService } from './CohortService.js';
+import { CohortList, CohortPage, CohortPageQuery, CohortParams, PilotSelection, SelectPilotBody } from './cohortSchemas.js';
 
-const selectSchema = body(
-  {
-    name: { type: 'string', pattern: FLAG_PATTERN },
-    count: { type: 'integer', minimum: 1, maximum: MAX_PILOT_COUNT },
-    seed: { type: 'integer', minimum: 0, maximum: Number.MAX_SAFE_INTEGER },
-    exclude: { type: 'array', maxItems: 10_000_000, items: anyValue },
-    reason: mutationMeta.reason,
-  },
-  ['name', 'count', 'seed'],
-);
-
-export function registerCohortRoutes(app: FastifyInstance, cohorts: CohortService): void {
-  app.post<{ Body: SelectPilotInput }>(
+export function registerCohortRoutes(fastify: FastifyInstance, cohorts: CohortService): void {
+  const app = fastify.withTypeProvider<TypeBoxTypeProvider>();
+  app.post(
     '/v1/pilot/select',
-    { config: { auth: ALLOW.rolloutWrite }, schema: { body: selectSchema } },
+    {
+      config: { auth: ALLOW.rolloutWrite },
+      schema: { summary: 'Select a pilot cohort', body: SelectPilotBody, response: responses({ 201: PilotSelection }) },
+    },
     async (request, reply) => reply.code(201).send(await cohorts.selectPilot(actorOf(request), request.body)),
   );
 
-  app.get('/v1/cohorts', { config: { auth: ALLOW.read } }, async () => ({ cohorts: await cohorts.list() }));
+  app.get(
+    '/v1/cohorts',
+    { config: { auth: ALLOW.read }, schema: { summary: 'List cohorts', response: responses({ 200: CohortList }) } },
+    async () => ({ cohorts: await cohorts.list() }),
+  );
 
-  app.get<{ Params: { name: string }; Querystring: { limit?: string; after?: string } }>(
+  app.get(
     '/v1/cohorts/:name',
-    { config: { auth: ALLOW.read }, schema: { querystring: query({ limit: digits, after: { type: 'string' } }) } },
+    {
+      config: { auth: ALLOW.read },
+      schema: {
+        summary: 'A cohort and one page of its members',
+        params: CohortParams,
+        querystring: CohortPageQuery,
+        response: responses({ 200: CohortPage }),
+      },
+    },
     async (request) =>
       cohorts.page(request.params.name, {
-        limit: parseLimit(request.query.limit, 1000, 100_000),
+        limit: parseLimit(request.query.limit, COHORT_PAGE_LIMIT_DEFAULT, COHORT_PAGE_LIMIT_MAX),
         afterOrgId: request.query.after === undefined ? undefined : parseOrgIdText(request.query.after, 'after'),
       }),
   );

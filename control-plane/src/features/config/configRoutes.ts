@@ -1,10 +1,11 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { etagMatches } from '../../http/etag.js';
 import { parseCount } from '../../http/queryParams.js';
-import { digits, query } from '../../http/schemas.js';
+import { responses } from '../../http/schemas.js';
 import { ALLOW } from '../auth/authHook.js';
 import type { ConfigHub } from './ConfigHub.js';
 import type { ConfigSnapshotService } from './ConfigSnapshotService.js';
+import { ConfigSnapshotSchema, WatchQuery, WatchStream } from './configSchemas.js';
 import { SSE_HEADERS, SseSink } from './SseSink.js';
 
 /** `Last-Event-ID` (sent by a reconnecting EventSource) wins over `?since`. */
@@ -15,7 +16,11 @@ function resumeVersion(request: FastifyRequest<{ Querystring: { since?: string }
 }
 
 export function registerConfigRoutes(app: FastifyInstance, snapshots: ConfigSnapshotService, hub: ConfigHub): void {
-  app.get('/v1/config', { config: { auth: ALLOW.configRead } }, async (request, reply) => {
+  const snapshot = {
+    summary: 'The whole config at one version; `ETag: "<version>"`, 304 on `If-None-Match`',
+    response: responses({ 200: ConfigSnapshotSchema, 304: { description: 'Not modified', type: 'null' } }),
+  };
+  app.get('/v1/config', { config: { auth: ALLOW.configRead }, schema: snapshot }, async (request, reply) => {
     const ifNoneMatch = request.headers['if-none-match'];
     if (ifNoneMatch) {
       const version = await snapshots.currentVersion();
@@ -27,7 +32,14 @@ export function registerConfigRoutes(app: FastifyInstance, snapshots: ConfigSnap
 
   app.get<{ Querystring: { since?: string } }>(
     '/v1/config/watch',
-    { config: { auth: ALLOW.configRead }, schema: { querystring: query({ since: digits }) } },
+    {
+      config: { auth: ALLOW.configRead },
+      schema: {
+        summary: 'Config deltas after `?since=N` (or `Last-Event-ID`) as server-sent events',
+        querystring: WatchQuery,
+        response: { 200: WatchStream },
+      },
+    },
     async (request, reply) => {
       const since = resumeVersion(request);
       reply.hijack();

@@ -1,7 +1,7 @@
 // Rollouts: create, move through the stage plan, kill. Every change is a config change
 // (the `rollouts` delta lists every rollout) with its audit row; the SLO-gate worker
 // drives automatic rollouts through recordAnalyses / applyGateDecision / dueForAnalysis.
-import type { ConfigDelta } from '@orgplane/runtime/wire';
+import { type ConfigDelta, PERCENT_MAX, PERCENT_MIN } from '@orgplane/runtime/wire';
 import type { Database } from '../../db/Database.js';
 import { CohortNotFoundError, InvalidInputError, InvalidRolloutStateError, RolloutNotFoundError } from '../../errors.js';
 import type { Stores } from '../../stores.js';
@@ -150,7 +150,7 @@ export class RolloutService {
 
   /** Manual override: serve `percent`; stageIndex becomes the last stage at or below it. */
   async set(actor: Actor, flag: string, percent: number, meta: TransitionMeta = {}): Promise<Rollout> {
-    if (!Number.isInteger(percent) || percent < 0 || percent > 100) {
+    if (!Number.isInteger(percent) || percent < PERCENT_MIN || percent > PERCENT_MAX) {
       throw new InvalidInputError(`percent must be an integer in 0..100, got ${percent}`, {
         details: [{ field: 'percent', message: 'must be an integer in 0..100' }],
       });

@@ -1,93 +1,89 @@
+import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import type { FastifyInstance } from 'fastify';
+import { ANALYSES_LIMIT_DEFAULT, ANALYSES_LIMIT_MAX } from '../../api/rules.js';
 import { parseCount, parseLimit } from '../../http/queryParams.js';
-import { body, digits, mutationMeta, query } from '../../http/schemas.js';
+import { responses } from '../../http/schemas.js';
 import { ALLOW, actorOf } from '../auth/authHook.js';
-import type { CreateRolloutInput, RolloutService, TransitionMeta } from './RolloutService.js';
+import type { RolloutService } from './RolloutService.js';
+import {
+  AnalysesQuery,
+  AnalysisList,
+  CreateRolloutBody,
+  FlagParams,
+  Rollout,
+  RolloutList,
+  RolloutWithAnalyses,
+  SetPercentBody,
+  TransitionBody,
+} from './rolloutSchemas.js';
 
-export const FLAG_PATTERN = '^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$';
-export const GROUP_ID_PATTERN = '^[A-Za-z0-9._:-]{1,100}$';
-
-const percent = { type: 'integer', minimum: 0, maximum: 100 } as const;
-
-const check = body(
-  {
-    name: { type: 'string', pattern: '^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$' },
-    query: { type: 'string', minLength: 1, maxLength: 4000 },
-    op: { type: 'string', enum: ['<', '<=', '>', '>='] },
-    threshold: { type: 'number' },
-  },
-  ['name', 'query', 'op', 'threshold'],
-);
-
-const stage = body(
-  {
-    percent,
-    minDwellSeconds: { type: 'integer', minimum: 0, maximum: 2_592_000 },
-    checks: { type: 'array', maxItems: 20, items: check },
-  },
-  ['percent'],
-);
-
-const analysis = body({
-  intervalSeconds: { type: 'integer', minimum: 1, maximum: 86_400 },
-  failureLimit: { type: 'integer', minimum: 1, maximum: 1000 },
-  minSamples: { type: 'integer', minimum: 0, maximum: 1000 },
-  noData: { type: 'string', enum: ['pass', 'fail', 'hold'] },
-});
-
-const createSchema = body(
-  {
-    flag: { type: 'string', pattern: FLAG_PATTERN },
-    description: { type: 'string', maxLength: 2000 },
-    groupId: { type: 'string', pattern: GROUP_ID_PATTERN },
-    pilotCohort: { anyOf: [{ type: 'string', pattern: FLAG_PATTERN }, { type: 'null' }] },
-    mode: { type: 'string', enum: ['manual', 'automatic'] },
-    onFailure: { type: 'string', enum: ['pause', 'rollback'] },
-    analysis,
-    stages: { type: 'array', minItems: 1, maxItems: 20, items: stage },
-    ...mutationMeta,
-  },
-  ['flag', 'stages'],
-);
-
-const transitionSchema = { body: body({ ...mutationMeta }) };
-
-type FlagParams = { Params: { flag: string } };
-
-export function registerRolloutRoutes(app: FastifyInstance, rollouts: RolloutService): void {
-  app.get('/v1/rollouts', { config: { auth: ALLOW.configRead } }, async () => ({ rollouts: await rollouts.list() }));
-
-  app.get<FlagParams>('/v1/rollouts/:flag', { config: { auth: ALLOW.configRead } }, async (request) =>
-    rollouts.detail(request.params.flag),
+export function registerRolloutRoutes(fastify: FastifyInstance, rollouts: RolloutService): void {
+  const app = fastify.withTypeProvider<TypeBoxTypeProvider>();
+  const changed = responses({ 200: Rollout });
+  app.get(
+    '/v1/rollouts',
+    { config: { auth: ALLOW.configRead }, schema: { summary: 'List rollouts', response: responses({ 200: RolloutList }) } },
+    async () => ({ rollouts: await rollouts.list() }),
   );
 
-  app.get<FlagParams & { Querystring: { limit?: string; before?: string } }>(
+  app.get(
+    '/v1/rollouts/:flag',
+    {
+      config: { auth: ALLOW.configRead },
+      schema: { summary: 'A rollout with its latest analyses', params: FlagParams, response: responses({ 200: RolloutWithAnalyses }) },
+    },
+    async (request) => rollouts.detail(request.params.flag),
+  );
+
+  app.get(
     '/v1/rollouts/:flag/analyses',
-    { config: { auth: ALLOW.configRead }, schema: { querystring: query({ limit: digits, before: digits }) } },
+    {
+      config: { auth: ALLOW.configRead },
+      schema: {
+        summary: "A rollout's analyses, newest first",
+        params: FlagParams,
+        querystring: AnalysesQuery,
+        response: responses({ 200: AnalysisList }),
+      },
+    },
     async (request) => ({
       analyses: await rollouts.analyses(request.params.flag, {
-        limit: parseLimit(request.query.limit, 50, 1000),
+        limit: parseLimit(request.query.limit, ANALYSES_LIMIT_DEFAULT, ANALYSES_LIMIT_MAX),
         beforeId: parseCount(request.query.before, 'before'),
       }),
     }),
   );
 
-  app.post<{ Body: CreateRolloutInput }>(
+  app.post(
     '/v1/rollouts',
-    { config: { auth: ALLOW.rolloutWrite }, schema: { body: createSchema } },
+    {
+      config: { auth: ALLOW.rolloutWrite },
+      schema: { summary: 'Create a rollout', body: CreateRolloutBody, response: responses({ 201: Rollout }) },
+    },
     async (request, reply) => reply.code(201).send(await rollouts.create(actorOf(request), request.body)),
   );
 
-  app.post<FlagParams & { Body: TransitionMeta & { percent: number } }>(
+  app.post(
     '/v1/rollouts/:flag/set',
-    { config: { auth: ALLOW.rolloutWrite }, schema: { body: body({ percent, ...mutationMeta }, ['percent']) } },
+    {
+      config: { auth: ALLOW.rolloutWrite },
+      schema: { summary: 'Set the percent', params: FlagParams, body: SetPercentBody, response: changed },
+    },
     async (request) => rollouts.set(actorOf(request), request.params.flag, request.body.percent, request.body),
   );
 
   for (const verb of ['advance', 'pause', 'resume', 'rollback', 'kill'] as const) {
-    app.post<FlagParams & { Body: TransitionMeta | undefined }>(
+    app.post(
       `/v1/rollouts/:flag/${verb}`,
-      { config: { auth: ALLOW.rolloutWrite }, schema: transitionSchema },
+      {
+        config: { auth: ALLOW.rolloutWrite },
+        schema: {
+          summary: `${verb[0]?.toUpperCase()}${verb.slice(1)} a rollout`,
+          params: FlagParams,
+          body: TransitionBody,
+          response: changed,
+        },
+      },
       async (request) => rollouts[verb](actorOf(request), request.params.flag, request.body ?? {}),
     );
   }

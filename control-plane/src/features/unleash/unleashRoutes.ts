@@ -1,9 +1,18 @@
 // The Unleash client API (API.md "Unleash client API"). Official SDKs send their token
 // as `Authorization: <token>`, without `Bearer`: these routes accept both forms.
 import type { FastifyInstance } from 'fastify';
+import { responses } from '../../http/schemas.js';
 import { ALLOW, actorOf } from '../auth/authHook.js';
 import type { UnleashService } from './UnleashService.js';
-import { importBodySchema, metricsBodySchema, registerBodySchema } from './unleashSchemas.js';
+import {
+  acceptedSchema,
+  featuresDocumentSchema,
+  featuresQuerySchema,
+  importBodySchema,
+  importResultSchema,
+  metricsBodySchema,
+  registerBodySchema,
+} from './unleashSchemas.js';
 import type { UnleashImportBody, UnleashMetricsReport, UnleashRegistration } from './unleashTypes.js';
 
 const client = { auth: ALLOW.unleashClient, rawToken: true } as const;
@@ -13,20 +22,20 @@ function asList(value: string | string[] | undefined): string[] | undefined {
 }
 
 export function registerUnleashRoutes(app: FastifyInstance, unleash: UnleashService): void {
-  const featuresQuery = {
-    type: 'object',
-    properties: {
-      namePrefix: { type: 'string', maxLength: 255 },
-      project: { anyOf: [{ type: 'string' }, { type: 'array', items: { type: 'string' } }] },
-    },
-  } as const;
   for (const [path, format] of [
     ['/api/client/features', 'full'],
     ['/api/client/delta', 'delta'],
   ] as const) {
     app.get<{ Querystring: { namePrefix?: string; project?: string | string[] } }>(
       path,
-      { config: client, schema: { querystring: featuresQuery } },
+      {
+        config: client,
+        schema: {
+          summary: format === 'full' ? 'Unleash client API: the features document' : 'Unleash client API: delta events',
+          querystring: featuresQuerySchema,
+          response: responses({ 200: featuresDocumentSchema, 304: { description: 'Not modified', type: 'null' } }),
+        },
+      },
       async (request, reply) => {
         const ifNoneMatch = request.headers['if-none-match'];
         const answer = await unleash.features(
@@ -43,7 +52,10 @@ export function registerUnleashRoutes(app: FastifyInstance, unleash: UnleashServ
 
   app.post<{ Body: UnleashRegistration }>(
     '/api/client/register',
-    { config: client, schema: { body: registerBodySchema } },
+    {
+      config: client,
+      schema: { summary: 'Unleash client API: an SDK registers', body: registerBodySchema, response: responses({ 202: acceptedSchema }) },
+    },
     async (request, reply) => {
       await unleash.register(actorOf(request), request.body);
       return reply.code(202).send();
@@ -52,7 +64,10 @@ export function registerUnleashRoutes(app: FastifyInstance, unleash: UnleashServ
 
   app.post<{ Body: UnleashMetricsReport }>(
     '/api/client/metrics',
-    { config: client, schema: { body: metricsBodySchema } },
+    {
+      config: client,
+      schema: { summary: 'Unleash client API: usage metrics', body: metricsBodySchema, response: responses({ 202: acceptedSchema }) },
+    },
     async (request, reply) => {
       await unleash.recordMetrics(actorOf(request), request.body);
       return reply.code(202).send();
@@ -61,7 +76,14 @@ export function registerUnleashRoutes(app: FastifyInstance, unleash: UnleashServ
 
   app.post<{ Body: UnleashImportBody }>(
     '/api/admin/features-import',
-    { config: { auth: ALLOW.admin }, schema: { body: importBodySchema } },
+    {
+      config: { auth: ALLOW.admin },
+      schema: {
+        summary: 'Import Unleash features (a client payload or delta events)',
+        body: importBodySchema,
+        response: responses({ 200: importResultSchema }),
+      },
+    },
     async (request) => unleash.importFeatures(actorOf(request), request.body),
   );
 }

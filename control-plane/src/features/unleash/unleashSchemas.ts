@@ -1,4 +1,4 @@
-// JSON schemas for the Unleash payloads. They check what this server reads and let
+// Schemas for the Unleash payloads. They check what this server reads and let
 // everything else through: SDKs add fields from version to version, and an imported
 // feature is served back exactly as it came.
 const name = { type: 'string', minLength: 1, maxLength: 255 } as const;
@@ -130,5 +130,40 @@ export const metricsBodySchema = {
         },
       },
     },
+  },
+} as const;
+
+export const featuresQuerySchema = {
+  type: 'object',
+  properties: {
+    namePrefix: { type: 'string', maxLength: 255 },
+    project: { anyOf: [{ type: 'string' }, { type: 'array', items: { type: 'string' } }] },
+  },
+} as const;
+
+/** The client features document (or delta events), served as Unleash SDKs expect it. */
+export const featuresDocumentSchema = {
+  description: 'The Unleash client API document: {version, features, segments?, query?} or, from /delta, {events}.',
+  type: 'object',
+  additionalProperties: true,
+  properties: {
+    version: { type: 'integer' },
+    features: { type: 'array', items: unleashFeatureSchema },
+    segments: { type: 'array', items: unleashSegmentSchema },
+    events: { type: 'array', items: deltaEvent },
+  },
+} as const;
+
+export const acceptedSchema = { description: 'Accepted; no body.', type: 'null' } as const;
+
+export const importResultSchema = {
+  type: 'object',
+  additionalProperties: false,
+  required: ['revision', 'features', 'segments', 'importedAt'],
+  properties: {
+    revision: { type: 'integer', minimum: 0 },
+    features: { type: 'integer', minimum: 0 },
+    segments: { type: 'integer', minimum: 0 },
+    importedAt: { type: 'string', format: 'date-time' },
   },
 } as const;

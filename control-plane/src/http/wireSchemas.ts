@@ -1,0 +1,103 @@
+// The runtime's wire types (runtime/src/wire.ts) as schemas, for the responses that carry
+// them. The runtime owns the contract and keeps no schema library; the type checks at the
+// bottom fail the build when these and wire.ts disagree.
+import {
+  type ConfigDelta,
+  type ConfigSnapshot,
+  GROUP_ID_PATTERN,
+  type WireCluster,
+  type WireCohort,
+  type WirePlacement,
+  type WireRange,
+  type WireReplicaHealth,
+  type WireRollout,
+} from '@orgplane/runtime/wire';
+import { type Static, Type } from 'typebox';
+import { Doc, Nullable, OrgId, Percent, ResourceId, Timestamp, Version } from './schemas.js';
+
+export const ClusterState = Type.Enum(['active', 'draining', 'retired']);
+export const PlacementState = Type.Enum(['active', 'fenced', 'moved']);
+export const ReplicaHealthState = Type.Enum(['unknown', 'healthy', 'lagging', 'unhealthy', 'unreachable']);
+
+/** A cluster connection URL as the API shows it: never with a password. */
+export const RedactedPostgresUrl = Type.String({ description: 'A Postgres URL without its password.' });
+
+export const WireReplicaSchema = Doc({ id: ResourceId, url: RedactedPostgresUrl });
+export const WireClusterSchema = Doc(
+  {
+    id: ResourceId,
+    state: ClusterState,
+    primary: Doc({ url: RedactedPostgresUrl }),
+    replicas: Type.Array(WireReplicaSchema),
+  },
+  { description: 'WireCluster' },
+);
+export const WireRangeSchema = Doc(
+  { lo: OrgId, hi: OrgId, clusterId: ResourceId },
+  { description: 'WireRange: the inclusive org-id range [lo, hi] served by one cluster.' },
+);
+export const WirePlacementSchema = Doc(
+  { orgId: OrgId, clusterId: ResourceId, state: PlacementState, epoch: Type.Integer({ minimum: 1 }) },
+  { description: 'WirePlacement: a per-org pin that overrides the range.' },
+);
+export const WireReplicaHealthSchema = Doc({
+  id: ResourceId,
+  clusterId: ResourceId,
+  state: ReplicaHealthState,
+  lagSeconds: Nullable(Type.Number()),
+  lagBytes: Nullable(Type.Number()),
+  checkedAt: Nullable(Timestamp),
+});
+export const WireRolloutSchema = Doc(
+  {
+    flag: Type.String({ minLength: 1 }),
+    groupId: Type.String({ pattern: GROUP_ID_PATTERN }),
+    enabled: Type.Boolean(),
+    percent: Percent,
+    pilotCohort: Nullable(Type.String()),
+  },
+  { description: 'WireRollout: a rollout as runtimes evaluate it.' },
+);
+export const WireCohortSchema = Doc(
+  { name: Type.String({ minLength: 1 }), orgIds: Type.Array(OrgId) },
+  { description: 'WireCohort: a pilot cohort, sorted.' },
+);
+
+export const ConfigDeltaSchema = Doc(
+  {
+    version: Version,
+    action: Type.String(),
+    clusters: Type.Optional(Type.Array(WireClusterSchema)),
+    ranges: Type.Optional(Type.Array(WireRangeSchema)),
+    placements: Type.Optional(Doc({ upsert: Type.Array(WirePlacementSchema), remove: Type.Array(OrgId) })),
+    rollouts: Type.Optional(Type.Array(WireRolloutSchema)),
+    cohorts: Type.Optional(Doc({ upsert: Type.Array(WireCohortSchema), remove: Type.Array(Type.String()) })),
+  },
+  { description: 'ConfigDelta: one committed change; a part is present only when it changed.' },
+);
+
+export const ConfigSnapshotSchema = Doc(
+  {
+    version: Version,
+    generatedAt: Timestamp,
+    clusters: Type.Array(WireClusterSchema),
+    ranges: Type.Array(WireRangeSchema),
+    placements: Type.Array(WirePlacementSchema),
+    replicas: Type.Array(WireReplicaHealthSchema),
+    rollouts: Type.Array(WireRolloutSchema),
+    cohorts: Type.Array(WireCohortSchema),
+  },
+  { description: 'ConfigSnapshot: the whole configuration at one version.' },
+);
+
+// Both directions: a schema that drops or adds a field of wire.ts does not compile.
+type Same<A, B> = [A] extends [B] ? ([B] extends [A] ? true : false) : false;
+const agree = <T extends true>(): T => true as T;
+agree<Same<Static<typeof WireClusterSchema>, WireCluster>>();
+agree<Same<Static<typeof WireRangeSchema>, WireRange>>();
+agree<Same<Static<typeof WirePlacementSchema>, WirePlacement>>();
+agree<Same<Static<typeof WireReplicaHealthSchema>, WireReplicaHealth>>();
+agree<Same<Static<typeof WireRolloutSchema>, WireRollout>>();
+agree<Same<Static<typeof WireCohortSchema>, WireCohort>>();
+agree<Same<Static<typeof ConfigDeltaSchema>, ConfigDelta>>();
+agree<Same<Static<typeof ConfigSnapshotSchema>, ConfigSnapshot>>();
