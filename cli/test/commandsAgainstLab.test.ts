@@ -112,7 +112,7 @@ describe('orgplane against the lab', () => {
       expect(assign.exitCode, assign.stdout).toBe(0);
       expect(await changed).toBeGreaterThanOrEqual(split.json.version);
       await new Promise<void>((resolve) => {
-        const check = () => (runtime.version >= assign.json.version ? resolve() : setTimeout(check, 20));
+        const check = () => ((runtime.version ?? 0) >= assign.json.version ? resolve() : setTimeout(check, 20));
         check();
       });
       expect(runtime.route(150_000)).toBe(target);

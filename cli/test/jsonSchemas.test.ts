@@ -9,7 +9,7 @@ import { fileURLToPath } from 'node:url';
 import { Config } from '@oclif/core';
 import { ORG_ID_MAX } from '@orgplane/runtime/wire';
 import { Ajv2020 } from 'ajv/dist/2020.js';
-import addFormats from 'ajv-formats';
+import ajvFormats from 'ajv-formats';
 import { execa } from 'execa';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -40,7 +40,9 @@ const jsonFiles = (dir: string): string[] =>
 
 // Strict: an unknown keyword or a keyword on the wrong type is an error in the schema itself.
 const ajv = new Ajv2020({ allErrors: true, strict: true, allowUnionTypes: true });
-addFormats(ajv);
+// ajv-formats is CommonJS: under NodeNext its default import is module.exports, and the
+// plugin is that object's `default` (true at run time and in its types).
+ajvFormats.default(ajv);
 for (const f of jsonFiles(path.join(schemaDir, 'defs'))) ajv.addSchema(readJson(path.join(schemaDir, 'defs', f)));
 const documentSchemas = jsonFiles(schemaDir);
 for (const f of documentSchemas) ajv.addSchema(readJson(path.join(schemaDir, f)));

@@ -390,10 +390,10 @@ describe('orgplane rollouts, pilot and cohorts', () => {
       await runtime.ready(10_000);
       expect(runtime.isEnabled('followed', { orgId: 42 })).toBe(false);
       const on = await ok(['rollouts', 'set', 'followed', '100']);
-      await waitFor(() => runtime.version >= on.version);
+      await waitFor(() => (runtime.version ?? 0) >= on.version);
       expect(runtime.isEnabled('followed', { orgId: 42 })).toBe(true);
       const killed = await ok(['rollouts', 'kill', 'followed', '--yes']);
-      await waitFor(() => runtime.version >= killed.version);
+      await waitFor(() => (runtime.version ?? 0) >= killed.version);
       expect(runtime.isEnabled('followed', { orgId: 42 })).toBe(false);
     } finally {
       await runtime.close();
