@@ -6,7 +6,7 @@ import { describe, expect, it } from 'vitest';
 import type { RuntimeError } from '../src/errors.js';
 import { FlagSet, murmur3_x86_32, rolloutBucket, UNKNOWN_FLAG } from '../src/flags.js';
 import { ORG_ID_MAX, type WireCohort, type WireRollout } from '../src/wire.js';
-import { prng } from './helpers.js';
+import { once, prng } from './helpers.js';
 
 const GROUP_ID_CHARS = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789._:-';
 
@@ -274,7 +274,7 @@ describe('FlagSet against the official unleash-client', () => {
     unleash.on('error', () => {});
     unleash.on('warn', () => {});
     try {
-      await new Promise<void>((resolve) => unleash.once('ready', () => resolve()));
+      await once(unleash, 'ready');
       const orgIds = [...pilotIds].slice(0, 200);
       while (orgIds.length < 20_000) {
         const orgId = Math.floor(random() * 1e7);
