@@ -100,6 +100,7 @@ it('follows every change across a control-plane restart, then starts from disk w
   runtime.on('change', (c) => seen.push(c.version));
   await runtime.ready(10_000);
   const startVersion = runtime.version;
+  if (startVersion === null) throw new Error('ready() resolved without a config version');
 
   // Stop the control plane the runtime watches; change the map through another instance.
   const first = running[0]!;

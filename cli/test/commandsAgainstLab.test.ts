@@ -11,6 +11,7 @@ import { ORG_ID_MAX, type WireRange } from '@orgplane/runtime/wire';
 import { execa } from 'execa';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runbookCommands, splitArgs } from '../../runbooks/commands.js';
+import { waitFor } from './waitFor.js';
 
 const root = path.join(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
 const bin = path.join(root, 'cli', 'bin', 'run.js');
@@ -104,17 +105,18 @@ describe('orgplane against the lab', () => {
     try {
       await runtime.ready(10_000);
       const before = runtime.route(150_000);
-      const changed = new Promise<number>((resolve) => runtime.on('change', (c: { version: number }) => resolve(c.version)));
+      let firstChange: number | undefined;
+      runtime.on('change', (c: { version: number }) => {
+        firstChange ??= c.version;
+      });
       const split = await cli(['shards', 'split', '--at', '100000', '--reason', 'e2e', '--json']);
       expect(split.exitCode, split.stderr).toBe(0);
       const target = (before === 'primary-1' ? 'primary-3' : 'primary-1') as string;
       const assign = await cli(['shards', 'assign', '--range', `100000-${ORG_ID_MAX}`, '--to', target, '--yes', '--json']);
       expect(assign.exitCode, assign.stdout).toBe(0);
-      expect(await changed).toBeGreaterThanOrEqual(split.json.version);
-      await new Promise<void>((resolve) => {
-        const check = () => (runtime.version >= assign.json.version ? resolve() : setTimeout(check, 20));
-        check();
-      });
+      await waitFor('a change event from the runtime', () => firstChange !== undefined, 20_000);
+      expect(firstChange).toBeGreaterThanOrEqual(split.json.version);
+      await waitFor(`the runtime at version ${assign.json.version}`, () => (runtime.version ?? 0) >= assign.json.version, 20_000);
       expect(runtime.route(150_000)).toBe(target);
       expect(runtime.route(99_999)).toBe(before);
     } finally {

@@ -8,6 +8,7 @@ import { formatBytes, moveDetailLines, moveTitle } from '../src/moves/format.js'
 import { liveView, TASK_PER_MOVE_MAX } from '../src/moves/liveView.js';
 import type { Move, MoveState } from '../src/moves/types.js';
 
+/** A move as the control plane answers it: a flipped one always carries its fence window. */
 function move(id: string, state: MoveState, extra: Partial<Move> = {}): Move {
   return {
     id,
@@ -21,7 +22,7 @@ function move(id: string, state: MoveState, extra: Partial<Move> = {}): Move {
     graceSeconds: 3600,
     createdAt: '2026-01-01T00:00:00.000Z',
     updatedAt: '2026-01-01T00:00:00.000Z',
-    progress: { rowsCopied: 0, bytesCopied: 0, changesPending: 0 },
+    progress: { rowsCopied: 0, bytesCopied: 0, changesPending: 0, ...(state === 'flipped' ? { lastFenceMs: 8 } : {}) },
     ...extra,
   };
 }
@@ -76,14 +77,18 @@ describe('followMoves', () => {
     expect(done[1]?.error).toBe('target unreachable');
   });
 
-  it('waits a moment for the fence window of a flip, which is recorded just after it', async () => {
-    const fenced = move('mv_1', 'flipped', { progress: { rowsCopied: 1, bytesCopied: 1, changesPending: 0, lastFenceMs: 12 } });
-    const api = scripted({ mv_1: [move('mv_1', 'flipped'), move('mv_1', 'flipped'), fenced] });
+  it('reports the fence window a flip commits with, and asks no more once the move rests', async () => {
+    // As the executor answers (MoveExecutor.commitFlip): the flip carries the window measured
+    // when it commits; the exact one from the tenant side replaces it a moment later.
+    const progress = (lastFenceMs: number) => ({ progress: { rowsCopied: 1, bytesCopied: 1, changesPending: 0, lastFenceMs } });
+    const calls: string[] = [];
+    const api = scripted(
+      { mv_1: [move('mv_1', 'cutting_over'), move('mv_1', 'flipped', progress(12.6)), move('mv_1', 'flipped', progress(12))] },
+      calls,
+    );
     const done = await followMoves(api, { moves: [move('mv_1', 'copying')], sleep: noSleep });
-    expect(done[0]?.progress.lastFenceMs).toBe(12);
-    // ... but not for ever.
-    const never = await followMoves(scripted({ mv_1: [move('mv_1', 'flipped')] }), { moves: [move('mv_1', 'copying')], sleep: noSleep });
-    expect(never[0]?.state).toBe('flipped');
+    expect(done[0]).toMatchObject({ state: 'flipped', progress: { lastFenceMs: 12.6 } });
+    expect(calls).toEqual(['/v1/moves/mv_1', '/v1/moves/mv_1']);
   });
 
   it('asks nothing when every move already rests', async () => {
@@ -259,9 +264,16 @@ describe('the live view', () => {
     expect(drawn).not.toContain('org 101 '); // resting moves are counted, not listed
   });
 
-  it('a view whose follow was stopped still ends', async () => {
-    vi.spyOn(process.stderr, 'write').mockImplementation(() => true);
-    const view = liveView([move('mv_9', 'copying')]);
+  it('a view whose follow was stopped still ends, showing the move skipped where it was', async () => {
+    let drawn = '';
+    vi.spyOn(process.stderr, 'write').mockImplementation((chunk: string | Uint8Array) => {
+      drawn += String(chunk);
+      return true;
+    });
+    const view = liveView([move('mv_9', 'copying', { progress: { rowsCopied: 300, bytesCopied: 3000, changesPending: 0 } })]);
     await view.close();
+    vi.restoreAllMocks();
+    expect(drawn).toContain('org 9  primary-1 -> primary-2  copying  300 rows');
+    expect(drawn).toContain('stopped following');
   });
 });

@@ -11,7 +11,7 @@ import { fileURLToPath } from 'node:url';
 import { Config } from '@oclif/core';
 import { ORG_ID_MAX } from '@orgplane/runtime/wire';
 import { Ajv2020 } from 'ajv/dist/2020.js';
-import addFormats from 'ajv-formats';
+import ajvFormats from 'ajv-formats';
 import { execa } from 'execa';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -42,7 +42,9 @@ const jsonFiles = (dir: string): string[] =>
 
 // Strict: an unknown keyword or a keyword on the wrong type is an error in the schema itself.
 const ajv = new Ajv2020({ allErrors: true, strict: true, allowUnionTypes: true });
-addFormats(ajv);
+// ajv-formats is CommonJS: under NodeNext its default import is module.exports, and the
+// plugin is that object's `default` (true at run time and in its types).
+ajvFormats.default(ajv);
 const documentSchemas = jsonFiles(schemaDir);
 for (const f of documentSchemas) ajv.addSchema(readJson(path.join(schemaDir, f)));
 
@@ -93,6 +95,20 @@ async function succeeds<T>(commandId: string, args: string[] = [], opts: { cwd?:
   expectMatches(schemaFileOf(commandId), res.doc, `orgplane ${words.join(' ')} --json`);
   checked.add(commandId);
   return res.doc as T;
+}
+
+/** Polls the lab's control plane until the move is in one of `states`; gives up after `limitMs`. */
+async function waitForMove(status: LabStatusResult, id: string, states: string[], limitMs = 30_000): Promise<void> {
+  const deadline = Date.now() + limitMs;
+  for (;;) {
+    const res = await fetch(`${status.controlPlane.url}/v1/moves/${id}`, {
+      headers: { authorization: `Bearer ${status.controlPlane.token}` },
+    });
+    const move = (await res.json()) as Move;
+    if (states.includes(move.state)) return;
+    if (Date.now() > deadline) throw new Error(`move ${id} is ${move.state} after ${limitMs} ms, not ${states.join(' or ')}`);
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
 }
 
 /** Run a command that must fail: its --json document matches error.json and names the error. */
@@ -211,23 +227,40 @@ describe('--json documents match cli/schemas', () => {
     expect((await succeeds<Move>('moves:complete', [two.moves[0]!.id, '--yes', '--follow'])).state).toBe('completed');
     await succeeds('moves:rollback', [two.moves[1]!.id, '--yes']); // not followed: as the API answered
 
-    // One at a time: the batch's last moves wait their turn, long enough to be aborted.
-    const started = await succeeds<OrgsMoveResult>('orgs:move', [
-      '--from',
-      'primary-2',
-      '--to',
-      'primary-3',
-      '--percent',
-      '10',
-      '--concurrency',
-      '1',
-    ]);
-    expect(started.outcome).toBe('started');
-    const pending = (await succeeds<{ moves: Move[] }>('moves:list', ['--batch', started.batch.id, '--state', 'pending'])).moves;
-    expect((await succeeds<Move>('moves:abort', [pending[0]!.id, '--yes', '--follow'])).state).toBe('aborted');
+    // One at a time, the first held in its copy by a lock on a table it copies: the
+    // batch's other moves wait their turn however fast the machine (unheld, a small batch
+    // could flip before the abort arrives).
+    const status = await succeeds<LabStatusResult>('lab:status');
+    const source = new pg.Client({ connectionString: status.clusters.find((c) => c.id === 'primary-2')!.primary.url });
+    await source.connect();
+    let aborted: Move;
+    try {
+      await source.query('BEGIN');
+      await source.query('LOCK TABLE revenues IN ACCESS EXCLUSIVE MODE');
+      const started = await succeeds<OrgsMoveResult>('orgs:move', [
+        '--from',
+        'primary-2',
+        '--to',
+        'primary-3',
+        '--percent',
+        '10',
+        '--concurrency',
+        '1',
+      ]);
+      expect(started.outcome).toBe('started');
+      const pending = (await succeeds<{ moves: Move[] }>('moves:list', ['--batch', started.batch.id, '--state', 'pending'])).moves;
+      const victim = pending[0]!;
+      const aborting = succeeds<Move>('moves:abort', [victim.id, '--yes', '--follow']);
+      // The abort runs in the batch's one slot, which the held move keeps: let it go once the abort is in.
+      await waitForMove(status, victim.id, ['aborting', 'aborted']);
+      await source.query('ROLLBACK');
+      aborted = await aborting;
+    } finally {
+      await source.end();
+    }
+    expect(aborted.state).toBe('aborted');
 
     // A target that refuses the copy makes a failed move, for resume.
-    const status = await succeeds<LabStatusResult>('lab:status');
     const target = new pg.Client({ connectionString: status.clusters.find((c) => c.id === 'primary-2')!.primary.url });
     await target.connect();
     try {

@@ -502,7 +502,8 @@ describe('SLO-gated rollouts in the lab', () => {
     expect((await api('/v1/rollouts/gated-bad', up.controlPlane.token!)).status).toBe(404);
   });
 
-  it('pauses, or rolls back, a stage whose error rate jumps, and records every analysis', { timeout: 180_000 }, async () => {
+  // Its named waits add up to 300 s: the timeout outlasts them, so a stuck one says which.
+  it('pauses, or rolls back, a stage whose error rate jumps, and records every analysis', { timeout: 330_000 }, async () => {
     // One refused request, so the series exists; then wait until the check would pass
     // (earlier tests made a few 401s of their own).
     await api('/v1/shard-map');
@@ -774,7 +775,7 @@ describe('lab up that fails half-way', () => {
 });
 
 describe('lab up interrupted', () => {
-  it('stops every server it started when Ctrl-C (SIGINT) arrives half-way', async () => {
+  it('stops every server it started when Ctrl-C (SIGINT) arrives half-way', { timeout: 180_000 }, async () => {
     const cwd = path.join(root, 'interrupted');
     const labDir = path.join(cwd, '.orgplane', 'lab');
     await mkdir(cwd, { recursive: true });

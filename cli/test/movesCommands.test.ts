@@ -57,6 +57,21 @@ async function sql<T extends pg.QueryResultRow>(clusterId: string, text: string,
   }
 }
 
+/** A transaction on the cluster's primary holding `table` locked until release(). */
+async function holdTable(clusterId: string, table: string): Promise<{ release(): Promise<void> }> {
+  const client = new pg.Client({ connectionString: lab.clusters.find((c) => c.id === clusterId)?.primary.url });
+  await client.connect();
+  await client.query('BEGIN');
+  await client.query(`LOCK TABLE ${table} IN ACCESS EXCLUSIVE MODE`);
+  let released: Promise<void> | undefined;
+  return {
+    release: () => {
+      released ??= client.query('ROLLBACK').then(() => client.end());
+      return released;
+    },
+  };
+}
+
 /** md5 over an org's rows in every tenant table, in a stable order: equal means the same rows. */
 async function orgChecksum(clusterId: string, orgId: number): Promise<string> {
   const parts: string[] = [];
@@ -84,11 +99,17 @@ async function located(orgId: number): Promise<string> {
   return (await ok(['orgs', 'locate', String(orgId), '--json'])).json.clusterId;
 }
 
-/** Reads the move until it is in one of `states` (a move the executor runs on its own). */
-async function until(id: string, states: string[]): Promise<Move> {
+/**
+ * Reads the move until it is in one of `states` (a move the executor runs on its own);
+ * gives up after `limitMs`, well before the tests' timeout, saying where the move is.
+ */
+async function until(id: string, states: string[], limitMs = 60_000): Promise<Move> {
+  const deadline = Date.now() + limitMs;
   for (;;) {
     const m: Move = (await ok(['moves', 'show', id, '--json'])).json;
     if (states.includes(m.state)) return m;
+    if (Date.now() > deadline)
+      throw new Error(`move ${id} is ${m.state} after ${limitMs} ms, not ${states.join(' or ')}: ${m.error ?? ''}`);
     await new Promise((r) => setTimeout(r, 250));
   }
 }
@@ -284,25 +305,27 @@ describe('orgplane orgs move and moves', { timeout: 300_000 }, () => {
   });
 
   it('aborts a move before its flip: the source keeps serving, the target keeps nothing', async () => {
-    // One at a time: the batch's last moves wait their turn long enough to be aborted.
-    const started = await ok([
-      'orgs',
-      'move',
-      '--from',
-      'primary-2',
-      '--to',
-      'primary-3',
-      '--percent',
-      '10',
-      '--concurrency',
-      '1',
-      '--json',
-    ]);
-    expect(started.json).toMatchObject({ followed: false, outcome: 'started' });
-    const pending: Move[] = (await ok(['moves', 'list', '--batch', started.json.batch.id, '--state', 'pending', '--json'])).json.moves;
-    expect(pending.length).toBeGreaterThan(0);
-    const victim = pending[0] as Move;
-    const res = await ok(['moves', 'abort', victim.id, '--yes', '--follow', '--json']);
+    // One at a time, the first held in its copy by a lock on a table it copies: the
+    // batch's other moves wait their turn however fast the machine (unheld, a small batch
+    // could flip before the abort arrives).
+    const held = await holdTable('primary-2', 'revenues');
+    let started: CliRun;
+    let victim: Move;
+    let res: CliRun;
+    try {
+      started = await ok(['orgs', 'move', '--from', 'primary-2', '--to', 'primary-3', '--percent', '10', '--concurrency', '1', '--json']);
+      expect(started.json).toMatchObject({ followed: false, outcome: 'started' });
+      const pending: Move[] = (await ok(['moves', 'list', '--batch', started.json.batch.id, '--state', 'pending', '--json'])).json.moves;
+      expect(pending.length).toBeGreaterThan(0);
+      victim = pending[0] as Move;
+      const aborting = ok(['moves', 'abort', victim.id, '--yes', '--follow', '--json']);
+      // The abort runs in the batch's one slot, which the held move keeps: let it go once the abort is in.
+      await until(victim.id, ['aborting', 'aborted']);
+      await held.release();
+      res = await aborting;
+    } finally {
+      await held.release();
+    }
     expect(res.json).toMatchObject({ id: victim.id, state: 'aborted' });
     expect(await located(victim.orgId)).toBe('primary-2');
     expect(await orgRows('primary-3', victim.orgId)).toBe(0);

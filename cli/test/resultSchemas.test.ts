@@ -5,7 +5,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Config } from '@oclif/core';
 import { Ajv2020 } from 'ajv/dist/2020.js';
-import addFormats from 'ajv-formats';
+import ajvFormats from 'ajv-formats';
 import { describe, expect, it } from 'vitest';
 import { RESULT_SCHEMAS, schemaFiles } from '../src/results/registry.js';
 
@@ -29,7 +29,7 @@ describe('cli/schemas', () => {
 
   it('every schema compiles in strict mode', () => {
     const ajv = new Ajv2020({ allErrors: true, strict: true, allowUnionTypes: true });
-    addFormats(ajv);
+    ajvFormats.default(ajv);
     for (const f of readdirSync(schemaDir).filter((name) => name.endsWith('.json'))) {
       expect(() => ajv.compile(JSON.parse(readFileSync(path.join(schemaDir, f), 'utf8'))), f).not.toThrow();
     }

@@ -16,6 +16,7 @@ import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { runbookCommands, splitArgs } from '../../runbooks/commands.js';
 import { seedOrgs } from '../src/lab/seed.js';
+import { waitFor } from './waitFor.js';
 
 const root = path.join(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
 const bin = path.join(root, 'cli', 'bin', 'run.js');
@@ -390,10 +391,10 @@ describe('orgplane rollouts, pilot and cohorts', () => {
       await runtime.ready(10_000);
       expect(runtime.isEnabled('followed', { orgId: 42 })).toBe(false);
       const on = await ok(['rollouts', 'set', 'followed', '100']);
-      await waitFor(() => runtime.version >= on.version);
+      await waitFor(`the runtime at version ${on.version}`, () => (runtime.version ?? 0) >= on.version);
       expect(runtime.isEnabled('followed', { orgId: 42 })).toBe(true);
       const killed = await ok(['rollouts', 'kill', 'followed', '--yes']);
-      await waitFor(() => runtime.version >= killed.version);
+      await waitFor(`the runtime at version ${killed.version}`, () => (runtime.version ?? 0) >= killed.version);
       expect(runtime.isEnabled('followed', { orgId: 42 })).toBe(false);
     } finally {
       await runtime.close();
@@ -416,12 +417,4 @@ type Case = [args: string[], code: string, exitCode: number, opts?: { token?: st
 
 async function inBatches<T>(items: T[], size: number, run: (item: T) => Promise<unknown>): Promise<void> {
   for (let i = 0; i < items.length; i += size) await Promise.all(items.slice(i, i + size).map(run));
-}
-
-async function waitFor(check: () => boolean, limitMs = 10_000): Promise<void> {
-  const deadline = Date.now() + limitMs;
-  while (!check()) {
-    if (Date.now() > deadline) throw new Error('timed out');
-    await new Promise((r) => setTimeout(r, 10));
-  }
 }

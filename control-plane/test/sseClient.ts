@@ -1,8 +1,12 @@
 // A minimal server-sent-events reader over fetch, for tests against a listening app.
+// The framing is the runtime's own parser (one parser for the wire, CR/LF/CRLF alike);
+// it is not a public export of @orgplane/runtime, so it is imported from its source.
+import { SseParser } from '../../runtime/src/sseParser.js';
 import type { Json } from './helpers.js';
 
 export interface SseEvent {
   event: string;
+  /** The stream's last event id so far (the spec carries an id over to later events). */
   id: string | undefined;
   data: Json;
 }
@@ -45,18 +49,13 @@ export class SseClient {
   }
 
   private async pump(body: ReadableStream<Uint8Array>): Promise<void> {
-    const decoder = new TextDecoder();
-    let buffer = '';
+    const parser = new SseParser(({ event, id, data }) => {
+      this.events.push({ event, id, data: JSON.parse(data) });
+      this.wake?.();
+    });
     try {
-      for await (const chunk of body) {
-        buffer += decoder.decode(chunk, { stream: true });
-        let end = buffer.indexOf('\n\n');
-        while (end >= 0) {
-          this.parse(buffer.slice(0, end));
-          buffer = buffer.slice(end + 2);
-          end = buffer.indexOf('\n\n');
-        }
-      }
+      for await (const chunk of body) parser.push(chunk);
+      parser.end();
     } catch {
       // aborted or reset: treated as the end of the stream
     } finally {
@@ -64,24 +63,6 @@ export class SseClient {
       this.endedResolve();
       this.wake?.();
     }
-  }
-
-  private parse(frame: string): void {
-    let event = 'message';
-    let id: string | undefined;
-    const data: string[] = [];
-    for (const line of frame.split('\n')) {
-      if (line.startsWith(':')) continue;
-      const colon = line.indexOf(':');
-      const field = colon < 0 ? line : line.slice(0, colon);
-      const value = colon < 0 ? '' : line.slice(colon + 1).replace(/^ /, '');
-      if (field === 'event') event = value;
-      else if (field === 'id') id = value;
-      else if (field === 'data') data.push(value);
-    }
-    if (data.length === 0) return;
-    this.events.push({ event, id, data: JSON.parse(data.join('\n')) });
-    this.wake?.();
   }
 
   /** The next event that is not a heartbeat (or `wanted`), waiting up to `limitMs`. */

@@ -56,7 +56,7 @@ describe('inTransaction', () => {
   it('runs at the isolation level and access mode asked for', async () => {
     const seen = await inTransaction(
       pool,
-      async (client) => {
+      async (client: pg.PoolClient) => {
         const { rows } = await client.query<{ iso: string; ro: string }>(
           "SELECT current_setting('transaction_isolation') AS iso, current_setting('transaction_read_only') AS ro",
         );

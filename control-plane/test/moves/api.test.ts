@@ -172,12 +172,24 @@ describe('moves created through the API', () => {
       range: { lo: 0, hi: 999 },
     });
     expect(first.status, first.text).toBe(202);
-    // 10 orgs on tenant-a, 2 and 3 already moving: 50 % of the other 8.
+    // 10 orgs on tenant-a, 2 and 3 already moving: 50 % of the other 8, the 4 of lowest sha1 rank.
     const orgs = first.body.moves.map((m: Json) => m.orgId);
-    expect(orgs).toHaveLength(4);
-    expect(orgs).not.toContain(2);
-    expect(orgs).not.toContain(3);
+    expect(orgs).toEqual([1, 4, 7, 9]);
     expect(first.body.batch).toMatchObject({ from: 'tenant-a', percent: 50, concurrency: 2, range: { lo: 0, hi: 999 } });
+    // The same request against the same population chooses the same orgs: forget the
+    // batch (the executor is off, so its moves are only rows) and ask again.
+    await f.sql('DELETE FROM moves WHERE batch_id = $1', [first.body.batch.id]);
+    await f.sql('DELETE FROM move_batches WHERE id = $1', [first.body.batch.id]);
+    const again = await f.api.post('/v1/moves', {
+      from: 'tenant-a',
+      to: 'tenant-b',
+      percent: 50,
+      concurrency: 2,
+      range: { lo: 0, hi: 999 },
+    });
+    expect(again.status, again.text).toBe(202);
+    expect(again.body.batch.id).not.toBe(first.body.batch.id);
+    expect(again.body.moves.map((m: Json) => m.orgId)).toEqual(orgs);
     const zero = await f.api.post('/v1/moves', { from: 'tenant-a', to: 'tenant-b', percent: 0 });
     expect(zero.status).toBe(202);
     expect(zero.body.moves).toEqual([]);

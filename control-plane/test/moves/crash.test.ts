@@ -145,7 +145,7 @@ describe('the control-plane process SIGKILLed mid-copy', () => {
         if (!['pending', 'preparing', 'copying'].includes(before.state)) throw new Error(`the move got to ${before.state} before the kill`);
         return before.state === 'copying' && before.tables.some((t: Json) => t.copiedAt !== null);
       },
-      60_000,
+      45_000,
     );
     await cp.kill();
     const atKill = (await control.query('SELECT state FROM moves WHERE id = $1', [id])).rows[0].state;
@@ -162,7 +162,7 @@ describe('the control-plane process SIGKILLed mid-copy', () => {
         if (state === 'failed') throw new Error('the move failed');
         return !['copying', 'preparing', 'pending'].includes(state);
       },
-      60_000,
+      45_000,
     );
     const stats = await load.stop();
     expect(stats.errors).toEqual([]);
@@ -174,17 +174,17 @@ describe('the control-plane process SIGKILLed mid-copy', () => {
         if (done.state === 'failed') throw new Error(`the move failed: ${done.error}`);
         return done.state === 'flipped';
       },
-      60_000,
+      45_000,
     );
     // Tables copied before the kill were not copied again.
     for (const table of copiedBefore) expect(done.tables.find((t: Json) => t.table === table.table).copiedAt).toBe(table.copiedAt);
     expect(await load.check(tenants['tenant-b']!)).toEqual([]);
     expect(await diffOrg(tenants['tenant-a']!, tenants['tenant-b']!, orgId)).toEqual([]);
     expect((await api('POST', `/v1/moves/${id}/complete`, {})).status).toBe(200);
-    await waitFor('the move to complete', async () => (await api('GET', `/v1/moves/${id}`)).body.state === 'completed', 60_000);
+    await waitFor('the move to complete', async () => (await api('GET', `/v1/moves/${id}`)).body.state === 'completed', 45_000);
     expect(Object.values(await orgCounts(tenants['tenant-a']!, orgId)).every((n) => n === 0)).toBe(true);
     expect(await load.check(tenants['tenant-b']!)).toEqual([]);
-  });
+  }, 240_000);
 });
 
 describe('the destination primary restarted mid-copy', () => {
@@ -239,7 +239,7 @@ describe('the destination primary restarted mid-copy', () => {
     const created = await f.api.post('/v1/moves', { orgIds: [orgId], to: 'tenant-c', graceSeconds: 3600 });
     expect(created.status, created.text).toBe(202);
     const id = created.body.moves[0].id;
-    await waitFor('the copy to be under way', async () => (await f.api.get(`/v1/moves/${id}`)).body.progress.rowsCopied > 0, 60_000);
+    await waitFor('the copy to be under way', async () => (await f.api.get(`/v1/moves/${id}`)).body.progress.rowsCopied > 0, 45_000);
     await target.stop('immediate');
     // While the target is down the move retries or fails; the source keeps serving the org.
     await waitFor(
@@ -248,7 +248,7 @@ describe('the destination primary restarted mid-copy', () => {
         const m = (await f.api.get(`/v1/moves/${id}`)).body;
         return m.state === 'failed' || m.error !== undefined;
       },
-      60_000,
+      45_000,
     );
     const down = (await f.api.get(`/v1/moves/${id}`)).body;
     expect(['copying', 'failed']).toContain(down.state);
@@ -268,7 +268,7 @@ describe('the destination primary restarted mid-copy', () => {
         if (m.state === 'failed') throw new Error(`failed again: ${m.error}`);
         return m.state === 'flipped';
       },
-      120_000,
+      90_000,
     );
     await sleep(300);
     const stats = await load.stop();
@@ -276,8 +276,8 @@ describe('the destination primary restarted mid-copy', () => {
     expect(await load.check(targetPool)).toEqual([]);
     expect((await f.api.get(`/v1/orgs/${orgId}/location`)).body).toMatchObject({ clusterId: 'tenant-c' });
     expect((await f.api.post(`/v1/moves/${id}/complete`, {})).status).toBe(200);
-    await waitFor('the move to complete', async () => (await f.api.get(`/v1/moves/${id}`)).body.state === 'completed', 60_000);
+    await waitFor('the move to complete', async () => (await f.api.get(`/v1/moves/${id}`)).body.state === 'completed', 45_000);
     expect(Object.values(await orgCounts(source, orgId)).every((n) => n === 0)).toBe(true);
     expect(await load.check(targetPool)).toEqual([]);
-  });
+  }, 300_000);
 });

@@ -255,7 +255,7 @@ describe('rollback after the flip', () => {
     const again = await createMove({ orgIds: [orgId], to: B, graceSeconds: 0 });
     await waitState(again.moves[0].id, ['completed']);
     expect(await load.check(pools[B]!)).toEqual([]);
-  });
+  }, 150_000);
 });
 
 describe('a fence that misses its deadline', () => {
@@ -300,7 +300,7 @@ describe('a fence that misses its deadline', () => {
     ]);
     const metrics = (await f.api.get('/metrics')).text;
     expect(metrics).toMatch(/orgplane_move_fence_window_seconds_count\{outcome="deadline"\} [1-9]/);
-  });
+  }, 150_000);
 });
 
 describe('a batch by percent', () => {
@@ -379,7 +379,7 @@ describe('a cutover interrupted around the flip', () => {
     await waitState(id, ['completed']);
     expect(Object.values(await orgCounts(pools[A]!, orgId)).every((n) => n === 0)).toBe(true);
     expect(await load.check(pools[B]!)).toEqual([]);
-  });
+  }, 120_000);
 
   it('after the flip committed, before the fence was let go: stays flipped and completes, losing no write', async () => {
     const orgId = 106;
@@ -399,7 +399,7 @@ describe('a cutover interrupted around the flip', () => {
     expect(await load.check(pools[B]!)).toEqual([]);
     expect(Object.values(await orgCounts(pools[A]!, orgId)).every((n) => n === 0)).toBe(true);
     expect(await location(orgId)).toMatchObject({ clusterId: B });
-  });
+  }, 120_000);
 });
 
 describe('orgs that did not move', () => {

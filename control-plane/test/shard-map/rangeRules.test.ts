@@ -2,6 +2,7 @@ import type { WireRange } from '@orgplane/runtime/wire';
 import { describe, expect, it } from 'vitest';
 import { AppError } from '../../src/errors.js';
 import { assignSpan, mergeSpan, splitAt, validateCover } from '../../src/features/shard-map/rangeRules.js';
+import { thrownBy } from '../thrownBy.js';
 
 const MAX = Number.MAX_SAFE_INTEGER;
 const three: WireRange[] = [
@@ -63,15 +64,14 @@ describe('validateCover', () => {
   });
 
   it('names the uncovered ids of a gap', () => {
-    try {
+    const err = thrownBy(() =>
       validateCover([
         { lo: 0, hi: 10, clusterId: 'a' },
         { lo: 21, hi: MAX, clusterId: 'a' },
-      ]);
-      expect.unreachable();
-    } catch (err) {
-      expect((err as AppError).details).toEqual({ problem: 'gap', lo: 11, hi: 20 });
-    }
+      ]),
+    );
+    expect(err).toBeInstanceOf(AppError);
+    expect((err as AppError).details).toEqual({ problem: 'gap', lo: 11, hi: 20 });
   });
 });
 

@@ -158,7 +158,7 @@ describe('a failing service', () => {
     expect(metrics.text).toMatch(/orgplane_gate_decisions_total\{action="pause"\} 1/);
     expect(metrics.text).toMatch(/orgplane_gate_decisions_total\{action="rollback"\} 1/);
     expect(metrics.text).toMatch(/orgplane_gate_worker_leader 1/);
-  });
+  }, 180_000);
 });
 
 describe('no data', () => {
@@ -191,7 +191,7 @@ describe('no data', () => {
     }
     const [failed] = await gateAudits('nodata-fail');
     expect(failed).toMatchObject({ after: { gate: { decision: 'pause', analyses: [{ outcome: 'no-data' }] } } });
-  });
+  }, 120_000);
 });
 
 describe('bad input', () => {

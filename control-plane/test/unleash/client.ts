@@ -24,15 +24,26 @@ export async function startUnleash(baseUrl: string, token: string, options: Part
     skipInstanceCountWarning: true,
     ...options,
   });
-  const failed = once(client, 'error').then(([err]) => {
-    throw err;
-  });
   try {
-    await Promise.race([once(client, 'synchronized'), failed]);
+    await synchronized(client);
   } catch (err) {
     client.destroy();
     throw err;
   }
-  failed.catch(() => {});
   return client;
+}
+
+/**
+ * Resolves once the client has its features; rejects with the client's first error, or
+ * after `limitMs` (before the test's timeout, so the failure says what it waited for).
+ */
+export async function synchronized(client: Unleash, limitMs = 10_000): Promise<void> {
+  if (client.isSynchronized()) return;
+  try {
+    // events.once rejects on an 'error' event too.
+    await once(client, 'synchronized', { signal: AbortSignal.timeout(limitMs) });
+  } catch (err) {
+    if ((err as Error).name === 'AbortError') throw new Error(`the unleash client did not synchronize within ${limitMs} ms`);
+    throw err;
+  }
 }

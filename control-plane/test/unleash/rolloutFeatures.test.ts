@@ -6,6 +6,7 @@ import { InMemStorageProvider, Unleash } from 'unleash-client';
 import { describe, expect, it } from 'vitest';
 import { rolloutsToUnleashFeatures } from '../../src/features/unleash/rolloutFeatures.js';
 import type { UnleashFeature } from '../../src/features/unleash/unleashTypes.js';
+import { synchronized } from './client.js';
 
 const rollout = (over: Partial<WireRollout>): WireRollout => ({
   flag: 'f',
@@ -28,7 +29,7 @@ async function clientWith(features: UnleashFeature[]): Promise<Unleash> {
     bootstrap: { data: features as never },
   });
   client.on('error', () => {});
-  await new Promise<void>((resolve) => (client.isSynchronized() ? resolve() : client.once('synchronized', () => resolve())));
+  await synchronized(client);
   return client;
 }
 

@@ -40,8 +40,6 @@ export interface CreateMovesInput {
 
 export const MOVE_DEFAULTS = { concurrency: 4, fenceDeadlineMs: 1000, graceSeconds: 3600 } as const;
 
-/** How many orgs' existence is checked on their source at once. */
-
 const newId = (prefix: string) => `${prefix}_${randomBytes(8).toString('hex')}`;
 
 export class MoveService {
