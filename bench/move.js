@@ -196,17 +196,24 @@ function eventAt(move, state, which = 'first') {
 /** Epoch ms -> performance.now() ms, to compare API times with the writer's records. */
 const toPerf = (/** @type {number} */ epochMs) => epochMs - performance.timeOrigin;
 
-/** Small, medium and large orgs of a cluster's seeded block, about 10 : 7 : 3. @param {number} first @param {number} last @param {number} count */
-function pickOrgs(first, last, count) {
+/**
+ * Small, medium and large orgs of a cluster's seeded block, about 10 : 7 : 3, among those
+ * `usable` says yes to.
+ * @param {number} first
+ * @param {number} last
+ * @param {number} count
+ * @param {(orgId: number) => Promise<boolean>} usable
+ */
+async function pickOrgs(first, last, count, usable) {
   /** @type {Record<string, number>} */
   const want = { small: Math.ceil(count / 2), medium: Math.ceil((count * 7) / 20), large: 0 };
-  want.large = count - /** @type {number} */ (want.small) - /** @type {number} */ (want.medium);
+  want.large = count - (want.small ?? 0) - (want.medium ?? 0);
   /** @type {Array<{ orgId: number, size: string, guests: number }>} */
   const picked = [];
   for (let id = first; id <= last && picked.length < count; id += 7) {
     const shape = orgShape(id);
-    if ((want[shape.size] ?? 0) > 0) {
-      want[shape.size] = /** @type {number} */ (want[shape.size]) - 1;
+    if ((want[shape.size] ?? 0) > 0 && (await usable(id))) {
+      want[shape.size] = (want[shape.size] ?? 0) - 1;
       picked.push({ orgId: id, size: shape.size, guests: shape.guests });
     }
   }
@@ -306,7 +313,13 @@ async function copyRuns(api, url) {
 /** @param {Api} api @param {Record<string, string>} url */
 async function cutovers(api, url) {
   const first = 10_001; // primary-2's seeded block
-  const orgs = pickOrgs(first, first + 9_999, CUTOVERS);
+  // Only orgs still on primary-2 (a kept lab may have moved some already).
+  const orgs = await pickOrgs(
+    first,
+    first + 9_999,
+    CUTOVERS,
+    async (id) => (await api('GET', `/v1/orgs/${id}/location`)).clusterId === 'primary-2',
+  );
   log(`${orgs.length} cutovers under ${WRITES_PER_S} writes/s (${orgs.map((o) => o.size[0]).join('')})`);
   // The writers' latency with no move running, same rate, same run.
   const idleOrg = /** @type {{ orgId: number, guests: number }} */ (orgs[0]);

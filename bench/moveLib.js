@@ -152,7 +152,7 @@ export async function havePsql() {
  * too, as users would feel it: no coordinated omission). Every `txEvery`-th write is a
  * transaction of two UPDATEs (BEGIN; UPDATE; UPDATE; COMMIT), the rest one UPDATE.
  * A write refused with OPF02 (moved) asks `onMoved()` where the org lives now and tries
- * again there; with OPF01 (fenced) it retries after a short backoff; as the runtime
+ * again there (after a short backoff while the answer is still the old cluster); with OPF01 (fenced) it retries after a short backoff; as the runtime
  * does. A write not acknowledged `giveUpMs` after it fell due, or failing otherwise,
  * is counted as failed; a write that could not even be sent because `maxInFlight` were
  * outstanding is counted as dropped. Nothing is left out of the counters.
@@ -212,9 +212,13 @@ export function startOpenLoopWriter({
     }
     const client = await pool.connect();
     try {
+      // Two rows in key order, as applications do: in opposite orders two such
+      // transactions deadlock, and the second waits deadlock_timeout (1 s) holding its
+      // share of the fence.
+      const [a, b] = [rowId(), rowId()].sort((x, y) => x - y);
       await client.query('BEGIN');
-      await client.query(sql, [orgId, rowId()]);
-      await client.query(sql, [orgId, rowId()]);
+      await client.query(sql, [orgId, a]);
+      await client.query(sql, [orgId, b]);
       await client.query('COMMIT');
       client.release();
     } catch (err) {
@@ -242,7 +246,14 @@ export function startOpenLoopWriter({
           break;
         }
         if (code === 'OPF02') {
+          // The source says moved a moment before the map does (the flip commits after
+          // both sides are marked): ask again, then back off if the answer is the same.
+          const before = ownerUrl();
           await onMoved();
+          if (ownerUrl() === before) {
+            await new Promise((r) => setTimeout(r, backoffMs));
+            backoffMs = Math.min(50, backoffMs * 2);
+          }
         } else if (code === 'OPF01') {
           await new Promise((r) => setTimeout(r, backoffMs));
           backoffMs = Math.min(50, backoffMs * 2);
