@@ -37,8 +37,6 @@ try {
   const targetUrl = await createTestDatabase(pgServer.adminUrl, 'tenant');
   note('move', `seeding ${ROWS} expenses and ${ROWS} revenues`);
   await seedBigOrg(sourceUrl, ORG, ROWS, ROWS);
-  // The parents the copied rows reference, as a move copies them first.
-  for (const t of ['organizations', 'properties']) await psqlPipe({ sourceUrl, targetUrl, table: t, orgId: ORG });
   const mover = createTenantMover({
     moveId: 'mv_bench',
     orgId: ORG,
@@ -48,6 +46,9 @@ try {
     log: createLogger({ logLevel: 'warn' }),
   });
   await mover.startCapture();
+  // The parents the copied rows reference, as a move copies them first (after
+  // startCapture, which clears whatever the target holds of the org).
+  for (const t of ['organizations', 'properties']) await psqlPipe({ sourceUrl, targetUrl, table: t, orgId: ORG });
   const total = ROWS * TABLES.length;
   const clear = () => run(targetUrl, `TRUNCATE ${TABLES.join(', ')}`);
 
