@@ -1,73 +1,99 @@
+// @ts-check
 // bench:move — online org moves on a real lab (3 clusters of 10,000 orgs, a streaming
-// replica each), measured through the control plane's own records of each move.
+// replica each), driven through the control plane's API and measured from its records.
 //
 // Figures:
-// - copy_rows_per_s: moving one org of 1,000,000 rows, rows copied / copy phase (the
-//   move's `copying` event to its `catching_up` event), against psql COPY TO STDOUT piped
-//   into psql COPY FROM STDIN of the same rows in the same run (into scratch tables on
-//   the target); and the whole move (created -> flipped) as move_1m_rows_total_s.
-// - fence_p50_ms / fence_p99_ms: the write-block window (`progress.lastFenceMs`) of 20
-//   cutovers of small, medium and large orgs, each while a load generator writes 400
-//   times a second to the org being moved (following it to its new cluster); also by
-//   size, for "does not grow with org size", and the writers' own p99 latency.
-// - ten_percent_of_10000_orgs_s: `POST /v1/moves {from, to, percent: 10}` until every
-//   move of the batch flipped.
+// - copy_rows_per_s: one org of 1,000,000 rows moved back and forth BENCH_COPY_RUNS times
+//   (primary-3 -> primary-2 -> primary-3 ...); rows copied / copy phase (the move's
+//   `copying` event to its `catching_up` event). Baselines in the same run, before each
+//   move, into the same target tables (partitioned `revenues` included) with the same
+//   post-copy work (ANALYZE of each table, as the mover does): `psql COPY ... TO STDOUT |
+//   psql COPY ... FROM STDIN`, text and binary. Min and median over the runs.
+// - write_block: BENCH_CUTOVERS moves of small, medium and large orgs, each while an
+//   open-loop writer sends BENCH_WRITES_PER_S writes a second to the org being moved (one
+//   in four a two-UPDATE transaction; latency = acknowledgement - due time), following it
+//   to its new cluster. Per cutover, the longest any write waited, every attempt
+//   included (from the first `cutting_over` event to the flip); the move's exact recorded
+//   fence window beside it. Fewer than 100 cutovers: `max_of_N`, not a p99.
+// - percent_N_of_10000_orgs_s: `POST /v1/moves {from, to, percent}` until every move of
+//   the batch flipped (BENCH_PERCENT, default 1; 10 takes ~10 min).
 //
-// Env: BENCH_BIG_ROWS (1000000), BENCH_CUTOVERS (20), BENCH_WRITES_PER_S (400),
-// BENCH_PERCENT_CONCURRENCY (the API's default when unset), BENCH_KEEP_LAB=1 keeps the lab,
-// BENCH_LAB_DIR=<dir> uses the lab there (created if absent) and keeps it.
+// Env: BENCH_BIG_ROWS (1000000), BENCH_COPY_RUNS (3), BENCH_CUTOVERS (20),
+// BENCH_WRITES_PER_S (400), BENCH_PERCENT (1; 0 skips), BENCH_PERCENT_CONCURRENCY (the
+// API's default when unset), BENCH_KEEP_LAB=1 keeps the lab, BENCH_LAB_DIR=<dir> uses the
+// lab there (created if absent) and keeps it.
 import { chmod, mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { performance } from 'node:perf_hooks';
 import pg from 'pg';
 import { labDown, labUp, orgShape } from '../cli/dist/lab/index.js';
-import { printFigure } from './lib.js';
-import { havePsql, psqlPipe } from './moveLib.js';
+import { envInt, median, note, percentile, percentileLabel, printFigure, summary } from './lib.js';
+import { havePsql, latencySummary, psqlPipe, startOpenLoopWriter, writeBlock } from './moveLib.js';
 
-const BIG_ROWS = Number(process.env.BENCH_BIG_ROWS ?? 1_000_000);
-const CUTOVERS = Number(process.env.BENCH_CUTOVERS ?? 20);
-const WRITES_PER_S = Number(process.env.BENCH_WRITES_PER_S ?? 400);
-const PERCENT_CONCURRENCY = process.env.BENCH_PERCENT_CONCURRENCY ? Number(process.env.BENCH_PERCENT_CONCURRENCY) : undefined;
+/** @typedef {any} Json an API document */
+
+const BIG_ROWS = envInt('BENCH_BIG_ROWS', 1_000_000);
+const COPY_RUNS = envInt('BENCH_COPY_RUNS', 3);
+const CUTOVERS = envInt('BENCH_CUTOVERS', 20);
+const WRITES_PER_S = envInt('BENCH_WRITES_PER_S', 400);
+const PERCENT = envInt('BENCH_PERCENT', 1);
+const PERCENT_CONCURRENCY = envInt('BENCH_PERCENT_CONCURRENCY', 0);
 const ORGS = 30_000; // 10,000 per cluster
 const BIG_ORG = 5_000_000; // unseeded, in primary-3's range
 const LONG_GRACE_S = 604_800; // nothing completes by itself during the run
+const TABLES = ['organizations', 'properties', 'users', 'staff', 'guests', 'expenses', 'revenues'];
 
-const emit = (figure, value, unit, baseline = null) => printFigure({ bench: 'move', figure, value, unit, baseline });
-const log = (line) => process.stderr.write(`[bench:move] ${line}\n`);
-const round = (x, digits = 1) => Number(x.toFixed(digits));
+const emit = (
+  /** @type {string} */ figure,
+  /** @type {number} */ value,
+  /** @type {string} */ unit,
+  /** @type {number | null} */ baseline = null,
+  /** @type {Record<string, unknown>} */ extra = {},
+) => printFigure({ bench: 'move', figure, value, unit, baseline, extra });
+const log = (/** @type {string} */ line) => note('move', line);
+const round = (/** @type {number} */ x, digits = 1) => Number(x.toFixed(digits));
+const sleep = (/** @type {number} */ ms) => new Promise((r) => setTimeout(r, ms));
 
-function percentile(values, q) {
-  const sorted = [...values].sort((a, b) => a - b);
-  return sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil((q / 100) * sorted.length) - 1))] ?? Number.NaN;
-}
-
+/** @param {string} url @param {string} token */
 function makeApi(url, token) {
-  return async (method, p, body) => {
+  /** @type {(method: string, p: string, body?: unknown) => Promise<Json>} */
+  const call = async (method, p, body) => {
     const res = await fetch(`${url}${p}`, {
       method,
       headers: { authorization: `Bearer ${token}`, ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
-      body: body === undefined ? undefined : JSON.stringify(body),
+      body: body === undefined ? null : JSON.stringify(body),
     });
     const json = await res.json();
     if (!res.ok) throw new Error(`${method} ${p}: ${res.status} ${JSON.stringify(json)}`);
     return json;
   };
+  return call;
 }
+/** @typedef {ReturnType<typeof makeApi>} Api */
 
+/**
+ * Polls a move until it is in one of `states`; a flipped move also until its exact fence
+ * window is on record (it is stored just after the flip).
+ * @param {Api} api @param {string} id @param {string[]} states
+ */
 async function waitFor(api, id, states, timeoutMs = 30 * 60_000) {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     const move = await api('GET', `/v1/moves/${id}`);
-    // The flip's fence window is recorded just after the flip itself.
     if (states.includes(move.state) && (move.state !== 'flipped' || typeof move.progress.lastFenceMs === 'number')) return move;
     if (['failed', 'aborted', 'rolled_back'].includes(move.state))
       throw new Error(`move ${id} of org ${move.orgId} ended ${move.state}: ${move.error ?? ''}`);
     if (Date.now() > deadline) throw new Error(`move ${id} still ${move.state} after ${timeoutMs} ms`);
-    await new Promise((r) => setTimeout(r, 100));
+    await sleep(100);
   }
 }
 
+/**
+ * @param {string} url
+ * @param {string} sql
+ * @param {unknown[]} [params]
+ */
 async function query(url, sql, params = []) {
   const client = new pg.Client({ connectionString: url });
   await client.connect();
@@ -78,7 +104,7 @@ async function query(url, sql, params = []) {
   }
 }
 
-/** One org of `total` rows over the tenant tables, generated by Postgres itself. */
+/** One org of `total` rows over the tenant tables, generated by Postgres itself. @param {string} url @param {number} orgId @param {number} total */
 async function createBigOrg(url, orgId, total) {
   const properties = 100;
   const users = 1000;
@@ -91,6 +117,7 @@ async function createBigOrg(url, orgId, total) {
     await client.query('SET session_replication_role = replica');
     await client.query('BEGIN');
     await client.query(`INSERT INTO organizations (org_id, name, plan) VALUES ($1, 'Bench org', 'enterprise')`, [orgId]);
+    /** @type {Array<[string, number]>} */
     const steps = [
       [`INSERT INTO properties (org_id, property_id, name) SELECT $1, p, 'Property ' || p FROM generate_series(1, $2) p`, properties],
       [`INSERT INTO users (org_id, user_id, email) SELECT $1, u, 'user' || u || '@bench.example.com' FROM generate_series(1, $2) u`, users],
@@ -122,111 +149,271 @@ async function createBigOrg(url, orgId, total) {
   }
 }
 
-/** psql COPY piped into psql COPY, table by table, into scratch tables on the target. */
-async function baselineCopy(srcUrl, dstUrl, orgId, tables) {
-  await query(dstUrl, 'DROP SCHEMA IF EXISTS bench_scratch CASCADE; CREATE SCHEMA bench_scratch');
-  for (const t of tables) await query(dstUrl, `CREATE TABLE bench_scratch.${t} (LIKE public.${t} INCLUDING ALL)`);
+/** Removes an org's rows from every tenant table (replica role: no triggers), then VACUUM. @param {string} url @param {number} orgId */
+async function dropOrgRows(url, orgId) {
+  const client = new pg.Client({ connectionString: url });
+  await client.connect();
+  try {
+    await client.query('SET session_replication_role = replica');
+    for (const t of [...TABLES].reverse()) await client.query(`DELETE FROM ${t} WHERE org_id = $1`, [orgId]);
+    await client.query('VACUUM ANALYZE');
+  } finally {
+    await client.end();
+  }
+}
+
+/**
+ * psql COPY piped into psql COPY, table by table, into the target's own tenant tables
+ * (same shapes as the mover's: partitioned `revenues`, same indexes), then ANALYZE each
+ * table as the mover does; timed together. The rows are removed again afterwards.
+ * @param {string} srcUrl @param {string} dstUrl @param {number} orgId @param {'text' | 'binary'} format
+ */
+async function baselineCopy(srcUrl, dstUrl, orgId, format) {
   const t0 = performance.now();
-  for (const t of tables) {
-    await psqlPipe({ sourceUrl: srcUrl, targetUrl: dstUrl, table: t, orgId, targetTable: `bench_scratch.${t}` });
+  for (const t of TABLES) {
+    await psqlPipe({ sourceUrl: srcUrl, targetUrl: dstUrl, table: t, orgId, format });
+    await query(dstUrl, `ANALYZE ${t}`);
   }
   const seconds = (performance.now() - t0) / 1000;
   let rows = 0;
-  for (const t of tables) rows += Number((await query(dstUrl, `SELECT count(*) AS n FROM bench_scratch.${t}`))[0].n);
-  await query(dstUrl, 'DROP SCHEMA bench_scratch CASCADE');
+  for (const t of TABLES) rows += Number((await query(dstUrl, `SELECT count(*) AS n FROM ${t} WHERE org_id = $1`, [orgId]))[0].n);
+  await dropOrgRows(dstUrl, orgId);
   return { rows, seconds };
 }
 
-const eventAt = (move, state) => {
-  const e = move.events?.find((ev) => ev.state === state);
-  return e ? Date.parse(e.at) : null;
-};
-
 /**
- * Writes to one org at `perSecond`, open loop, through pools to every cluster; follows the
- * org to its new cluster when the old one answers OPF02, as the runtime does.
+ * @param {Json} move
+ * @param {string} state
+ * @param {"first" | "last"} [which]
  */
-function loadGenerator(clusterUrls, api) {
-  const pools = new Map(Object.entries(clusterUrls).map(([id, url]) => [id, new pg.Pool({ connectionString: url, max: 16 })]));
-  for (const p of pools.values()) p.on('error', () => {});
-  const latencies = [];
-  const counts = { ok: 0, fenceTimeouts: 0, moved: 0, errors: 0, skipped: 0 };
-  let target = null; // { orgId, clusterId, guests }
-  let inFlight = 0;
-  let timer = null;
-  let n = 0;
-  async function writeOnce(t) {
-    const started = performance.now();
-    for (let tries = 0; tries < 3; tries++) {
-      try {
-        await pools
-          .get(t.clusterId)
-          .query('UPDATE guests SET full_name = $3 WHERE org_id = $1 AND guest_id = $2', [
-            t.orgId,
-            1 + (n++ % t.guests),
-            `Guest written at ${Date.now()}`,
-          ]);
-        counts.ok++;
-        latencies.push(performance.now() - started);
-        return;
-      } catch (err) {
-        if (err.code === 'OPF02') {
-          counts.moved++;
-          t.clusterId = (await api('GET', `/v1/orgs/${t.orgId}/location`)).clusterId;
-        } else if (err.code === 'OPF01') {
-          counts.fenceTimeouts++;
-        } else {
-          counts.errors++;
-          return;
-        }
-      }
-    }
-  }
-  return {
-    start(t) {
-      target = t;
-      // Owed writes follow the clock, not the ticks: a busy event loop ticks late.
-      let last = performance.now();
-      let owed = 0;
-      timer = setInterval(() => {
-        const now = performance.now();
-        owed += ((now - last) * WRITES_PER_S) / 1000;
-        last = now;
-        for (; owed >= 1; owed--) {
-          if (inFlight >= 200) {
-            counts.skipped++;
-            continue;
-          }
-          inFlight++;
-          writeOnce(target).finally(() => inFlight--);
-        }
-      }, 10);
-    },
-    async stop() {
-      clearInterval(timer);
-      while (inFlight > 0) await new Promise((r) => setTimeout(r, 10));
-    },
-    latencies,
-    counts,
-    async close() {
-      await Promise.all([...pools.values()].map((p) => p.end()));
-    },
-  };
+function eventAt(move, state, which = 'first') {
+  const events = (move.events ?? []).filter((/** @type {Json} */ ev) => ev.state === state);
+  const e = which === 'first' ? events[0] : events[events.length - 1];
+  if (!e) throw new Error(`move ${move.id} has no ${state} event`);
+  return Date.parse(e.at);
 }
 
-/** Small, medium and large orgs of a cluster's seeded block, about 10 : 7 : 3. */
-function pickOrgs(first, last, count) {
+/** Epoch ms -> performance.now() ms, to compare API times with the writer's records. */
+const toPerf = (/** @type {number} */ epochMs) => epochMs - performance.timeOrigin;
+
+/**
+ * Small, medium and large orgs of a cluster's seeded block, about 10 : 7 : 3, among those
+ * `usable` says yes to.
+ * @param {number} first
+ * @param {number} last
+ * @param {number} count
+ * @param {(orgId: number) => Promise<boolean>} usable
+ */
+async function pickOrgs(first, last, count, usable) {
+  /** @type {Record<string, number>} */
   const want = { small: Math.ceil(count / 2), medium: Math.ceil((count * 7) / 20), large: 0 };
-  want.large = count - want.small - want.medium;
+  want.large = count - (want.small ?? 0) - (want.medium ?? 0);
+  /** @type {Array<{ orgId: number, size: string, guests: number }>} */
   const picked = [];
   for (let id = first; id <= last && picked.length < count; id += 7) {
     const shape = orgShape(id);
-    if (want[shape.size] > 0) {
-      want[shape.size]--;
+    if ((want[shape.size] ?? 0) > 0 && (await usable(id))) {
+      want[shape.size] = (want[shape.size] ?? 0) - 1;
       picked.push({ orgId: id, size: shape.size, guests: shape.guests });
     }
   }
   return picked;
+}
+
+/** A writer that follows the org through the API on OPF02, as the runtime follows the map. @param {Record<string, string>} url @param {Api} api @param {number} orgId @param {string} clusterId @param {number} idMax */
+function followingWriter(url, api, orgId, clusterId, idMax) {
+  let current = clusterId;
+  /** @type {Promise<void> | null} */
+  let asking = null;
+  return startOpenLoopWriter({
+    ownerUrl: () => /** @type {string} */ (url[current]),
+    onMoved: () => {
+      asking ??= api('GET', `/v1/orgs/${orgId}/location`)
+        .then((loc) => {
+          current = loc.clusterId;
+        })
+        .finally(() => {
+          asking = null;
+        });
+      return asking;
+    },
+    orgId,
+    ratePerSec: WRITES_PER_S,
+    idMax,
+    table: 'guests',
+    idColumn: 'guest_id',
+    setClause: `full_name = 'Guest written at ' || clock_timestamp()`,
+  });
+}
+
+/** @param {Api} api @param {Record<string, string>} url */
+async function copyRuns(api, url) {
+  if ((await query(/** @type {string} */ (url['primary-3']), 'SELECT 1 FROM organizations WHERE org_id = $1', [BIG_ORG])).length === 0) {
+    log(`creating org ${BIG_ORG} with ${BIG_ROWS} rows on primary-3`);
+    await createBigOrg(/** @type {string} */ (url['primary-3']), BIG_ORG, BIG_ROWS);
+  }
+  /** @type {number[]} */ const moverRates = [];
+  /** @type {number[]} */ const textRates = [];
+  /** @type {number[]} */ const binaryRates = [];
+  /** @type {number[]} */ const totals = [];
+  /** @type {number[]} */ const idleFences = [];
+  let from = 'primary-3';
+  for (let run = 0; run < COPY_RUNS; run++) {
+    const to = from === 'primary-3' ? 'primary-2' : 'primary-3';
+    const src = /** @type {string} */ (url[from]);
+    const dst = /** @type {string} */ (url[to]);
+    // Warm the source's cache for every contender alike.
+    for (const t of TABLES) await query(src, `SELECT count(*) FROM ${t} WHERE org_id = $1`, [BIG_ORG]);
+    const text = await baselineCopy(src, dst, BIG_ORG, 'text');
+    const binary = await baselineCopy(src, dst, BIG_ORG, 'binary');
+    const created = await api('POST', '/v1/moves', { orgIds: [BIG_ORG], to, graceSeconds: 0, reason: 'bench:move copy' });
+    const flipped = await waitFor(api, created.moves[0].id, ['flipped', 'completing', 'completed']);
+    const done = await waitFor(api, created.moves[0].id, ['completed']);
+    const copySeconds = (eventAt(done, 'catching_up') - eventAt(done, 'copying')) / 1000;
+    const rows = done.progress.rowsCopied;
+    if (rows !== text.rows || rows !== binary.rows)
+      log(`note: the move copied ${rows} rows, psql ${text.rows} (text) / ${binary.rows} (binary)`);
+    moverRates.push(rows / copySeconds);
+    textRates.push(text.rows / text.seconds);
+    binaryRates.push(binary.rows / binary.seconds);
+    totals.push((Date.parse(done.flippedAt) - Date.parse(done.createdAt)) / 1000);
+    idleFences.push(done.progress.lastFenceMs ?? flipped.progress.lastFenceMs ?? Number.NaN);
+    log(
+      `run ${run + 1}/${COPY_RUNS} ${from} -> ${to}: mover ${Math.round(rows / copySeconds)} rows/s, psql text ${Math.round(text.rows / text.seconds)}, binary ${Math.round(binary.rows / binary.seconds)}`,
+    );
+    await query(src, 'VACUUM ANALYZE'); // the completed move deleted the source's rows
+    from = to;
+  }
+  const rateSummary = (/** @type {number[]} */ xs) => ({
+    runs: xs.length,
+    min: Math.round(Math.min(...xs)),
+    median: Math.round(median(xs)),
+  });
+  const extra = {
+    rows: BIG_ROWS,
+    postCopyWork: 'ANALYZE of each table on both sides',
+    mover: rateSummary(moverRates),
+    psqlText: rateSummary(textRates),
+    psqlBinary: rateSummary(binaryRates),
+  };
+  emit('copy_rows_per_s', Math.round(median(moverRates)), '1/s', Math.round(median(textRates)), {
+    baselineIs: 'psql COPY TO STDOUT | psql COPY FROM STDIN, text format',
+    ...extra,
+  });
+  emit('copy_rows_per_s_vs_psql_binary', Math.round(median(moverRates)), '1/s', Math.round(median(binaryRates)), {
+    baselineIs: 'psql COPY (FORMAT binary) | psql COPY (FORMAT binary)',
+  });
+  emit('move_1m_rows_total_s', round(median(totals), 2), 's', null, { what: 'created -> flipped', ...summary(totals, 2) });
+  emit('fence_ms_1m_row_org_idle', round(median(idleFences)), 'ms', null, {
+    what: 'recorded fence window, no writers',
+    ...summary(idleFences),
+  });
+}
+
+/** @param {Api} api @param {Record<string, string>} url */
+async function cutovers(api, url) {
+  const first = 10_001; // primary-2's seeded block
+  // Only orgs still on primary-2 (a kept lab may have moved some already).
+  const orgs = await pickOrgs(
+    first,
+    first + 9_999,
+    CUTOVERS,
+    async (id) => (await api('GET', `/v1/orgs/${id}/location`)).clusterId === 'primary-2',
+  );
+  log(`${orgs.length} cutovers under ${WRITES_PER_S} writes/s (${orgs.map((o) => o.size[0]).join('')})`);
+  // The writers' latency with no move running, same rate, same run.
+  const idleOrg = /** @type {{ orgId: number, guests: number }} */ (orgs[0]);
+  const idleWriter = followingWriter(url, api, idleOrg.orgId, 'primary-2', Math.max(1, idleOrg.guests));
+  await sleep(3000);
+  const idle = latencySummary((await idleWriter.stop()).records);
+
+  /** @type {number[]} */ const blocks = [];
+  /** @type {number[]} */ const fences = [];
+  /** @type {Record<string, number[]>} */ const bySize = { small: [], medium: [], large: [] };
+  /** @type {import('./moveLib.js').WriteRecord[]} */ const all = [];
+  let misses = 0;
+  let due = 0;
+  let dropped = 0;
+  let failedInCutovers = 0;
+  for (const o of orgs) {
+    const writer = followingWriter(url, api, o.orgId, 'primary-2', Math.max(1, o.guests));
+    const res = await api('POST', '/v1/moves', {
+      orgIds: [o.orgId],
+      to: 'primary-3',
+      graceSeconds: LONG_GRACE_S,
+      reason: 'bench:move fence',
+    });
+    const m = await waitFor(api, res.moves[0].id, ['flipped']);
+    // Keep writing a moment after the flip: stragglers hit OPF02 and follow the org.
+    await sleep(200);
+    const stopped = await writer.stop();
+    const startAt = toPerf(eventAt(m, 'cutting_over', 'first'));
+    const endAt = toPerf(Date.parse(m.flippedAt));
+    const block = writeBlock(stopped.records, startAt, endAt);
+    blocks.push(block.maxWaitMs);
+    failedInCutovers += block.failed;
+    fences.push(m.progress.lastFenceMs);
+    bySize[o.size]?.push(block.maxWaitMs);
+    misses += (m.events ?? []).filter((/** @type {Json} */ e) => e.state === 'waiting').length;
+    due += stopped.due;
+    dropped += stopped.dropped;
+    all.push(...stopped.records);
+  }
+  const during = latencySummary(all);
+  const label = percentileLabel(99, blocks.length);
+  const counts = {
+    cutovers: blocks.length,
+    deadlineMisses: misses,
+    writesDue: due,
+    writesAcked: during.acked,
+    writesFailed: during.failed,
+    writesDropped: dropped,
+  };
+  emit(`write_block_${label}_ms`, round(percentile(blocks, 99)), 'ms', idle.p99, {
+    what: 'per cutover, the longest any write to the moving org waited (ack or give-up minus due time), every attempt included',
+    baselineIs: 'p99 write latency with no move running, same writer',
+    p50: round(percentile(blocks, 50)),
+    perCutover: summary(blocks),
+    p50BySize: Object.fromEntries(Object.entries(bySize).map(([k, xs]) => [k, xs.length ? round(median(xs)) : null])),
+    ...counts,
+    failedDuringCutovers: failedInCutovers,
+    writesPerS: WRITES_PER_S,
+  });
+  emit(`fence_window_recorded_${label}_ms`, round(percentile(fences, 99)), 'ms', null, {
+    what: "the move's recorded fence window (lastFenceMs: lock granted to release, the attempt that flipped)",
+    p50: round(percentile(fences, 50)),
+    perCutover: summary(fences),
+  });
+  emit('write_latency_p99_ms_during_moves', during.p99, 'ms', idle.p99, { during, idle });
+}
+
+/** @param {Api} api */
+async function percentBatch(api) {
+  log(`moving ${PERCENT} % of primary-1`);
+  const tPct = performance.now();
+  const batch = await api('POST', '/v1/moves', {
+    from: 'primary-1',
+    to: 'primary-3',
+    percent: PERCENT,
+    graceSeconds: LONG_GRACE_S,
+    reason: 'bench:move percent',
+    ...(PERCENT_CONCURRENCY ? { concurrency: PERCENT_CONCURRENCY } : {}),
+  });
+  for (;;) {
+    const b = await api('GET', `/v1/move-batches/${batch.batch.id}`);
+    const flipped = b.counts?.flipped ?? 0;
+    const bad = (b.counts?.failed ?? 0) + (b.counts?.aborted ?? 0) + (b.counts?.rolled_back ?? 0);
+    if (bad > 0) throw new Error(`percent batch: ${JSON.stringify(b.counts)}`);
+    if (flipped === batch.moves.length) break;
+    await sleep(500);
+  }
+  const pctSeconds = (performance.now() - tPct) / 1000;
+  log(`${batch.moves.length} orgs at concurrency ${batch.batch.concurrency} in ${round(pctSeconds)} s`);
+  emit(`percent_${PERCENT}_of_10000_orgs_s`, round(pctSeconds), 's', null, {
+    orgs: batch.moves.length,
+    concurrency: batch.batch.concurrency,
+  });
+  emit(`percent_${PERCENT}_orgs_per_s`, round(batch.moves.length / pctSeconds, 2), '1/s');
 }
 
 async function main() {
@@ -234,105 +421,19 @@ async function main() {
   // BENCH_LAB_DIR: use (and keep) that lab, started if need be, instead of a fresh one.
   const work = process.env.BENCH_LAB_DIR ? null : await mkdtemp(path.join(tmpdir(), 'orgplane-bench-move-'));
   if (work) await chmod(work, 0o755); // Postgres runs as another OS user
-  const dir = work ? path.join(work, 'lab') : path.resolve(process.env.BENCH_LAB_DIR);
+  const dir = work ? path.join(work, 'lab') : path.resolve(/** @type {string} */ (process.env.BENCH_LAB_DIR));
   log(`lab up in ${dir} (${ORGS} orgs, 3 clusters, 1 replica each)`);
   const t0 = performance.now();
   const lab = await labUp({ dir, orgs: ORGS, clusters: 3, replicas: 1 });
   log(`lab up took ${round((performance.now() - t0) / 1000)} s`);
-  const api = makeApi(lab.controlPlane.url, lab.controlPlane.token);
+  const api = makeApi(lab.controlPlane.url, lab.controlPlane.token ?? '');
+  /** @type {Record<string, string>} */
   const url = Object.fromEntries(lab.clusters.map((c) => [c.id, c.primary.url]));
-  const load = loadGenerator(url, api);
   try {
-    // 1. One org of a million rows: primary-3 -> primary-2.
-    if ((await query(url['primary-3'], 'SELECT 1 FROM organizations WHERE org_id = $1', [BIG_ORG])).length === 0) {
-      log(`creating org ${BIG_ORG} with ${BIG_ROWS} rows on primary-3`);
-      await createBigOrg(url['primary-3'], BIG_ORG, BIG_ROWS);
-    }
-    const tables = ['organizations', 'properties', 'users', 'staff', 'guests', 'expenses', 'revenues'];
-    // Warm the source's cache for both contenders alike.
-    for (const t of tables) await query(url['primary-3'], `SELECT count(*) FROM ${t} WHERE org_id = $1`, [BIG_ORG]);
-    log('baseline: psql COPY | psql COPY of the same rows');
-    const base = await baselineCopy(url['primary-3'], url['primary-2'], BIG_ORG, tables);
-    log(`baseline: ${base.rows} rows in ${round(base.seconds, 2)} s`);
-    log('moving it');
-    const created = await api('POST', '/v1/moves', {
-      orgIds: [BIG_ORG],
-      to: 'primary-2',
-      graceSeconds: LONG_GRACE_S,
-      reason: 'bench:move',
-    });
-    const big = await waitFor(api, created.moves[0].id, ['flipped']);
-    const copyStart = eventAt(big, 'copying');
-    const copyEnd = eventAt(big, 'catching_up');
-    const copySeconds = (copyEnd - copyStart) / 1000;
-    const totalSeconds = (Date.parse(big.flippedAt) - Date.parse(big.createdAt)) / 1000;
-    log(`moved ${big.progress.rowsCopied} rows: copy ${round(copySeconds, 2)} s, whole move ${round(totalSeconds, 2)} s`);
-    if (base.rows !== big.progress.rowsCopied) log(`note: baseline copied ${base.rows} rows, the move ${big.progress.rowsCopied}`);
-    const baseRate = base.rows / base.seconds;
-    emit('copy_rows_per_s', Math.round(big.progress.rowsCopied / copySeconds), '1/s', Math.round(baseRate));
-    emit('move_1m_rows_total_s', round(totalSeconds, 2), 's', round(base.seconds, 2));
-    emit('fence_ms_1m_row_org_idle', round(big.progress.lastFenceMs ?? Number.NaN), 'ms');
-
-    // 2. Cutovers under load: orgs of primary-2's seeded block -> primary-3, one at a time.
-    const block = lab.clusters.find((c) => c.id === 'primary-2');
-    const first = 10_001;
-    const orgs = pickOrgs(first, first + 9_999, CUTOVERS);
-    log(`${orgs.length} cutovers under ${WRITES_PER_S} writes/s (${orgs.map((o) => o.size[0]).join('')})`);
-    const fences = [];
-    const bySize = { small: [], medium: [], large: [] };
-    let misses = 0;
-    const tLoad = performance.now();
-    for (const o of orgs) {
-      load.start({ orgId: o.orgId, clusterId: block.id, guests: Math.max(1, o.guests) });
-      const res = await api('POST', '/v1/moves', {
-        orgIds: [o.orgId],
-        to: 'primary-3',
-        graceSeconds: LONG_GRACE_S,
-        reason: 'bench:move fence',
-      });
-      const m = await waitFor(api, res.moves[0].id, ['flipped']);
-      // Keep writing a moment after the flip: stragglers hit OPF02 and follow the org.
-      await new Promise((r) => setTimeout(r, 200));
-      await load.stop();
-      fences.push(m.progress.lastFenceMs);
-      bySize[o.size].push(m.progress.lastFenceMs);
-      misses += (m.events ?? []).filter((e) => e.state === 'waiting').length;
-    }
-    const loadSeconds = (performance.now() - tLoad) / 1000;
-    emit('fence_p50_ms', round(percentile(fences, 50)), 'ms');
-    emit('fence_p99_ms', round(percentile(fences, 99)), 'ms');
-    for (const [size, xs] of Object.entries(bySize)) if (xs.length) emit(`fence_p50_ms_${size}_orgs`, round(percentile(xs, 50)), 'ms');
-    emit('fence_deadline_misses', misses, 'count');
-    emit('writes_per_s_achieved', Math.round((load.counts.ok + load.counts.errors) / loadSeconds), '1/s');
-    emit('write_p99_ms_during_moves', round(percentile(load.latencies, 99)), 'ms');
-    emit('write_max_ms_during_moves', round(Math.max(...load.latencies)), 'ms');
-    log(`writes: ${JSON.stringify(load.counts)}`);
-
-    // 3. 10 % of a 10,000-org cluster: primary-1 -> primary-3.
-    log('moving 10 % of primary-1');
-    const tPct = performance.now();
-    const batch = await api('POST', '/v1/moves', {
-      from: 'primary-1',
-      to: 'primary-3',
-      percent: 10,
-      graceSeconds: LONG_GRACE_S,
-      reason: 'bench:move percent',
-      ...(PERCENT_CONCURRENCY ? { concurrency: PERCENT_CONCURRENCY } : {}),
-    });
-    for (;;) {
-      const b = await api('GET', `/v1/move-batches/${batch.batch.id}`);
-      const flipped = b.counts?.flipped ?? 0;
-      const bad = (b.counts?.failed ?? 0) + (b.counts?.aborted ?? 0) + (b.counts?.rolled_back ?? 0);
-      if (bad > 0) throw new Error(`percent batch: ${JSON.stringify(b.counts)}`);
-      if (flipped === batch.moves.length) break;
-      await new Promise((r) => setTimeout(r, 500));
-    }
-    const pctSeconds = (performance.now() - tPct) / 1000;
-    log(`${batch.moves.length} orgs at concurrency ${batch.batch.concurrency} in ${round(pctSeconds)} s`);
-    emit('ten_percent_of_10000_orgs_s', round(pctSeconds), 's');
-    emit('ten_percent_orgs_per_s', round(batch.moves.length / pctSeconds, 2), '1/s');
+    if (COPY_RUNS > 0) await copyRuns(api, url);
+    if (CUTOVERS > 0) await cutovers(api, url);
+    if (PERCENT > 0) await percentBatch(api);
   } finally {
-    await load.close();
     if (!work || process.env.BENCH_KEEP_LAB) {
       log(`lab kept in ${dir}`);
     } else {

@@ -1,12 +1,21 @@
+// @ts-check
 // Shared pieces of the move benchmarks: a big org on a source tenant database, the
 // mover's table copy, and the `psql | psql` COPY pipe it is compared with. Connection
 // URLs carry passwords: they go to psql through PGPASSWORD, never on a command line.
 import { spawn } from 'node:child_process';
 import { performance } from 'node:perf_hooks';
 import pg from 'pg';
+import { percentile } from './lib.js';
 
-/** Insert `rows` expenses (and the parents they reference) for one org. */
-export async function seedBigOrg(url, orgId, rows) {
+/**
+ * Insert `rows` expenses and `revenueRows` revenues (partitioned by month), and the
+ * parents they reference, for one org.
+ * @param {string} url
+ * @param {number} orgId
+ * @param {number} rows
+ * @param {number} [revenueRows]
+ */
+export async function seedBigOrg(url, orgId, rows, revenueRows = 0) {
   const client = new pg.Client({ connectionString: url });
   await client.connect();
   try {
@@ -21,14 +30,22 @@ export async function seedBigOrg(url, orgId, rows) {
          FROM generate_series(1, $2::int) i`,
       [orgId, rows],
     );
-    await client.query('VACUUM ANALYZE expenses');
+    if (revenueRows > 0) {
+      await client.query(
+        `INSERT INTO revenues (org_id, revenue_id, property_id, amount_cents, booked_on)
+         SELECT $1::bigint, i, 1 + i % 10, 1000 + i % 500000, DATE '2025-01-01' + (i % 1095)
+           FROM generate_series(1, $2::int) i`,
+        [orgId, revenueRows],
+      );
+    }
+    await client.query('VACUUM ANALYZE');
   } finally {
     await client.end();
   }
 }
 
 /** Remove every row of a table on a database (between rounds). */
-export async function truncate(url, table) {
+export async function truncate(/** @type {string} */ url, /** @type {string} */ table) {
   const client = new pg.Client({ connectionString: url });
   await client.connect();
   try {
@@ -39,7 +56,7 @@ export async function truncate(url, table) {
 }
 
 /** VACUUM ANALYZE a whole database. */
-export async function vacuum(url) {
+export async function vacuum(/** @type {string} */ url) {
   const client = new pg.Client({ connectionString: url });
   await client.connect();
   try {
@@ -50,7 +67,7 @@ export async function vacuum(url) {
 }
 
 /** A URL without its password, and the password for PGPASSWORD. */
-function splitSecret(url) {
+function splitSecret(/** @type {string} */ url) {
   const u = new URL(url);
   const password = decodeURIComponent(u.password);
   u.password = '';
@@ -62,6 +79,7 @@ function splitSecret(url) {
  * session in replica role like the mover's (no FK checks, no capture trigger).
  * Returns elapsed ms. `format` is 'text' (psql's default) or 'binary'; `targetTable`
  * (default: `table`) is where the rows land. Passwords go through PGPASSWORD, never argv.
+ * @param {{ sourceUrl: string, targetUrl: string, table: string, orgId: number, format?: 'text' | 'binary', targetTable?: string }} options
  */
 export async function psqlPipe({ sourceUrl, targetUrl, table, orgId, format = 'text', targetTable = table }) {
   const src = splitSecret(sourceUrl);
@@ -83,9 +101,9 @@ export async function psqlPipe({ sourceUrl, targetUrl, table, orgId, format = 't
     });
     out.stdout.pipe(into.stdin);
     let exited = 0;
-    const done = (who) => (code) => {
+    const done = (/** @type {string} */ who) => (/** @type {number | null} */ code) => {
       if (code !== 0) reject(new Error(`${who} psql exited with ${code}`));
-      else if (++exited === 2) resolve();
+      else if (++exited === 2) resolve(undefined);
     };
     out.on('exit', done('source'));
     into.on('exit', done('target'));
@@ -95,7 +113,11 @@ export async function psqlPipe({ sourceUrl, targetUrl, table, orgId, format = 't
   return performance.now() - started;
 }
 
-/** The mover's copyTable of one table (startCapture first). Returns { ms, rows, bytes }. */
+/**
+ * The mover's copyTable of one table (startCapture first). Returns { ms, rows, bytes }.
+ * @param {import('../control-plane/dist/features/moves/tenant/TenantMover.js').TenantMover} mover
+ * @param {string} tableName
+ */
 export async function moverCopy(mover, tableName) {
   const table = (await mover.tables()).find((t) => t.name === tableName);
   if (!table) throw new Error(`no tenant table ${tableName}`);
@@ -114,64 +136,206 @@ export async function havePsql() {
 }
 
 /**
- * Writers at a steady total rate against whichever cluster `ownerUrl()` names now:
- * each write updates one random row of `table` (ids 1..idMax) of the org. A write
- * refused with OPF02/OPF01 asks again and retries; its latency counts from the first
- * attempt, as a user would see it. `stop()` returns { acked, errors, latenciesMs }.
+ * @typedef {object} WriteRecord
+ * @property {number} dueAt when the schedule said the write should start (performance.now() ms)
+ * @property {number} endAt when it was acknowledged, or given up
+ * @property {boolean} ok acknowledged
+ * @property {boolean} tx a multi-statement transaction (else one statement)
+ * @property {number} attempts
+ * @property {string} [error] why it failed
  */
-export function startWriters({ ownerUrl, orgId, ratePerSec, table = 'expenses', idColumn = 'expense_id', idMax, writers = 8 }) {
-  const clients = new Map();
-  const clientFor = async (url) => {
-    let c = clients.get(url);
-    if (!c) {
-      c = new pg.Pool({ connectionString: url, max: writers });
-      clients.set(url, c);
+
+/**
+ * An open-loop writer: writes to one org fall due on a fixed schedule (`ratePerSec`),
+ * whatever happened to the ones before, and each write's latency is its acknowledgement
+ * time minus its due time (a write held up by a fence makes the ones due after it late
+ * too, as users would feel it: no coordinated omission). Every `txEvery`-th write is a
+ * transaction of two UPDATEs (BEGIN; UPDATE; UPDATE; COMMIT), the rest one UPDATE.
+ * A write refused with OPF02 (moved) asks `onMoved()` where the org lives now and tries
+ * again there (after a short backoff while the answer is still the old cluster); with OPF01 (fenced) it retries after a short backoff; as the runtime
+ * does. A write not acknowledged `giveUpMs` after it fell due, or failing otherwise,
+ * is counted as failed; a write that could not even be sent because `maxInFlight` were
+ * outstanding is counted as dropped. Nothing is left out of the counters.
+ * @param {{
+ *   ownerUrl: () => string,
+ *   onMoved?: () => Promise<void>,
+ *   orgId: number,
+ *   ratePerSec: number,
+ *   idMax: number,
+ *   table?: string,
+ *   idColumn?: string,
+ *   setClause?: string,
+ *   txEvery?: number,
+ *   giveUpMs?: number,
+ *   maxInFlight?: number,
+ *   poolSize?: number,
+ * }} options
+ */
+export function startOpenLoopWriter({
+  ownerUrl,
+  onMoved = async () => {},
+  orgId,
+  ratePerSec,
+  idMax,
+  table = 'expenses',
+  idColumn = 'expense_id',
+  setClause = 'amount_cents = amount_cents + 1',
+  txEvery = 4,
+  giveUpMs = 5000,
+  maxInFlight = 4000,
+  poolSize = 16,
+}) {
+  /** @type {Map<string, pg.Pool>} */
+  const pools = new Map();
+  const poolFor = (/** @type {string} */ url) => {
+    let p = pools.get(url);
+    if (!p) {
+      p = new pg.Pool({ connectionString: url, max: poolSize });
+      p.on('error', () => {});
+      pools.set(url, p);
     }
-    return c;
+    return p;
   };
-  const latenciesMs = [];
-  let acked = 0;
-  const errors = [];
-  let running = true;
-  const intervalMs = (1000 * writers) / ratePerSec;
-  const loop = async (w) => {
-    let next = performance.now() + (intervalMs * w) / writers;
-    while (running) {
-      const wait = next - performance.now();
-      if (wait > 0) await new Promise((r) => setTimeout(r, wait));
-      next += intervalMs;
-      const started = performance.now();
-      const id = 1 + Math.floor(Math.random() * idMax);
-      for (let attempt = 0; ; attempt++) {
-        try {
-          const pool = await clientFor(ownerUrl());
-          await pool.query(`UPDATE ${table} SET amount_cents = amount_cents + 1 WHERE org_id = $1 AND ${idColumn} = $2`, [orgId, id]);
-          acked += 1;
-          latenciesMs.push(performance.now() - started);
+  /** @type {WriteRecord[]} */
+  const records = [];
+  let dropped = 0;
+  let inFlight = 0;
+  let n = 0;
+  const sql = `UPDATE ${table} SET ${setClause} WHERE org_id = $1 AND ${idColumn} = $2`;
+  const rowId = () => 1 + Math.floor(Math.random() * idMax);
+
+  /** @param {pg.Pool} pool @param {boolean} tx */
+  async function attempt(pool, tx) {
+    if (!tx) {
+      await pool.query(sql, [orgId, rowId()]);
+      return;
+    }
+    const client = await pool.connect();
+    try {
+      // Two rows in key order, as applications do: in opposite orders two such
+      // transactions deadlock, and the second waits deadlock_timeout (1 s) holding its
+      // share of the fence.
+      const [a, b] = [rowId(), rowId()].sort((x, y) => x - y);
+      await client.query('BEGIN');
+      await client.query(sql, [orgId, a]);
+      await client.query(sql, [orgId, b]);
+      await client.query('COMMIT');
+      client.release();
+    } catch (err) {
+      await client.query('ROLLBACK').catch(() => {});
+      client.release();
+      throw err;
+    }
+  }
+
+  /** @param {number} dueAt @param {boolean} tx */
+  async function write(dueAt, tx) {
+    /** @type {WriteRecord} */
+    const rec = { dueAt, endAt: 0, ok: false, tx, attempts: 0 };
+    let backoffMs = 2;
+    for (;;) {
+      rec.attempts++;
+      try {
+        await attempt(poolFor(ownerUrl()), tx);
+        rec.ok = true;
+        break;
+      } catch (err) {
+        const code = /** @type {{ code?: string }} */ (err).code;
+        if (performance.now() - dueAt > giveUpMs) {
+          rec.error = `gave up after ${giveUpMs} ms: ${code ?? ''} ${/** @type {Error} */ (err).message}`;
           break;
-        } catch (err) {
-          if ((err.code === 'OPF02' || err.code === 'OPF01') && attempt < 1000) {
-            await new Promise((r) => setTimeout(r, 2));
-            continue;
+        }
+        if (code === 'OPF02') {
+          // The source says moved a moment before the map does (the flip commits after
+          // both sides are marked): ask again, then back off if the answer is the same.
+          const before = ownerUrl();
+          await onMoved();
+          if (ownerUrl() === before) {
+            await new Promise((r) => setTimeout(r, backoffMs));
+            backoffMs = Math.min(50, backoffMs * 2);
           }
-          errors.push(`${err.code ?? ''} ${err.message}`);
+        } else if (code === 'OPF01') {
+          await new Promise((r) => setTimeout(r, backoffMs));
+          backoffMs = Math.min(50, backoffMs * 2);
+        } else {
+          rec.error = `${code ?? ''} ${/** @type {Error} */ (err).message}`;
           break;
         }
       }
     }
-  };
-  const loops = Array.from({ length: writers }, (_, w) => loop(w));
+    rec.endAt = performance.now();
+    records.push(rec);
+  }
+
+  const intervalMs = 1000 / ratePerSec;
+  const startedAt = performance.now();
+  let running = true;
+  // A tick sends every write that fell due since the last one: a late tick sends them
+  // late, and their latency counts from when they were due.
+  const timer = setInterval(() => {
+    const now = performance.now();
+    for (;;) {
+      const dueAt = startedAt + n * intervalMs;
+      if (dueAt > now || !running) break;
+      const tx = txEvery > 0 && n % txEvery === txEvery - 1;
+      n++;
+      if (inFlight >= maxInFlight) {
+        dropped++;
+        continue;
+      }
+      inFlight++;
+      write(dueAt, tx).finally(() => inFlight--);
+    }
+  }, 2);
   return {
+    records,
+    /** Writes due so far. */
+    get due() {
+      return n;
+    },
+    /** Stops scheduling, waits for the outstanding writes, closes the pools. */
     async stop() {
       running = false;
-      await Promise.all(loops);
-      await Promise.all([...clients.values()].map((c) => c.end()));
-      return { acked, errors, latenciesMs };
+      clearInterval(timer);
+      while (inFlight > 0) await new Promise((r) => setTimeout(r, 5));
+      await Promise.all([...pools.values()].map((p) => p.end()));
+      return { due: n, dropped, records };
     },
   };
 }
 
-export function percentile(values, q) {
-  const sorted = [...values].sort((a, b) => a - b);
-  return sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil((q / 100) * sorted.length) - 1))] ?? Number.NaN;
+/**
+ * The writers' view of one cutover (`startAt`..`endAt`, every attempt included): the
+ * longest any write in flight during it waited (ack, or giving up, minus due time), and
+ * the writes that failed.
+ * @param {readonly WriteRecord[]} records
+ * @param {number} startAt
+ * @param {number} endAt
+ */
+export function writeBlock(records, startAt, endAt) {
+  let maxWaitMs = 0;
+  let writes = 0;
+  let failed = 0;
+  for (const r of records) {
+    if (r.dueAt > endAt || r.endAt < startAt) continue;
+    writes++;
+    if (!r.ok) failed++;
+    maxWaitMs = Math.max(maxWaitMs, r.endAt - r.dueAt);
+  }
+  return { maxWaitMs, writes, failed };
+}
+
+/** Latency summary (ms) of acknowledged writes, and the counts. @param {readonly WriteRecord[]} records */
+export function latencySummary(records) {
+  const acked = records.filter((r) => r.ok).map((r) => r.endAt - r.dueAt);
+  const r1 = (/** @type {number} */ x) => Number(x.toFixed(1));
+  return {
+    firstError: records.find((r) => !r.ok)?.error ?? null,
+    acked: acked.length,
+    failed: records.length - acked.length,
+    transactions: records.filter((r) => r.tx).length,
+    p50: r1(percentile(acked, 50)),
+    p99: r1(percentile(acked, 99)),
+    max: r1(acked.length ? acked.reduce((m, x) => Math.max(m, x), 0) : Number.NaN),
+  };
 }

@@ -1,3 +1,4 @@
+// @ts-check
 // bench:pilot — stratified pilot selection of 100,000 orgs out of 10,000,000, through
 // the same code path the control plane runs (COPY out of Postgres into selectPilot),
 // against a naive SQL sample (ORDER BY a hash of seed and org id, LIMIT) in the same
@@ -38,6 +39,7 @@ try {
   );
   process.stderr.write(`generated ${ORGS} org stats in ${((performance.now() - t0) / 1000).toFixed(1)} s\n`);
 
+  /** @type {Parameters<typeof selectPilot>[0]} */
   const source = { scan: (onBatch) => copyOrgStats(client, 'SELECT org_id, size_rows, last_active_ms FROM org_stats', onBatch) };
   const t1 = performance.now();
   const selection = await selectPilot(source, { count: COUNT, seed: SEED, now: new Date(now) });

@@ -1,3 +1,4 @@
+// @ts-check
 // bench:propagation — how long a shard-map change takes to be applied by 100 runtimes
 // following the watch stream, against the same 100 clients polling every 15 s as
 // Unleash SDKs do by default, measured in the same run.
@@ -8,6 +9,14 @@ import { performance } from 'node:perf_hooks';
 import { printFigure } from './lib.js';
 import { api, measurePolling, pMs, runCli, withFollowingRuntimes } from './propagationLib.js';
 
+/** @typedef {import('./propagationLib.js').ControlPlane} ControlPlane */
+/** @typedef {import('./propagationLib.js').Runtime} Runtime */
+
+/**
+ * @param {string} figure
+ * @param {number} value
+ * @param {number | null} baseline
+ */
 const emit = (figure, value, baseline) => printFigure({ bench: 'propagation', figure, value, unit: 'ms', baseline });
 
 const RUNTIMES = Number(process.env.BENCH_RUNTIMES ?? 100);
@@ -15,14 +24,19 @@ const CHANGES = Number(process.env.BENCH_CHANGES ?? 20);
 const CLI_CHANGES = Number(process.env.BENCH_CLI_CHANGES ?? 5);
 const POLL_CHANGES = Number(process.env.BENCH_POLL_CHANGES ?? 3);
 
-/** Resolves with the arrival time (ms) at each runtime of `version`. */
+/**
+ * Resolves with the arrival time (ms) at each runtime of `version`.
+ * @param {Runtime[]} runtimes
+ * @param {number} version
+ * @returns {Promise<number[]>}
+ */
 function arrivals(runtimes, version) {
   return Promise.all(
     runtimes.map(
       (rt) =>
         new Promise((resolve) => {
-          if (rt.version >= version) return resolve(performance.now());
-          const on = (c) => {
+          if ((rt.version ?? -1) >= version) return resolve(performance.now());
+          const on = (/** @type {{ version: number }} */ c) => {
             if (c.version >= version) {
               rt.off('change', on);
               resolve(performance.now());
@@ -38,7 +52,10 @@ async function main() {
   await withFollowingRuntimes(RUNTIMES, 'orgplane-bench-prop-', prepare, measure);
 }
 
-/** Three clusters and their ranges, so that there is something to split. */
+/**
+ * Three clusters and their ranges, so that there is something to split.
+ * @param {ControlPlane} cp
+ */
 async function prepare({ url, adminToken }) {
   for (const id of ['primary-1', 'primary-2', 'primary-3']) {
     await api(url, adminToken, 'POST', '/v1/clusters', { id, primary: { url: `postgres://app@127.0.0.1:5432/${id}` } });
@@ -52,6 +69,7 @@ async function prepare({ url, adminToken }) {
   });
 }
 
+/** @param {ControlPlane & { runtimes: Runtime[] }} cp */
 async function measure({ url, adminToken, sdkToken, runtimes }) {
   // Through the API, as the CLI sends it.
   const samples = [];
@@ -68,7 +86,7 @@ async function measure({ url, adminToken, sdkToken, runtimes }) {
   const cliSamples = [];
   for (let i = 1; i <= CLI_CHANGES; i++) {
     const t0 = performance.now();
-    const done = arrivals(runtimes, runtimes[0].version + 1);
+    const done = arrivals(runtimes, (runtimes[0]?.version ?? 0) + 1);
     await runCli(url, adminToken, ['shards', 'split', '--at', String(500_000 + i * 1000)]);
     for (const t of await done) cliSamples.push(t - t0);
   }

@@ -1,3 +1,4 @@
+// @ts-check
 // What the propagation benchmarks share: a control plane in its own process on a fresh
 // control DB, API calls, the real CLI process, and Unleash-style 15 s pollers.
 import { spawn } from 'node:child_process';
@@ -10,19 +11,28 @@ import { createApiToken } from '../control-plane/dist/index.js';
 import { createTestDatabase, freePort, startTestPostgres } from '../embedded/dist/index.js';
 import { createRuntime } from '../runtime/dist/index.js';
 
+/** @typedef {Awaited<ReturnType<typeof startControlPlane>>} ControlPlane */
+/** @typedef {ReturnType<typeof createRuntime>} Runtime */
+
 export const root = path.join(path.dirname(fileURLToPath(import.meta.url)), '..');
 
 /** Unleash SDKs poll every 15 s by default. */
 export const POLL_INTERVAL_MS = 15_000;
 
+/** @param {readonly number[]} values @param {number} q */
 export function percentile(values, q) {
   const sorted = [...values].sort((a, b) => a - b);
   return sorted[Math.min(sorted.length - 1, Math.ceil((q / 100) * sorted.length) - 1)] ?? Number.NaN;
 }
 
-/** A percentile in ms, to 0.1 ms. */
+/**
+ * A percentile in ms, to 0.1 ms.
+ * @param {readonly number[]} values
+ * @param {number} q
+ */
 export const pMs = (values, q) => Math.round(percentile(values, q) * 10) / 10;
 
+/** @param {string} url */
 export async function waitReady(url) {
   for (let i = 0; i < 200; i++) {
     try {
@@ -33,11 +43,19 @@ export async function waitReady(url) {
   throw new Error(`control plane at ${url} never became ready`);
 }
 
+/**
+ * @param {string} url
+ * @param {string} token
+ * @param {string} method
+ * @param {string} p
+ * @param {unknown} [body]
+ * @returns {Promise<any>}
+ */
 export async function api(url, token, method, p, body) {
   const res = await fetch(`${url}${p}`, {
     method,
     headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
-    body: body === undefined ? undefined : JSON.stringify(body),
+    body: body === undefined ? null : JSON.stringify(body),
   });
   const json = await res.json();
   if (!res.ok) throw new Error(`${method} ${p}: ${res.status} ${JSON.stringify(json)}`);
@@ -47,6 +65,7 @@ export async function api(url, token, method, p, body) {
 /**
  * The control plane (control-plane/dist/main.js) in its own process on a fresh control
  * DB of `pg`, with an admin and an sdk:read token. `stop()` ends it.
+ * @param {import('../embedded/dist/index.js').TestPostgres} pg
  */
 export async function startControlPlane(pg) {
   const dbUrl = await createTestDatabase(pg.adminUrl, 'control-plane');
@@ -86,11 +105,19 @@ export async function startControlPlane(pg) {
  * following its watch stream, each with its own cache dir under a temp dir named `prefix`.
  * `prepare(cp)` runs before the runtimes start, `body({ ...cp, runtimes })` once they are
  * all ready; everything is stopped and removed afterwards, also on failure.
+ * @template T
+ * @param {number} count
+ * @param {string} prefix
+ * @param {(cp: ControlPlane) => Promise<void>} prepare
+ * @param {(cp: ControlPlane & { runtimes: Runtime[] }) => Promise<T>} body
+ * @returns {Promise<T>}
  */
 export async function withFollowingRuntimes(count, prefix, prepare, body) {
   const pg = await startTestPostgres();
   const work = await mkdtemp(path.join(tmpdir(), prefix));
+  /** @type {ControlPlane | undefined} */
   let cp;
+  /** @type {Runtime[]} */
   const runtimes = [];
   try {
     cp = await startControlPlane(pg);
@@ -108,7 +135,13 @@ export async function withFollowingRuntimes(count, prefix, prepare, body) {
   }
 }
 
-/** Runs `orgplane <args> --json` as a real process; resolves with its JSON document. */
+/**
+ * Runs `orgplane <args> --json` as a real process; resolves with its JSON document.
+ * @param {string} url
+ * @param {string} token
+ * @param {string[]} args
+ * @returns {Promise<any>}
+ */
 export function runCli(url, token, args) {
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, [path.join(root, 'cli/bin/run.js'), ...args, '--json'], {
@@ -122,7 +155,12 @@ export function runCli(url, token, args) {
   });
 }
 
-/** An Unleash-style client: GET /v1/config with If-None-Match every 15 s, random phase. */
+/**
+ * An Unleash-style client: GET /v1/config with If-None-Match every 15 s, random phase.
+ * @param {string} url
+ * @param {string} token
+ * @param {(version: number, at: number) => void} onVersion
+ */
 export function startPoller(url, token, onVersion) {
   let etag = '';
   let stopped = false;
@@ -131,13 +169,14 @@ export function startPoller(url, token, onVersion) {
     const res = await fetch(`${url}/v1/config`, { headers: { authorization: `Bearer ${token}`, 'if-none-match': etag } });
     if (res.status === 200) {
       etag = res.headers.get('etag') ?? '';
-      onVersion((await res.json()).version, performance.now());
+      onVersion(/** @type {{ version: number }} */ (await res.json()).version, performance.now());
     } else await res.arrayBuffer();
   };
   const first = setTimeout(() => {
     poll();
     timer = setInterval(poll, POLL_INTERVAL_MS);
   }, Math.random() * POLL_INTERVAL_MS);
+  /** @type {NodeJS.Timeout | undefined} */
   let timer;
   return () => {
     stopped = true;
@@ -150,9 +189,16 @@ export function startPoller(url, token, onVersion) {
  * The baseline: `clients` pollers; after they are all polling, each of `changes` (one
  * call to `makeChange`, resolving with the new version) is followed by a full interval.
  * Resolves with every (poller, change) delay in ms.
+ * @param {string} url
+ * @param {string} token
+ * @param {number} clients
+ * @param {number} changes
+ * @param {(i: number) => Promise<number>} makeChange
  */
 export async function measurePolling(url, token, clients, changes, makeChange) {
+  /** @type {number[]} */
   const samples = [];
+  /** @type {Map<number, number>} */
   const waiting = new Map();
   const seen = new Array(clients).fill(0);
   const stops = [];

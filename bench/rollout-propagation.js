@@ -1,3 +1,4 @@
+// @ts-check
 // bench:rollout-propagation — from `rollouts set` (and `rollouts kill`) to `isEnabled`
 // flipping in each of 100 runtimes following one control plane's watch stream, against
 // the same 100 clients polling every 15 s as Unleash SDKs do by default, in the same run.
@@ -11,6 +12,14 @@ import { performance } from 'node:perf_hooks';
 import { printFigure } from './lib.js';
 import { api, measurePolling, pMs, runCli, withFollowingRuntimes } from './propagationLib.js';
 
+/** @typedef {import('./propagationLib.js').ControlPlane} ControlPlane */
+/** @typedef {import('./propagationLib.js').Runtime} Runtime */
+
+/**
+ * @param {string} figure
+ * @param {number} value
+ * @param {number | null} baseline
+ */
 const emit = (figure, value, baseline) => printFigure({ bench: 'rollout-propagation', figure, value, unit: 'ms', baseline });
 
 const RUNTIMES = Number(process.env.BENCH_RUNTIMES ?? 100);
@@ -21,7 +30,12 @@ const POLL_CHANGES = Number(process.env.BENCH_POLL_CHANGES ?? 3);
 const FLAG = 'bench-flag';
 const ORG = 4242;
 
-/** Resolves with the time (ms) at which each runtime's isEnabled(FLAG, ORG) became `expected`. */
+/**
+ * Resolves with the time (ms) at which each runtime's isEnabled(FLAG, ORG) became `expected`.
+ * @param {Runtime[]} runtimes
+ * @param {boolean} expected
+ * @returns {Promise<number[]>}
+ */
 function flips(runtimes, expected) {
   return Promise.all(
     runtimes.map(
@@ -51,9 +65,10 @@ async function main() {
   );
 }
 
+/** @param {ControlPlane & { runtimes: Runtime[] }} cp */
 async function measure({ url, adminToken, sdkToken, runtimes }) {
   let on = false;
-  const flipTo = (next) => {
+  const flipTo = (/** @type {boolean} */ next) => {
     on = next;
     return flips(runtimes, next);
   };

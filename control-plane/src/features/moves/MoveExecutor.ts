@@ -500,11 +500,8 @@ export class MoveExecutor {
   private hooks(move: MoveRecord, direction: 'forward' | 'back'): CutoverHooks {
     const fencedOn = direction === 'forward' ? move.from : move.to;
     const reason = `move ${move.id}`;
-    /** When the fence was taken, as the executor saw it (the tenant side measures it exactly after). */
-    let fencedAt: number | undefined;
     return {
       fenced: async () => {
-        fencedAt ??= Date.now();
         await commitConfigChange(this.options.db, { actor: EXECUTOR_ACTOR, action: 'move.fence', reason }, async (stores) => {
           const before = await stores.placements.get(move.orgId);
           const placement = await stores.placements.upsert({ orgId: move.orgId, clusterId: fencedOn, state: 'fenced' });
@@ -515,7 +512,7 @@ export class MoveExecutor {
         const action: AuditAction = direction === 'forward' ? 'move.flip' : 'move.rollback';
         const flippedState: MoveState = direction === 'forward' ? 'flipped' : 'rolled_back';
         try {
-          await this.commitFlip(move, direction, action, reason, fencedAt, verified);
+          await this.commitFlip(move, direction, action, reason, verified);
         } catch (err) {
           // The commit may have gone through with its answer lost: the tenant side must
           // not give the org back to the fenced side if the map already routes it away.
@@ -537,7 +534,6 @@ export class MoveExecutor {
     direction: 'forward' | 'back',
     action: AuditAction,
     reason: string,
-    fencedAt: number | undefined,
     verified: TableVerification[] | undefined,
   ): Promise<void> {
     await commitConfigChange(this.options.db, { actor: EXECUTOR_ACTOR, action, reason }, async (stores) => {
@@ -554,8 +550,10 @@ export class MoveExecutor {
               error: null,
               failures: 0,
               nextAttemptAt: null,
-              // A flipped move always shows its fence window; the exact one follows.
-              lastFenceMs: Math.max(0.1, Date.now() - (fencedAt ?? Date.now())),
+              // Unknown until the tenant side lets go of the fence (setLastFence, right
+              // after): a flipped move shows no window rather than a provisional one or
+              // the window of an earlier attempt that missed its deadline.
+              lastFenceMs: null,
             }
           : { state: 'rolled_back', completed: true, error: null, failures: 0, nextAttemptAt: null };
       const from: MoveState = direction === 'forward' ? 'cutting_over' : 'rolling_back';

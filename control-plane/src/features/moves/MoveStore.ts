@@ -94,7 +94,8 @@ export interface MovePatch {
   incrementAttempt?: boolean;
   flipped?: boolean;
   completed?: boolean;
-  lastFenceMs?: number;
+  /** null: not known yet (a flip, before the tenant side measured its fence). */
+  lastFenceMs?: number | null;
 }
 
 export interface MoveQuery {
