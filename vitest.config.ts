@@ -10,6 +10,7 @@ export default defineConfig({
       { find: /^@orgplane\/runtime\/wire$/, replacement: src('./runtime/src/wire.ts') },
       { find: /^@orgplane\/runtime$/, replacement: src('./runtime/src/index.ts') },
       { find: /^@orgplane\/control-plane\/moves$/, replacement: src('./control-plane/src/features/moves/Move.ts') },
+      { find: /^@orgplane\/control-plane\/tokens$/, replacement: src('./control-plane/src/features/auth/createApiToken.ts') },
       { find: /^@orgplane\/control-plane\/embedded$/, replacement: src('./control-plane/src/embedded/index.ts') },
       { find: /^@orgplane\/control-plane$/, replacement: src('./control-plane/src/index.ts') },
       { find: /^@orgplane\/chaos$/, replacement: src('./chaos/src/index.ts') },

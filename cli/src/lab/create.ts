@@ -2,8 +2,8 @@
 // primaries), start, migrate, seed, mint the admin token, start and configure the control
 // plane, start Prometheus.
 import { randomBytes } from 'node:crypto';
-import { createApiToken } from '@orgplane/control-plane';
 import { freePort, migrate } from '@orgplane/control-plane/embedded';
+import { createApiToken } from '@orgplane/control-plane/tokens';
 import { clusterId, type LabConfig, orgBlocks, replicaId, replicationSlotName } from './config.js';
 import { controlPlaneUrl } from './controlPlaneProcess.js';
 import { CONTROL_DB, ensureDatabase, type Fleet, fleetOf, initFleet, primariesOf, replicasOf, TENANT_DB } from './fleet.js';

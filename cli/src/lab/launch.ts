@@ -2,8 +2,8 @@
 // slots exist), start the control plane and Prometheus, wait for the replicas, save the
 // CLI context; and on failure stop exactly what this call started.
 import { existsSync } from 'node:fs';
-import { createApiToken } from '@orgplane/control-plane';
 import { freePort } from '@orgplane/control-plane/embedded';
+import { createApiToken } from '@orgplane/control-plane/tokens';
 import { controlPlaneUrl, spawnControlPlane, stopControlPlane, waitReady } from './controlPlaneProcess.js';
 import { hintOf, LabError } from './errors.js';
 import { CONTROL_DB, ensureSlots, type Fleet, type LabServer, primariesOf, replicasOf, startStopped, waitForReplicas } from './fleet.js';

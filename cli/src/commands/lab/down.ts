@@ -1,7 +1,7 @@
 import { Flags } from '@oclif/core';
 import { OrgplaneCommand } from '../../baseCommand.js';
 import { labDir } from '../../context.js';
-import { type LabDownResult, labDown } from '../../lab/index.js';
+import type { LabDownResult } from '../../lab/index.js';
 import { stepRunner } from '../../lab/liveSteps.js';
 
 export type { LabDownResult };
@@ -19,6 +19,8 @@ export default class LabDown extends OrgplaneCommand<LabDownResult> {
     const { flags } = await this.parse(LabDown);
     const dir = labDir(flags.dir);
     if (flags.purge) await this.confirm(`Delete the lab and all its data in ${dir}?`, flags.yes);
+    // The lab's modules (execa, embedded Postgres...) load when a lab command runs, not before.
+    const { labDown } = await import('../../lab/index.js');
     return labDown({ dir, purge: flags.purge, runSteps: stepRunner(this.jsonEnabled()) });
   }
 
