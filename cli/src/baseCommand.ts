@@ -4,7 +4,7 @@ import { createInterface } from 'node:readline/promises';
 import { Command } from '@oclif/core';
 import { type ApiClient, createApiClient } from './apiClient.js';
 import { resolveContext } from './context.js';
-import { CliError, ExitCode, toCliError } from './errors.js';
+import { CliError, ExitCode, errorText, toCliError } from './errors.js';
 
 export abstract class OrgplaneCommand<T> extends Command {
   static override enableJsonFlag = true;
@@ -43,8 +43,7 @@ export abstract class OrgplaneCommand<T> extends Command {
     if (this.jsonEnabled()) {
       this.logJson({ error: cliError.toJSON() });
     } else {
-      process.stderr.write(`Error [${cliError.code}]: ${cliError.message}\n`);
-      if (cliError.hint) process.stderr.write(`  Try: ${cliError.hint}\n`);
+      process.stderr.write(errorText(cliError));
     }
     return undefined;
   }

@@ -8,6 +8,8 @@ export const ExitCode = {
   notFound: 4,
   conflict: 5,
   unreachable: 6,
+  /** Like a shell's unknown command (and @oclif/plugin-not-found's). */
+  commandNotFound: 127,
 } as const;
 
 export class CliError extends Error {
@@ -25,6 +27,11 @@ export class CliError extends Error {
   toJSON() {
     return { name: this.name, code: this.code, message: this.message, hint: this.hint, exitCode: this.exitCode, details: this.details };
   }
+}
+
+/** How people see an error on stderr: its code and message, then what to try. */
+export function errorText(err: CliError): string {
+  return `Error [${err.code}]: ${err.message}\n${err.hint ? `  Try: ${err.hint}\n` : ''}`;
 }
 
 /** An error answer from the control plane, carrying its stable error code. */
