@@ -49,16 +49,5 @@ export abstract class OrgplaneCommand<T> extends Command {
   }
 }
 
-/** Parse and validate an org id given on the command line. */
-export function parseOrgId(raw: string): number {
-  const n = Number(raw);
-  if (!/^\d+$/.test(raw.trim()) || !Number.isSafeInteger(n)) {
-    throw new CliError(
-      'INVALID_ORG_ID',
-      `'${raw}' is not an org id`,
-      'an org id is a whole number from 0 to 9007199254740991',
-      ExitCode.usage,
-    );
-  }
-  return n;
-}
+// Commands that parse org ids in run() import it from here; new ones take orgIdArg / orgIdFlag (flags.ts).
+export { parseOrgId } from './orgIds.js';

@@ -80,7 +80,11 @@ const EXIT_BY_CODE: Readonly<Record<string, number>> = {
 
 /** Turn anything thrown into a CliError, keeping codes and hints of named errors. */
 export function toCliError(err: unknown): CliError {
-  if (err instanceof CliError) return err;
+  if (err instanceof CliError) {
+    // A custom flag's parse error comes back with oclif's framing around our message.
+    err.message = err.message.replace(/^Parsing --\S+ \n\t/, '').replace(/\nSee more help with --help$/, '');
+    return err;
+  }
   if (err instanceof Error) {
     const coded = err as Error & CodedError;
     if (coded.oclif?.exit !== undefined && coded.oclif.exit !== 0) {

@@ -1,6 +1,7 @@
 import { Flags } from '@oclif/core';
 import { OrgplaneCommand } from '../../baseCommand.js';
 import { labDir } from '../../context.js';
+import { yesFlag } from '../../flags.js';
 import type { LabDownResult } from '../../lab/index.js';
 import { stepRunner } from '../../lab/liveSteps.js';
 
@@ -11,7 +12,7 @@ export default class LabDown extends OrgplaneCommand<LabDownResult> {
   static override examples = ['<%= config.bin %> lab down', '<%= config.bin %> lab down --purge --yes'];
   static override flags = {
     purge: Flags.boolean({ description: 'delete the lab data directory too', default: false }),
-    yes: Flags.boolean({ description: 'do not ask before purging', default: false }),
+    yes: yesFlag,
     dir: Flags.string({ description: 'lab directory', hidden: true }),
   };
 
