@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-import { execute } from '@oclif/core';
+import { execute } from '@oclif/core/execute';
 import { manifestIsStale, writeManifest } from './manifest.js';
 
 // A manifest older than the compiled commands would hide their new flags and commands:

@@ -1,7 +1,7 @@
 // The base of every orgplane command: `--json` prints exactly one JSON document (the
 // result, or {"error": ...}); people get a rendering and named errors on stderr.
 import { createInterface } from 'node:readline/promises';
-import { Command } from '@oclif/core';
+import { Command } from '@oclif/core/command';
 import { type ApiClient, createApiClient } from './apiClient.js';
 import { resolveContext } from './context.js';
 import { CliError, ExitCode, errorText, toCliError } from './errors.js';

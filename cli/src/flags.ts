@@ -2,7 +2,8 @@
 // once: a bad value is refused while oclif parses the command line, before run() reads
 // anything or asks anything, with the same named error (and exit code 2) wherever it is
 // typed. The rules stay in the parse functions these wrap (orgIds.ts, rollouts/parse.ts).
-import { Args, Flags } from '@oclif/core';
+import * as Args from '@oclif/core/args';
+import * as Flags from '@oclif/core/flags';
 import { CliError, ExitCode } from './errors.js';
 import { parseOrgId, parseOrgIdRange } from './orgIds.js';
 import { parseCheck, parseDuration, parsePercent, parseStagePercents, readOrgIdFile } from './rollouts/parse.js';

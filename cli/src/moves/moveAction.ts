@@ -1,6 +1,7 @@
 // `moves resume|abort|rollback|complete <id>`: one POST to /v1/moves/:id/<verb>, after a
 // confirmation for the destructive ones, and with --follow until the move rests.
-import { Args, Flags } from '@oclif/core';
+import * as Args from '@oclif/core/args';
+import * as Flags from '@oclif/core/flags';
 import { OrgplaneCommand } from '../baseCommand.js';
 import { ExitCode } from '../errors.js';
 import { reasonFlag } from '../flags.js';

@@ -1,5 +1,5 @@
 // advance, pause, resume, rollback and kill: one POST each, the same flag and answer.
-import { Args } from '@oclif/core';
+import * as Args from '@oclif/core/args';
 import { OrgplaneCommand } from '../baseCommand.js';
 import { reasonFlag } from '../flags.js';
 import { rolloutPath } from './api.js';

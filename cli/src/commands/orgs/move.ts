@@ -1,4 +1,4 @@
-import { Flags } from '@oclif/core';
+import * as Flags from '@oclif/core/flags';
 import { OrgplaneCommand } from '../../baseCommand.js';
 import { CliError, ExitCode } from '../../errors.js';
 import { orgIdArg, orgIdRangeFlag, reasonFlag, sharePercentFlag } from '../../flags.js';

@@ -1,4 +1,4 @@
-import { Flags } from '@oclif/core';
+import * as Flags from '@oclif/core/flags';
 import { OrgplaneCommand } from '../../baseCommand.js';
 import { orgIdFileFlag, reasonFlag } from '../../flags.js';
 import { formatStrata } from '../../rollouts/render.js';

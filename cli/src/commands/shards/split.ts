@@ -1,4 +1,4 @@
-import { Flags } from '@oclif/core';
+import * as Flags from '@oclif/core/flags';
 import type { RangesResult } from '@orgplane/control-plane';
 import { OrgplaneCommand } from '../../baseCommand.js';
 import { orgIdFlag, reasonFlag } from '../../flags.js';
