@@ -8,14 +8,12 @@
 // (to compare a before and an after on the same machine).
 import { spawn } from 'node:child_process';
 import { loadavg } from 'node:os';
-import path from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { startTestPostgres } from '../control-plane/dist/embedded/index.js';
 import { median, printFigure } from './lib.js';
-import { percentile, root, startControlPlane } from './propagationLib.js';
+import { cliBin, percentile, startControlPlane } from './propagationLib.js';
 
 const RUNS = Number(process.env.BENCH_RUNS ?? 15);
-const BIN = process.env.BENCH_CLI_BIN ? path.resolve(process.env.BENCH_CLI_BIN) : path.join(root, 'cli/bin/run.js');
 
 /** Spawns `node <args>` and resolves with its wall time in ms and its stdout; rejects on a non-zero exit. */
 function timed(args, env) {
@@ -45,9 +43,9 @@ async function main() {
     const env = { ...process.env, ORGPLANE_URL: cp.url, ORGPLANE_TOKEN: cp.adminToken, NO_COLOR: '1' };
     const cases = {
       node: ['-e', '0'],
-      version: [BIN, '--version'],
-      help: [BIN, '--help'],
-      shards_list: [BIN, 'shards', 'list', '--json'],
+      version: [cliBin, '--version'],
+      help: [cliBin, '--help'],
+      shards_list: [cliBin, 'shards', 'list', '--json'],
     };
     // One unmeasured round warms the file cache; `shards list` must really answer.
     for (const args of Object.values(cases)) await timed(args, env);
