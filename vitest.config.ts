@@ -15,6 +15,7 @@ export default defineConfig({
       { find: /^@orgplane\/control-plane\/api\/rules$/, replacement: src('./control-plane/src/api/rules.ts') },
       { find: /^@orgplane\/control-plane\/api$/, replacement: src('./control-plane/src/api/index.ts') },
       { find: /^@orgplane\/control-plane\/moves$/, replacement: src('./control-plane/src/features/moves/Move.ts') },
+      { find: /^@orgplane\/control-plane\/tokens$/, replacement: src('./control-plane/src/features/auth/createApiToken.ts') },
       { find: /^@orgplane\/control-plane$/, replacement: src('./control-plane/src/index.ts') },
       { find: /^@orgplane\/chaos$/, replacement: src('./chaos/src/index.ts') },
     ],

@@ -135,6 +135,9 @@ export async function withFollowingRuntimes(count, prefix, prepare, body) {
   }
 }
 
+/** The CLI the benches run: BENCH_CLI_BIN (another build's bin/run.js, to compare) or this one's. */
+export const cliBin = process.env.BENCH_CLI_BIN ? path.resolve(process.env.BENCH_CLI_BIN) : path.join(root, 'cli/bin/run.js');
+
 /**
  * Runs `orgplane <args> --json` as a real process; resolves with its JSON document.
  * @param {string} url
@@ -144,7 +147,7 @@ export async function withFollowingRuntimes(count, prefix, prepare, body) {
  */
 export function runCli(url, token, args) {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [path.join(root, 'cli/bin/run.js'), ...args, '--json'], {
+    const child = spawn(process.execPath, [cliBin, ...args, '--json'], {
       env: { ...process.env, ORGPLANE_URL: url, ORGPLANE_TOKEN: token },
       stdio: ['ignore', 'pipe', 'inherit'],
     });

@@ -12,7 +12,8 @@ const dir = `${root}schemas/`;
 const check = process.argv.includes('--check');
 
 const config = await Config.load(root);
-const files = schemaFiles(config.commands.map((c) => c.id));
+// Our commands, not the plugins' (autocomplete prints no --json document).
+const files = schemaFiles(config.commands.filter((c) => c.pluginName === config.pjson.name).map((c) => c.id));
 const present = (await readdir(dir)).filter((f) => f.endsWith('.json'));
 let stale = 0;
 for (const [file, text] of files) {

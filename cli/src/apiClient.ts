@@ -2,17 +2,18 @@
 
 import type { CliContext } from './context.js';
 import { ApiError, CliError, ExitCode } from './errors.js';
+import { type HttpRequest, type HttpResponse, httpRequest } from './httpRequest.js';
 
 export interface ApiClient {
   get<T>(path: string, query?: Record<string, string | number | undefined>): Promise<T>;
   send<T>(method: 'POST' | 'PUT' | 'PATCH' | 'DELETE', path: string, body?: unknown): Promise<T>;
 }
 
-export function createApiClient(ctx: CliContext, fetchImpl: typeof fetch = fetch): ApiClient {
+export function createApiClient(ctx: CliContext, send: HttpRequest = httpRequest): ApiClient {
   async function request<T>(method: string, path: string, body?: unknown): Promise<T> {
-    let res: Response;
+    let res: HttpResponse;
     try {
-      res = await fetchImpl(`${ctx.url}${path}`, {
+      res = await send(`${ctx.url}${path}`, {
         method,
         headers: {
           authorization: `Bearer ${ctx.token}`,

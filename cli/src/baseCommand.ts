@@ -1,10 +1,10 @@
 // The base of every orgplane command: `--json` prints exactly one JSON document (the
 // result, or {"error": ...}); people get a rendering and named errors on stderr.
 import { createInterface } from 'node:readline/promises';
-import { Command } from '@oclif/core';
+import { Command } from '@oclif/core/command';
 import { type ApiClient, createApiClient } from './apiClient.js';
 import { resolveContext } from './context.js';
-import { CliError, ExitCode, toCliError } from './errors.js';
+import { CliError, ExitCode, errorText, toCliError } from './errors.js';
 
 export abstract class OrgplaneCommand<T> extends Command {
   static override enableJsonFlag = true;
@@ -43,23 +43,11 @@ export abstract class OrgplaneCommand<T> extends Command {
     if (this.jsonEnabled()) {
       this.logJson({ error: cliError.toJSON() });
     } else {
-      process.stderr.write(`Error [${cliError.code}]: ${cliError.message}\n`);
-      if (cliError.hint) process.stderr.write(`  Try: ${cliError.hint}\n`);
+      process.stderr.write(errorText(cliError));
     }
     return undefined;
   }
 }
 
-/** Parse and validate an org id given on the command line. */
-export function parseOrgId(raw: string): number {
-  const n = Number(raw);
-  if (!/^\d+$/.test(raw.trim()) || !Number.isSafeInteger(n)) {
-    throw new CliError(
-      'INVALID_ORG_ID',
-      `'${raw}' is not an org id`,
-      'an org id is a whole number from 0 to 9007199254740991',
-      ExitCode.usage,
-    );
-  }
-  return n;
-}
+// Commands that parse org ids in run() import it from here; new ones take orgIdArg / orgIdFlag (flags.ts).
+export { parseOrgId } from './orgIds.js';

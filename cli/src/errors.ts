@@ -8,6 +8,8 @@ export const ExitCode = {
   notFound: 4,
   conflict: 5,
   unreachable: 6,
+  /** Like a shell's unknown command (and @oclif/plugin-not-found's). */
+  commandNotFound: 127,
 } as const;
 
 export class CliError extends Error {
@@ -25,6 +27,11 @@ export class CliError extends Error {
   toJSON() {
     return { name: this.name, code: this.code, message: this.message, hint: this.hint, exitCode: this.exitCode, details: this.details };
   }
+}
+
+/** How people see an error on stderr: its code and message, then what to try. */
+export function errorText(err: CliError): string {
+  return `Error [${err.code}]: ${err.message}\n${err.hint ? `  Try: ${err.hint}\n` : ''}`;
 }
 
 /** An error answer from the control plane, carrying its stable error code. */
@@ -73,7 +80,11 @@ const EXIT_BY_CODE: Readonly<Record<string, number>> = {
 
 /** Turn anything thrown into a CliError, keeping codes and hints of named errors. */
 export function toCliError(err: unknown): CliError {
-  if (err instanceof CliError) return err;
+  if (err instanceof CliError) {
+    // A custom flag's parse error comes back with oclif's framing around our message.
+    err.message = err.message.replace(/^Parsing --\S+ \n\t/, '').replace(/\nSee more help with --help$/, '');
+    return err;
+  }
   if (err instanceof Error) {
     const coded = err as Error & CodedError;
     if (coded.oclif?.exit !== undefined && coded.oclif.exit !== 0) {

@@ -1,5 +1,5 @@
 // Input rules of the tokens commands, one function each so a custom flag can wrap them.
-import { SCOPES, type Scope } from '@orgplane/control-plane';
+import { SCOPES, type Scope, TOKEN_NAME_MAX_LENGTH } from '@orgplane/control-plane/api/rules';
 import { CliError, ExitCode } from './errors.js';
 
 /** A token's scope: one of the control plane's SCOPES. */
@@ -14,10 +14,10 @@ export function parseScope(raw: string): Scope {
 /** A token's name: what audit rows show as the actor, so it must say something. */
 export function parseTokenName(raw: string): string {
   const name = raw.trim();
-  if (name.length === 0 || name.length > 200) {
+  if (name.length === 0 || name.length > TOKEN_NAME_MAX_LENGTH) {
     throw new CliError(
       'INVALID_TOKEN_NAME',
-      name.length === 0 ? 'a token needs a name' : 'a token name is at most 200 characters',
+      name.length === 0 ? 'a token needs a name' : `a token name is at most ${TOKEN_NAME_MAX_LENGTH} characters`,
       'name it after who or what uses it, for example --name ci-deploy',
       ExitCode.usage,
     );

@@ -2,7 +2,8 @@
 // primaries), start, migrate, seed, mint the admin token, start and configure the control
 // plane, start Prometheus.
 import { randomBytes } from 'node:crypto';
-import { createApiToken, migrate } from '@orgplane/control-plane';
+import { migrate } from '@orgplane/control-plane';
+import { createApiToken } from '@orgplane/control-plane/tokens';
 import { freePort } from '@orgplane/embedded';
 import { clusterId, type LabConfig, orgBlocks, replicaId, replicationSlotName } from './config.js';
 import { controlPlaneUrl } from './controlPlaneProcess.js';

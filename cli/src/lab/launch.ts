@@ -2,7 +2,7 @@
 // slots exist), start the control plane and Prometheus, wait for the replicas, save the
 // CLI context; and on failure stop exactly what this call started.
 import { existsSync } from 'node:fs';
-import { createApiToken } from '@orgplane/control-plane';
+import { createApiToken } from '@orgplane/control-plane/tokens';
 import { freePort } from '@orgplane/embedded';
 import { controlPlaneUrl, spawnControlPlane, stopControlPlane, waitReady } from './controlPlaneProcess.js';
 import { hintOf, LabError } from './errors.js';

@@ -1,12 +1,8 @@
 // The CLI's live view of a lab command: its steps as a listr2 task list on stderr, for
-// people at a terminal. Under --json or without a terminal the steps run quietly.
-import { DefaultRenderer, Listr, ListrLogger, type ListrTask, PRESET_TIMER, ProcessOutput, SimpleRenderer } from 'listr2';
+// people at a terminal. Under --json or without a terminal the steps run quietly, and
+// listr2 is not even loaded.
+import type { ListrTask } from 'listr2';
 import { runQuietly, type Step, type StepRunner } from './steps.js';
-
-/** stdout carries the command's result, so the task list draws on stderr whatever stdout is. */
-class StderrRenderer extends DefaultRenderer {
-  static override nonTTY = true;
-}
 
 function toTask(step: Step): ListrTask {
   return {
@@ -23,6 +19,11 @@ function toTask(step: Step): ListrTask {
 
 const runLive: StepRunner = async (steps) => {
   if (steps.length === 0) return;
+  const { DefaultRenderer, Listr, ListrLogger, PRESET_TIMER, ProcessOutput, SimpleRenderer } = await import('listr2');
+  /** stdout carries the command's result, so the task list draws on stderr whatever stdout is. */
+  class StderrRenderer extends DefaultRenderer {
+    static override nonTTY = true;
+  }
   const logger = new ListrLogger({ processOutput: new ProcessOutput(process.stderr, process.stderr) });
   // listr2 wraps its list at process.stdout's width: a terminal that reports none (a pty
   // nobody sized, as under `script`) gets one line per event instead of a redrawn list.

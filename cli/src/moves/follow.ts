@@ -2,7 +2,7 @@
 // (never the moves), and the outcome that decides the exit code.
 import type { ApiClient } from '../apiClient.js';
 import { followMoves, followStopped } from './followMoves.js';
-import { movesView } from './liveView.js';
+import type { MovesView } from './liveView.js';
 import { ARRIVED_STATES, type Move } from './types.js';
 
 /** `arrived`: every move is flipped or completed; `stopped`: one failed, was aborted or rolled back. */
@@ -13,12 +13,21 @@ export interface Followed {
   outcome: FollowOutcome;
 }
 
+const quietView: MovesView = { update() {}, close: async () => {} };
+
+/** The live view for a person at a terminal, else nothing; listr2 loads only for the former. */
+async function movesView(json: boolean, first: Move[]): Promise<MovesView> {
+  if (json || !process.stderr.isTTY) return quietView;
+  const { liveView } = await import('./liveView.js');
+  return liveView(first);
+}
+
 export async function followWithView(
   api: ApiClient,
   first: Move[],
   opts: { json: boolean; batchId?: string; arrived?: ReadonlySet<string> },
 ): Promise<Followed> {
-  const view = movesView(opts.json, first);
+  const view = await movesView(opts.json, first);
   const interrupted = new AbortController();
   const onSigint = () => interrupted.abort();
   process.once('SIGINT', onSigint);

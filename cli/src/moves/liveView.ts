@@ -2,7 +2,8 @@
 // lag and fence window in the title, a line per table under it), or for a batch too big
 // to list one task with the counts by state and the moves being worked on. It draws on
 // stderr, like the lab's steps (cli/src/lab/liveSteps.ts), and only for a person at a
-// terminal: under --json or without a terminal nothing is drawn.
+// terminal: under --json or without a terminal nothing is drawn, and this module (and
+// listr2) is not even loaded (see follow.ts).
 import { DefaultRenderer, Listr, ListrLogger, type ListrTask, PRESET_TIMER, ProcessOutput, SimpleRenderer } from 'listr2';
 import { ACTIVE_STATES, isResting } from './followMoves.js';
 import { batchTitle, moveDetailLines, moveTitle } from './format.js';
@@ -16,8 +17,6 @@ export interface MovesView {
   /** Ends the view (tasks still moving end as skipped) once it has drawn its last frame. */
   close(): Promise<void>;
 }
-
-export const quietView: MovesView = { update() {}, close: async () => {} };
 
 /** stdout carries the command's result, so the task list draws on stderr whatever stdout is. */
 class StderrRenderer extends DefaultRenderer {
@@ -127,9 +126,4 @@ export function liveView(first: Move[]): MovesView {
       await running;
     },
   };
-}
-
-/** The live view for a person at a terminal, else nothing. */
-export function movesView(json: boolean, first: Move[]): MovesView {
-  return !json && process.stderr.isTTY ? liveView(first) : quietView;
 }

@@ -1,6 +1,7 @@
 // advance, pause, resume, rollback and kill: one POST each, the same flag and answer.
-import { Args, Flags } from '@oclif/core';
+import * as Args from '@oclif/core/args';
 import { OrgplaneCommand } from '../baseCommand.js';
+import { reasonFlag } from '../flags.js';
 import { rolloutPath } from './api.js';
 import { formatRolloutLine } from './render.js';
 import type { Rollout } from './types.js';
@@ -8,12 +9,12 @@ import type { Rollout } from './types.js';
 export type Transition = 'advance' | 'pause' | 'resume' | 'rollback' | 'kill';
 
 export abstract class TransitionCommand extends OrgplaneCommand<Rollout> {
+  // The verbs inherit baseFlags and restate args (`static override args = TransitionCommand.args`:
+  // oclif's parse reads a command's own args only); the destructive ones add `flags = { yes: yesFlag }`.
   static override args = {
     flag: Args.string({ description: 'the rollout flag, from `orgplane rollouts list`', required: true }),
   };
-  static override flags = {
-    reason: Flags.string({ description: 'why, kept in the audit log' }),
-  };
+  static override baseFlags = { reason: reasonFlag };
 
   protected abstract readonly transition: Transition;
 
@@ -25,7 +26,7 @@ export abstract class TransitionCommand extends OrgplaneCommand<Rollout> {
   protected async execute(): Promise<Rollout> {
     const { args, flags } = await this.parse(this.constructor as typeof TransitionCommand);
     const question = this.confirmation(args.flag);
-    if (question) await this.confirm(question, Boolean((flags as { yes?: boolean }).yes));
+    if (question) await this.confirm(question, (flags as { yes?: boolean }).yes === true);
     return this.api().send<Rollout>('POST', rolloutPath(args.flag, this.transition), { reason: flags.reason });
   }
 
@@ -33,6 +34,3 @@ export abstract class TransitionCommand extends OrgplaneCommand<Rollout> {
     this.log(formatRolloutLine(result));
   }
 }
-
-/** --yes for the destructive transitions. */
-export const yesFlag = { yes: Flags.boolean({ description: 'do not ask for confirmation', default: false }) };

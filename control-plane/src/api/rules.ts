@@ -2,6 +2,7 @@
 // checks what people type against them. This module imports nothing but the runtime's
 // wire rules, so the CLI can load it at start-up (@orgplane/control-plane/api/rules)
 // without loading a schema library.
+import { SCOPES, type Scope } from '../features/auth/Actor.js';
 import { MOVE_STATES } from '../features/moves/Move.js';
 
 export {
@@ -12,7 +13,7 @@ export {
   PERCENT_MAX,
   PERCENT_MIN,
 } from '@orgplane/runtime/wire';
-export { MOVE_STATES };
+export { MOVE_STATES, SCOPES, type Scope };
 
 // shared
 /** Cluster and replica ids: lowercase DNS-label-like names. */

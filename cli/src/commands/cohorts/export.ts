@@ -1,5 +1,6 @@
 import path from 'node:path';
-import { Args, Flags } from '@oclif/core';
+import * as Args from '@oclif/core/args';
+import * as Flags from '@oclif/core/flags';
 import { OrgplaneCommand } from '../../baseCommand.js';
 import { CliError, ExitCode } from '../../errors.js';
 import { type ExportFormat, type ExportSummary, exportCohortToFile, writeCohort } from '../../rollouts/exportCohort.js';

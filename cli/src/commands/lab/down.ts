@@ -1,7 +1,8 @@
-import { Flags } from '@oclif/core';
+import * as Flags from '@oclif/core/flags';
 import { OrgplaneCommand } from '../../baseCommand.js';
 import { labDir } from '../../context.js';
-import { type LabDownResult, labDown } from '../../lab/index.js';
+import { yesFlag } from '../../flags.js';
+import type { LabDownResult } from '../../lab/index.js';
 import { stepRunner } from '../../lab/liveSteps.js';
 
 export type { LabDownResult };
@@ -11,7 +12,7 @@ export default class LabDown extends OrgplaneCommand<LabDownResult> {
   static override examples = ['<%= config.bin %> lab down', '<%= config.bin %> lab down --purge --yes'];
   static override flags = {
     purge: Flags.boolean({ description: 'delete the lab data directory too', default: false }),
-    yes: Flags.boolean({ description: 'do not ask before purging', default: false }),
+    yes: yesFlag,
     dir: Flags.string({ description: 'lab directory', hidden: true }),
   };
 
@@ -19,6 +20,8 @@ export default class LabDown extends OrgplaneCommand<LabDownResult> {
     const { flags } = await this.parse(LabDown);
     const dir = labDir(flags.dir);
     if (flags.purge) await this.confirm(`Delete the lab and all its data in ${dir}?`, flags.yes);
+    // The lab's modules (execa, embedded Postgres...) load when a lab command runs, not before.
+    const { labDown } = await import('../../lab/index.js');
     return labDown({ dir, purge: flags.purge, runSteps: stepRunner(this.jsonEnabled()) });
   }
 

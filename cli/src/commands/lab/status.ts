@@ -1,8 +1,8 @@
-import { Flags } from '@oclif/core';
+import * as Flags from '@oclif/core/flags';
 import { OrgplaneCommand } from '../../baseCommand.js';
 import { labDir } from '../../context.js';
 import { CliError, ExitCode } from '../../errors.js';
-import { type LabPresent, labStatus } from '../../lab/index.js';
+import type { LabPresent } from '../../lab/index.js';
 
 export type LabStatusResult = LabPresent;
 
@@ -36,6 +36,7 @@ export default class LabStatusCommand extends OrgplaneCommand<LabStatusResult> {
 
   protected async execute(): Promise<LabStatusResult> {
     const { flags } = await this.parse(LabStatusCommand);
+    const { labStatus } = await import('../../lab/index.js');
     const status = await labStatus({ dir: labDir(flags.dir) });
     if (status.state === 'absent') {
       throw new CliError('LAB_NOT_FOUND', `no lab in ${status.dir}`, 'run `orgplane lab up`', ExitCode.notFound);

@@ -1,7 +1,7 @@
-import { Flags } from '@oclif/core';
+import * as Flags from '@oclif/core/flags';
 import { OrgplaneCommand } from '../../baseCommand.js';
 import { labDir } from '../../context.js';
-import { type LabUpResult, labUp } from '../../lab/index.js';
+import type { LabUpResult } from '../../lab/index.js';
 import { stepRunner } from '../../lab/liveSteps.js';
 import { renderLabStatus } from './status.js';
 
@@ -27,6 +27,7 @@ export default class LabUp extends OrgplaneCommand<LabUpResult> {
 
   protected async execute(): Promise<LabUpResult> {
     const { flags } = await this.parse(LabUp);
+    const { labUp } = await import('../../lab/index.js');
     return labUp({
       dir: labDir(flags.dir),
       orgs: flags.orgs,

@@ -1,4 +1,5 @@
-import { confirmFlag, MoveActionCommand, moveActionArgs, moveActionFlags } from '../../moves/moveAction.js';
+import { yesFlag } from '../../flags.js';
+import { MoveActionCommand } from '../../moves/moveAction.js';
 import type { Move, MoveState } from '../../moves/types.js';
 
 export type { Move as MovesAbortResult } from '../../moves/types.js';
@@ -9,8 +10,10 @@ export default class MovesAbort extends MoveActionCommand {
     '<%= config.bin %> moves abort mv_3f9c2a71b04e8d65 --yes',
     '<%= config.bin %> moves abort mv_3f9c2a71b04e8d65 --follow --reason "target too slow"',
   ];
-  static override args = moveActionArgs;
-  static override flags = { ...moveActionFlags, ...confirmFlag };
+  // Command.parse() spreads the class ({...ctor}), which drops inherited args (flags come
+  // through baseFlags): name them here.
+  static override args = MoveActionCommand.args;
+  static override flags = { yes: yesFlag };
   protected readonly verb = 'abort';
   protected readonly arrived: ReadonlySet<MoveState> = new Set(['aborted']);
   protected override question(m: Move): string {

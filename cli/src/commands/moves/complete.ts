@@ -1,4 +1,5 @@
-import { confirmFlag, MoveActionCommand, moveActionArgs, moveActionFlags } from '../../moves/moveAction.js';
+import { yesFlag } from '../../flags.js';
+import { MoveActionCommand } from '../../moves/moveAction.js';
 import type { Move, MoveState } from '../../moves/types.js';
 
 export type { Move as MovesCompleteResult } from '../../moves/types.js';
@@ -9,8 +10,10 @@ export default class MovesComplete extends MoveActionCommand {
     '<%= config.bin %> moves complete mv_3f9c2a71b04e8d65 --yes',
     '<%= config.bin %> moves complete mv_3f9c2a71b04e8d65 --yes --follow --json',
   ];
-  static override args = moveActionArgs;
-  static override flags = { ...moveActionFlags, ...confirmFlag };
+  // Command.parse() spreads the class ({...ctor}), which drops inherited args (flags come
+  // through baseFlags): name them here.
+  static override args = MoveActionCommand.args;
+  static override flags = { yes: yesFlag };
   protected readonly verb = 'complete';
   protected readonly arrived: ReadonlySet<MoveState> = new Set(['completed']);
   protected override question(m: Move): string {

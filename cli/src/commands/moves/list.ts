@@ -1,5 +1,6 @@
-import { Flags } from '@oclif/core';
-import { OrgplaneCommand, parseOrgId } from '../../baseCommand.js';
+import * as Flags from '@oclif/core/flags';
+import { OrgplaneCommand } from '../../baseCommand.js';
+import { orgIdFlag } from '../../flags.js';
 import { renderMoves } from '../../moves/render.js';
 import { MOVE_STATES, type Move } from '../../moves/types.js';
 
@@ -18,7 +19,7 @@ export default class MovesList extends OrgplaneCommand<MovesListResult> {
   static override flags = {
     state: Flags.string({ description: 'only moves in this state', options: [...MOVE_STATES] }),
     batch: Flags.string({ description: 'only the moves of this batch (mb_...)' }),
-    org: Flags.string({ description: 'only the moves of this org' }),
+    org: orgIdFlag({ description: 'only the moves of this org' }),
     limit: Flags.integer({ description: 'how many moves', default: 100, min: 1, max: 1000 }),
     before: Flags.string({ description: 'only moves older than this move id (paging)' }),
   };
@@ -28,7 +29,7 @@ export default class MovesList extends OrgplaneCommand<MovesListResult> {
     return this.api().get<MovesListResult>('/v1/moves', {
       state: flags.state,
       batchId: flags.batch,
-      orgId: flags.org === undefined ? undefined : parseOrgId(flags.org),
+      orgId: flags.org,
       limit: flags.limit,
       before: flags.before,
     });

@@ -1,4 +1,4 @@
-import { MoveActionCommand, moveActionArgs, moveActionFlags } from '../../moves/moveAction.js';
+import { MoveActionCommand } from '../../moves/moveAction.js';
 import { ARRIVED_STATES } from '../../moves/types.js';
 
 export type { Move as MovesResumeResult } from '../../moves/types.js';
@@ -9,8 +9,9 @@ export default class MovesResume extends MoveActionCommand {
     '<%= config.bin %> moves resume mv_3f9c2a71b04e8d65',
     '<%= config.bin %> moves resume mv_3f9c2a71b04e8d65 --follow --reason "replica caught up"',
   ];
-  static override args = moveActionArgs;
-  static override flags = moveActionFlags;
+  // Command.parse() spreads the class ({...ctor}), which drops inherited args (flags come
+  // through baseFlags): name them here.
+  static override args = MoveActionCommand.args;
   protected readonly verb = 'resume';
   protected readonly arrived = ARRIVED_STATES;
 }

@@ -1,4 +1,5 @@
-import { confirmFlag, MoveActionCommand, moveActionArgs, moveActionFlags } from '../../moves/moveAction.js';
+import { yesFlag } from '../../flags.js';
+import { MoveActionCommand } from '../../moves/moveAction.js';
 import type { Move, MoveState } from '../../moves/types.js';
 
 export type { Move as MovesRollbackResult } from '../../moves/types.js';
@@ -9,8 +10,10 @@ export default class MovesRollback extends MoveActionCommand {
     '<%= config.bin %> moves rollback mv_3f9c2a71b04e8d65 --yes',
     '<%= config.bin %> moves rollback mv_3f9c2a71b04e8d65 --yes --follow --reason "p99 up on primary-2"',
   ];
-  static override args = moveActionArgs;
-  static override flags = { ...moveActionFlags, ...confirmFlag };
+  // Command.parse() spreads the class ({...ctor}), which drops inherited args (flags come
+  // through baseFlags): name them here.
+  static override args = MoveActionCommand.args;
+  static override flags = { yes: yesFlag };
   protected readonly verb = 'rollback';
   protected readonly arrived: ReadonlySet<MoveState> = new Set(['rolled_back']);
   protected override question(m: Move): string {

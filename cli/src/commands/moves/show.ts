@@ -1,4 +1,4 @@
-import { Args } from '@oclif/core';
+import * as Args from '@oclif/core/args';
 import { OrgplaneCommand } from '../../baseCommand.js';
 import { renderMove } from '../../moves/render.js';
 import type { Move } from '../../moves/types.js';

@@ -1,6 +1,6 @@
-import { Args } from '@oclif/core';
 import type { OrgLocation } from '@orgplane/control-plane';
-import { OrgplaneCommand, parseOrgId } from '../../baseCommand.js';
+import { OrgplaneCommand } from '../../baseCommand.js';
+import { orgIdArg } from '../../flags.js';
 
 /** The control plane's answer, as it is. */
 export type OrgsLocateResult = OrgLocation;
@@ -9,13 +9,12 @@ export default class OrgsLocate extends OrgplaneCommand<OrgsLocateResult> {
   static override summary = 'Show which cluster serves an org, and why (a per-org placement or its range).';
   static override examples = ['<%= config.bin %> orgs locate 42', '<%= config.bin %> orgs locate 42 --json'];
   static override args = {
-    orgId: Args.string({ description: 'the org id', required: true }),
+    orgId: orgIdArg({ description: 'the org id', required: true }),
   };
 
   protected async execute(): Promise<OrgsLocateResult> {
     const { args } = await this.parse(OrgsLocate);
-    const orgId = parseOrgId(args.orgId);
-    return this.api().get<OrgsLocateResult>(`/v1/orgs/${orgId}/location`);
+    return this.api().get<OrgsLocateResult>(`/v1/orgs/${args.orgId}/location`);
   }
 
   protected render(r: OrgsLocateResult): void {

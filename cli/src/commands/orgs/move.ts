@@ -1,9 +1,11 @@
-import { Args, Flags } from '@oclif/core';
-import { OrgplaneCommand, parseOrgId } from '../../baseCommand.js';
+import * as Flags from '@oclif/core/flags';
+import { OrgplaneCommand } from '../../baseCommand.js';
 import { CliError, ExitCode } from '../../errors.js';
+import { orgIdArg, orgIdRangeFlag, reasonFlag, sharePercentFlag } from '../../flags.js';
 import { type FollowOutcome, followWithView } from '../../moves/follow.js';
 import { renderMoves } from '../../moves/render.js';
 import type { CreateMovesAnswer, Move, MoveBatch } from '../../moves/types.js';
+import type { OrgIdRange } from '../../orgIds.js';
 
 export interface OrgsMoveResult {
   batch: MoveBatch;
@@ -26,16 +28,15 @@ A flipped move is reversible until it completes: \`orgplane moves rollback <id>\
     '<%= config.bin %> orgs move --from primary-1 --to primary-3 --percent 10 --concurrency 8 --follow',
     '<%= config.bin %> orgs move --from primary-1 --to primary-3 --percent 50 --range 1-5000 --json',
   ];
-  // Org ids are variadic: `orgs move 42 43 44`.
-  static override strict = false;
   static override args = {
-    orgId: Args.string({ description: 'ids of the orgs to move (one or more)', required: false }),
+    // Variadic: `orgs move 42 43 44`.
+    orgId: orgIdArg({ description: 'ids of the orgs to move (one or more)', required: false, multiple: true }),
   };
   static override flags = {
     to: Flags.string({ description: 'id of the cluster the orgs move to', required: true }),
     from: Flags.string({ description: 'with --percent: the cluster whose orgs move' }),
-    percent: Flags.string({ description: 'with --from: the share of its orgs to move, a whole number 0..100' }),
-    range: Flags.string({ description: 'with --percent: only orgs in this inclusive id range, as <lo>-<hi>' }),
+    percent: sharePercentFlag({ description: 'with --from: the share of its orgs to move, a whole number 0..100' }),
+    range: orgIdRangeFlag({ description: 'with --percent: only orgs in this inclusive id range, as <lo>-<hi>' }),
     concurrency: Flags.integer({ description: 'moves of the batch running at once (1..32) [default: 4]', min: 1, max: 32 }),
     'fence-deadline-ms': Flags.integer({
       description: 'longest write block of a cutover before it is retried later (50..10000) [default: 1000]',
@@ -47,14 +48,14 @@ A flipped move is reversible until it completes: \`orgplane moves rollback <id>\
       min: 0,
       max: 604_800,
     }),
-    reason: Flags.string({ description: 'why, kept in the audit log' }),
+    reason: reasonFlag,
     follow: Flags.boolean({ description: 'show live progress and wait until every move rests', default: false }),
   };
 
   protected async execute(): Promise<OrgsMoveResult> {
-    const { argv, flags } = await this.parse(OrgsMove);
+    const { args, flags } = await this.parse(OrgsMove);
     const body = {
-      ...selection(argv as string[], flags),
+      ...selection(orgIdsOf(args.orgId), flags),
       to: flags.to,
       concurrency: flags.concurrency,
       fenceDeadlineMs: flags['fence-deadline-ms'],
@@ -85,44 +86,34 @@ A flipped move is reversible until it completes: \`orgplane moves rollback <id>\
 
 interface SelectionFlags {
   from?: string;
-  percent?: string;
-  range?: string;
+  percent?: number;
+  range?: OrgIdRange;
 }
 
-type Selection = { orgIds: number[] } | { from: string; percent: number; range?: { lo: number; hi: number } };
+type Selection = { orgIds: number[] } | { from: string; percent: number; range?: OrgIdRange };
 
 /** Either org ids or --from with --percent, never both: checked here so that nothing is sent. */
-function selection(args: string[], flags: SelectionFlags): Selection {
+function selection(orgIds: number[], flags: SelectionFlags): Selection {
   const byShare = flags.percent !== undefined || flags.from !== undefined || flags.range !== undefined;
-  if (args.length > 0 && byShare) {
+  if (orgIds.length > 0 && byShare) {
     throw invalid(
       'give org ids, or --from with --percent, not both',
       'orgplane orgs move 42 --to primary-2, or orgplane orgs move --from primary-1 --to primary-2 --percent 10',
     );
   }
-  if (args.length > 0) return { orgIds: args.map(parseOrgId) };
+  if (orgIds.length > 0) return { orgIds };
   if (flags.from === undefined || flags.percent === undefined) {
     throw invalid(
       'say which orgs move: org ids, or --from with --percent',
       'orgplane orgs move 42 --to primary-2, or orgplane orgs move --from primary-1 --to primary-2 --percent 10',
     );
   }
-  const percent = Number(flags.percent);
-  if (!/^\s*-?\d+\s*$/.test(flags.percent) || percent < 0 || percent > 100) {
-    throw invalid(`--percent must be a whole number from 0 to 100, got '${flags.percent}'`, '--percent 10');
-  }
-  return { from: flags.from, percent, ...(flags.range === undefined ? {} : { range: parseRange(flags.range) }) };
+  return { from: flags.from, percent: flags.percent, ...(flags.range === undefined ? {} : { range: flags.range }) };
 }
 
-function parseRange(raw: string): { lo: number; hi: number } {
-  const match = /^\s*(\d+)\s*-\s*(\d+)\s*$/.exec(raw);
-  if (!match?.[1] || !match[2])
-    throw new CliError('INVALID_RANGE', `'${raw}' is not a range`, 'write it as <lo>-<hi>, for example 1-5000', ExitCode.usage);
-  const lo = parseOrgId(match[1]);
-  const hi = parseOrgId(match[2]);
-  if (lo > hi)
-    throw new CliError('INVALID_RANGE', `range ${lo}-${hi} ends before it starts`, 'write the lower org id first', ExitCode.usage);
-  return { lo, hi };
+/** The variadic arg's values (oclif types a variadic arg as one value). */
+function orgIdsOf(value: number | number[] | undefined): number[] {
+  return value === undefined ? [] : Array.isArray(value) ? value : [value];
 }
 
 function invalid(message: string, example: string): CliError {

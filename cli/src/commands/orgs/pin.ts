@@ -1,8 +1,9 @@
-import { Args, Flags } from '@oclif/core';
+import * as Flags from '@oclif/core/flags';
 import type { OrgLocation } from '@orgplane/control-plane';
 import type { WirePlacement } from '@orgplane/runtime/wire';
-import { OrgplaneCommand, parseOrgId } from '../../baseCommand.js';
+import { OrgplaneCommand } from '../../baseCommand.js';
 import { ApiError } from '../../errors.js';
+import { orgIdArg, reasonFlag } from '../../flags.js';
 
 /** The org's pin; `changed` is false when it was pinned already (nothing was written). */
 export interface OrgsPinResult {
@@ -18,16 +19,16 @@ export default class OrgsPin extends OrgplaneCommand<OrgsPinResult> {
     'The pin always names the cluster the org is routed to at this moment: it never sends an org elsewhere (its rows would be stranded). To move an org, use `orgs move`. An org pinned already stays as it is.';
   static override examples = ['<%= config.bin %> orgs pin 42 --reason "VIP, keep on primary-1"', '<%= config.bin %> orgs pin 42 --json'];
   static override args = {
-    orgId: Args.string({ description: 'the org id', required: true }),
+    orgId: orgIdArg({ description: 'the org id', required: true }),
   };
   static override flags = {
     'expected-version': Flags.integer({ description: 'refuse (409) unless the map is still at this version', min: 0 }),
-    reason: Flags.string({ description: 'why, kept in the audit log' }),
+    reason: reasonFlag,
   };
 
   protected async execute(): Promise<OrgsPinResult> {
     const { args, flags } = await this.parse(OrgsPin);
-    const orgId = parseOrgId(args.orgId);
+    const { orgId } = args;
     const api = this.api();
     const here = await api.get<OrgLocation>(`/v1/orgs/${orgId}/location`);
     if (here.placement) return { orgId, changed: false, version: here.version, placement: here.placement };

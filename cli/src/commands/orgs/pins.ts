@@ -1,4 +1,5 @@
-import { Flags } from '@oclif/core';
+import * as Flags from '@oclif/core/flags';
+import { PLACEMENTS_LIMIT_DEFAULT, PLACEMENTS_LIMIT_MAX } from '@orgplane/control-plane/api/rules';
 import type { WirePlacement } from '@orgplane/runtime/wire';
 import { OrgplaneCommand } from '../../baseCommand.js';
 import { formatTable } from '../../table.js';
@@ -18,7 +19,7 @@ export default class OrgsPins extends OrgplaneCommand<OrgsPinsResult> {
   ];
   static override flags = {
     cluster: Flags.string({ description: 'only the pins to this cluster' }),
-    limit: Flags.integer({ description: 'how many pins', default: 100, min: 1, max: 10_000 }),
+    limit: Flags.integer({ description: 'how many pins', default: PLACEMENTS_LIMIT_DEFAULT, min: 1, max: PLACEMENTS_LIMIT_MAX }),
     after: Flags.integer({ description: 'only org ids above this one (paging)', min: 0 }),
   };
 

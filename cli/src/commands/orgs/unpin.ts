@@ -1,5 +1,6 @@
-import { Args, Flags } from '@oclif/core';
-import { OrgplaneCommand, parseOrgId } from '../../baseCommand.js';
+import * as Flags from '@oclif/core/flags';
+import { OrgplaneCommand } from '../../baseCommand.js';
+import { orgIdArg, reasonFlag, yesFlag } from '../../flags.js';
 
 /** The control plane's answer, with the org it was about. */
 export interface OrgsUnpinResult {
@@ -16,17 +17,17 @@ export default class OrgsUnpin extends OrgplaneCommand<OrgsUnpinResult> {
     '<%= config.bin %> orgs unpin 42 --reason "no longer VIP" --yes --json',
   ];
   static override args = {
-    orgId: Args.string({ description: 'the org id', required: true }),
+    orgId: orgIdArg({ description: 'the org id', required: true }),
   };
   static override flags = {
     'expected-version': Flags.integer({ description: 'refuse (409) unless the map is still at this version', min: 0 }),
-    reason: Flags.string({ description: 'why, kept in the audit log' }),
-    yes: Flags.boolean({ description: 'do not ask for confirmation', default: false }),
+    reason: reasonFlag,
+    yes: yesFlag,
   };
 
   protected async execute(): Promise<OrgsUnpinResult> {
     const { args, flags } = await this.parse(OrgsUnpin);
-    const orgId = parseOrgId(args.orgId);
+    const { orgId } = args;
     await this.confirm(`Unpin org ${orgId}? Its range routes it from then on.`, flags.yes);
     const res = await this.api().send<{ version: number }>('DELETE', `/v1/placements/${orgId}`, {
       reason: flags.reason,

@@ -1,6 +1,6 @@
-import { Flags } from '@oclif/core';
+import * as Flags from '@oclif/core/flags';
 import { OrgplaneCommand } from '../../baseCommand.js';
-import { readOrgIdFile } from '../../rollouts/parse.js';
+import { orgIdFileFlag, reasonFlag } from '../../flags.js';
 import { formatStrata } from '../../rollouts/render.js';
 import type { PilotSelection } from '../../rollouts/types.js';
 
@@ -19,18 +19,17 @@ export default class PilotSelect extends OrgplaneCommand<PilotSelectResult> {
     count: Flags.integer({ description: 'how many orgs to select', required: true, min: 1 }),
     seed: Flags.integer({ description: 'the sampling seed; the same seed gives the same cohort', required: true, min: 0 }),
     name: Flags.string({ description: 'the cohort name (default: pilot-<seed>-<count>)' }),
-    exclude: Flags.string({ description: 'a file of org ids never to select, one a line or comma separated' }),
-    reason: Flags.string({ description: 'why, kept in the audit log' }),
+    exclude: orgIdFileFlag({ description: 'a file of org ids never to select, one a line or comma separated' }),
+    reason: reasonFlag,
   };
 
   protected async execute(): Promise<PilotSelectResult> {
     const { flags } = await this.parse(PilotSelect);
-    const exclude = flags.exclude === undefined ? undefined : await readOrgIdFile(flags.exclude);
     return this.api().send<PilotSelection>('POST', '/v1/pilot/select', {
       name: flags.name ?? `pilot-${flags.seed}-${flags.count}`,
       count: flags.count,
       seed: flags.seed,
-      ...(exclude === undefined ? {} : { exclude }),
+      ...(flags.exclude === undefined ? {} : { exclude: flags.exclude }),
       ...(flags.reason === undefined ? {} : { reason: flags.reason }),
     });
   }

@@ -11,8 +11,8 @@ export default class RolloutsAdvance extends TransitionCommand {
     '<%= config.bin %> rollouts advance new-invoices',
     '<%= config.bin %> rollouts advance new-invoices --reason "pilot looked fine for a day" --json',
   ];
-  // oclif copies a command's own static args and flags only: name them here.
+  // Command.parse() spreads the class ({...ctor}), which drops inherited args (flags come
+  // through baseFlags): name them here.
   static override args = TransitionCommand.args;
-  static override flags = TransitionCommand.flags;
   protected readonly transition: Transition = 'advance';
 }

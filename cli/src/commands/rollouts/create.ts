@@ -1,7 +1,9 @@
-import { Args, Flags } from '@oclif/core';
+import * as Args from '@oclif/core/args';
+import * as Flags from '@oclif/core/flags';
 import { OrgplaneCommand } from '../../baseCommand.js';
 import { CliError, ExitCode } from '../../errors.js';
-import { parseCheck, parseDuration, parseStagePercents, readPlan, stagesFromFlags } from '../../rollouts/parse.js';
+import { checkFlag, durationFlag, reasonFlag, stagesFlag } from '../../flags.js';
+import { readPlan, stagesFromFlags } from '../../rollouts/parse.js';
 import { formatRollout } from '../../rollouts/render.js';
 import type {
   NoDataPolicy,
@@ -32,7 +34,7 @@ A first stage "pilot" (0%) holds only the --pilot-cohort (see \`orgplane pilot s
     flag: Args.string({ description: 'the flag name, as services check it', required: true }),
   };
   static override flags = {
-    stages: Flags.string({
+    stages: stagesFlag({
       description: 'stage percents, strictly increasing; "pilot" first means 0% plus the pilot cohort',
       exactlyOne: ['stages', 'plan'],
     }),
@@ -40,21 +42,18 @@ A first stage "pilot" (0%) holds only the --pilot-cohort (see \`orgplane pilot s
       description: 'a JSON file with the stages (percent, minDwellSeconds, checks) and analysis',
       exclusive: ['check', 'min-dwell'],
     }),
-    check: Flags.string({
-      description: "an SLO guard on every stage, 'name:promql<threshold' (or <=, >, >=); repeatable",
-      multiple: true,
-    }),
-    'min-dwell': Flags.string({ description: 'minimum time in each stage before it may advance (seconds, or 30m, 2h)' }),
+    check: checkFlag({ description: "an SLO guard on every stage, 'name:promql<threshold' (or <=, >, >=); repeatable" }),
+    'min-dwell': durationFlag({ description: 'minimum time in each stage before it may advance (seconds, or 30m, 2h)' }),
     'pilot-cohort': Flags.string({ description: 'the cohort that is in from the first stage on' }),
     mode: Flags.string({ description: 'automatic: gates advance stages by themselves', options: ['manual', 'automatic'] }),
     'on-failure': Flags.string({ description: 'what a failing gate does', options: ['pause', 'rollback'] }),
-    interval: Flags.string({ description: 'how often checks are evaluated (seconds, or 30s, 1m)' }),
+    interval: durationFlag({ description: 'how often checks are evaluated (seconds, or 30s, 1m)' }),
     'failure-limit': Flags.integer({ description: 'failed evaluations before the gate trips', min: 1 }),
     'min-samples': Flags.integer({ description: 'evaluations needed before a stage may pass', min: 0 }),
     'no-data': Flags.string({ description: 'what a check without data counts as', options: ['pass', 'fail', 'hold'] }),
     'group-id': Flags.string({ description: 'the Unleash groupId for bucketing (default: the flag name)' }),
     description: Flags.string({ description: 'what the flag changes, for people' }),
-    reason: Flags.string({ description: 'why, kept in the audit log' }),
+    reason: reasonFlag,
   };
 
   protected async execute(): Promise<RolloutsCreateResult> {
@@ -66,7 +65,8 @@ A first stage "pilot" (0%) holds only the --pilot-cohort (see \`orgplane pilot s
       stages = plan.stages;
       Object.assign(analysis, plan.analysis);
     } else {
-      const { percents, pilot } = parseStagePercents(flags.stages ?? '');
+      // exactlyOne: without --plan there are --stages.
+      const { percents, pilot } = flags.stages as NonNullable<typeof flags.stages>;
       if (pilot && !flags['pilot-cohort']) {
         throw new CliError(
           'PILOT_COHORT_REQUIRED',
@@ -75,11 +75,9 @@ A first stage "pilot" (0%) holds only the --pilot-cohort (see \`orgplane pilot s
           ExitCode.usage,
         );
       }
-      const checks = (flags.check ?? []).map(parseCheck);
-      const dwell = flags['min-dwell'] === undefined ? 0 : parseDuration(flags['min-dwell'], '--min-dwell');
-      stages = stagesFromFlags(percents, checks, dwell);
+      stages = stagesFromFlags(percents, flags.check ?? [], flags['min-dwell'] ?? 0);
     }
-    if (flags.interval !== undefined) analysis.intervalSeconds = parseDuration(flags.interval, '--interval');
+    if (flags.interval !== undefined) analysis.intervalSeconds = flags.interval;
     if (flags['failure-limit'] !== undefined) analysis.failureLimit = flags['failure-limit'];
     if (flags['min-samples'] !== undefined) analysis.minSamples = flags['min-samples'];
     if (flags['no-data'] !== undefined) analysis.noData = flags['no-data'] as NoDataPolicy;

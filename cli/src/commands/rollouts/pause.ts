@@ -9,8 +9,8 @@ export default class RolloutsPause extends TransitionCommand {
     '<%= config.bin %> rollouts pause new-invoices --reason "investigating a latency bump"',
     '<%= config.bin %> rollouts pause new-invoices --json',
   ];
-  // oclif copies a command's own static args and flags only: name them here.
+  // Command.parse() spreads the class ({...ctor}), which drops inherited args (flags come
+  // through baseFlags): name them here.
   static override args = TransitionCommand.args;
-  static override flags = TransitionCommand.flags;
   protected readonly transition: Transition = 'pause';
 }

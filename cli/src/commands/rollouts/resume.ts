@@ -9,8 +9,8 @@ export default class RolloutsResume extends TransitionCommand {
     '<%= config.bin %> rollouts resume new-invoices --reason "latency bump was the CDN"',
     '<%= config.bin %> rollouts resume new-invoices --json',
   ];
-  // oclif copies a command's own static args and flags only: name them here.
+  // Command.parse() spreads the class ({...ctor}), which drops inherited args (flags come
+  // through baseFlags): name them here.
   static override args = TransitionCommand.args;
-  static override flags = TransitionCommand.flags;
   protected readonly transition: Transition = 'resume';
 }

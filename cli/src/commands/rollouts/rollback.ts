@@ -1,4 +1,5 @@
-import { type Transition, TransitionCommand, yesFlag } from '../../rollouts/TransitionCommand.js';
+import { yesFlag } from '../../flags.js';
+import { type Transition, TransitionCommand } from '../../rollouts/TransitionCommand.js';
 import type { Rollout } from '../../rollouts/types.js';
 
 export type RolloutsRollbackResult = Rollout;
@@ -11,9 +12,10 @@ export default class RolloutsRollback extends TransitionCommand {
     '<%= config.bin %> rollouts rollback new-invoices --reason "error rate up at 25%" --yes',
     '<%= config.bin %> rollouts rollback new-invoices --yes --json',
   ];
-  // oclif copies a command's own static args and flags only: name them here.
+  // Command.parse() spreads the class ({...ctor}), which drops inherited args (flags come
+  // through baseFlags): name them here.
   static override args = TransitionCommand.args;
-  static override flags = { ...TransitionCommand.flags, ...yesFlag };
+  static override flags = { yes: yesFlag };
   protected readonly transition: Transition = 'rollback';
 
   protected override confirmation(flag: string): string {

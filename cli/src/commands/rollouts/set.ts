@@ -1,7 +1,7 @@
-import { Args, Flags } from '@oclif/core';
+import * as Args from '@oclif/core/args';
 import { OrgplaneCommand } from '../../baseCommand.js';
+import { percentArg, reasonFlag } from '../../flags.js';
 import { rolloutPath } from '../../rollouts/api.js';
-import { parsePercent } from '../../rollouts/parse.js';
 import { formatRolloutLine } from '../../rollouts/render.js';
 import type { Rollout } from '../../rollouts/types.js';
 
@@ -17,16 +17,15 @@ export default class RolloutsSet extends OrgplaneCommand<RolloutsSetResult> {
   ];
   static override args = {
     flag: Args.string({ description: 'the rollout flag', required: true }),
-    percent: Args.string({ description: 'a whole percentage from 0 to 100', required: true }),
+    percent: percentArg({ description: 'a whole percentage from 0 to 100', required: true }),
   };
   static override flags = {
-    reason: Flags.string({ description: 'why, kept in the audit log' }),
+    reason: reasonFlag,
   };
 
   protected async execute(): Promise<RolloutsSetResult> {
     const { args, flags } = await this.parse(RolloutsSet);
-    const percent = parsePercent(args.percent);
-    return this.api().send<Rollout>('POST', rolloutPath(args.flag, 'set'), { percent, reason: flags.reason });
+    return this.api().send<Rollout>('POST', rolloutPath(args.flag, 'set'), { percent: args.percent, reason: flags.reason });
   }
 
   protected render(result: RolloutsSetResult): void {

@@ -1,4 +1,4 @@
-import { Args } from '@oclif/core';
+import * as Args from '@oclif/core/args';
 import { OrgplaneCommand } from '../../baseCommand.js';
 import { rolloutPath } from '../../rollouts/api.js';
 import { formatRollout } from '../../rollouts/render.js';

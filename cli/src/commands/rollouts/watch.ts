@@ -1,4 +1,5 @@
-import { Args, Flags } from '@oclif/core';
+import * as Args from '@oclif/core/args';
+import * as Flags from '@oclif/core/flags';
 import { OrgplaneCommand } from '../../baseCommand.js';
 import { createWatchLoader, type WatchState } from '../../rollouts/watchState.js';
 

@@ -1,7 +1,7 @@
-import { Flags } from '@oclif/core';
+import * as Flags from '@oclif/core/flags';
 import type { RangesResult } from '@orgplane/control-plane';
-import { OrgplaneCommand, parseOrgId } from '../../baseCommand.js';
-import { CliError, ExitCode } from '../../errors.js';
+import { OrgplaneCommand } from '../../baseCommand.js';
+import { orgIdRangeFlag, reasonFlag, yesFlag } from '../../flags.js';
 import { formatTable } from '../../table.js';
 
 /** The control plane's answer: the new version and the whole range list. */
@@ -16,28 +16,16 @@ export default class ShardsAssign extends OrgplaneCommand<ShardsAssignResult> {
     '<%= config.bin %> shards assign --range 5000-6666 --to primary-3 --expected-version 8 --yes --json',
   ];
   static override flags = {
-    range: Flags.string({ description: 'inclusive org-id range, as <lo>-<hi>', required: true }),
+    range: orgIdRangeFlag({ description: 'inclusive org-id range, as <lo>-<hi>', required: true }),
     to: Flags.string({ description: 'id of the cluster that will serve the range', required: true }),
     'expected-version': Flags.integer({ description: 'refuse (409) unless the map is still at this version', min: 0 }),
-    reason: Flags.string({ description: 'why, kept in the audit log' }),
-    yes: Flags.boolean({ description: 'do not ask for confirmation', default: false }),
+    reason: reasonFlag,
+    yes: yesFlag,
   };
 
   protected async execute(): Promise<ShardsAssignResult> {
     const { flags } = await this.parse(ShardsAssign);
-    const match = /^\s*(\d+)\s*-\s*(\d+)\s*$/.exec(flags.range);
-    if (!match?.[1] || !match[2]) {
-      throw new CliError(
-        'INVALID_RANGE',
-        `'${flags.range}' is not a range`,
-        'write it as <lo>-<hi>, for example 5000-6666',
-        ExitCode.usage,
-      );
-    }
-    const lo = parseOrgId(match[1]);
-    const hi = parseOrgId(match[2]);
-    if (lo > hi)
-      throw new CliError('INVALID_RANGE', `range ${lo}-${hi} ends before it starts`, 'write the lower org id first', ExitCode.usage);
+    const { lo, hi } = flags.range;
     await this.confirm(`Route orgs ${lo}-${hi} to ${flags.to}? No rows are copied.`, flags.yes);
     return this.api().send<ShardsAssignResult>('POST', '/v1/shard-map/assign', {
       lo,

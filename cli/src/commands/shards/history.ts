@@ -1,4 +1,4 @@
-import { Flags } from '@oclif/core';
+import * as Flags from '@oclif/core/flags';
 import type { HistoryEntry } from '@orgplane/control-plane';
 import { OrgplaneCommand } from '../../baseCommand.js';
 import { formatTable } from '../../table.js';

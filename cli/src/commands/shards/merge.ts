@@ -1,7 +1,7 @@
-import { Flags } from '@oclif/core';
+import * as Flags from '@oclif/core/flags';
 import type { RangesResult } from '@orgplane/control-plane';
 import { OrgplaneCommand } from '../../baseCommand.js';
-import { parseOrgRange } from '../../orgRange.js';
+import { orgIdRangeFlag, reasonFlag } from '../../flags.js';
 import { formatTable } from '../../table.js';
 
 /** The control plane's answer: the new version and the whole range list. */
@@ -16,14 +16,14 @@ export default class ShardsMerge extends OrgplaneCommand<ShardsMergeResult> {
     '<%= config.bin %> shards merge --range 0-6666 --expected-version 9 --reason "undo the split" --json',
   ];
   static override flags = {
-    range: Flags.string({ description: 'inclusive org-id span to make one range, as <lo>-<hi>', required: true }),
+    range: orgIdRangeFlag({ description: 'inclusive org-id span to make one range, as <lo>-<hi>', required: true }),
     'expected-version': Flags.integer({ description: 'refuse (409) unless the map is still at this version', min: 0 }),
-    reason: Flags.string({ description: 'why, kept in the audit log' }),
+    reason: reasonFlag,
   };
 
   protected async execute(): Promise<ShardsMergeResult> {
     const { flags } = await this.parse(ShardsMerge);
-    const { lo, hi } = parseOrgRange(flags.range);
+    const { lo, hi } = flags.range;
     return this.api().send<ShardsMergeResult>('POST', '/v1/shard-map/merge', {
       lo,
       hi,

@@ -1,6 +1,7 @@
-import { Flags } from '@oclif/core';
+import * as Flags from '@oclif/core/flags';
 import type { RangesResult } from '@orgplane/control-plane';
-import { OrgplaneCommand, parseOrgId } from '../../baseCommand.js';
+import { OrgplaneCommand } from '../../baseCommand.js';
+import { orgIdFlag, reasonFlag } from '../../flags.js';
 import { formatTable } from '../../table.js';
 
 /** The control plane's answer: the new version and the whole range list. */
@@ -15,15 +16,15 @@ export default class ShardsSplit extends OrgplaneCommand<ShardsSplitResult> {
     '<%= config.bin %> shards split --at 5000 --expected-version 7 --reason "prepare primary-4"',
   ];
   static override flags = {
-    at: Flags.string({ description: 'first org id of the new upper range', required: true }),
+    at: orgIdFlag({ description: 'first org id of the new upper range', required: true }),
     'expected-version': Flags.integer({ description: 'refuse (409) unless the map is still at this version', min: 0 }),
-    reason: Flags.string({ description: 'why, kept in the audit log' }),
+    reason: reasonFlag,
   };
 
   protected async execute(): Promise<ShardsSplitResult> {
     const { flags } = await this.parse(ShardsSplit);
     return this.api().send<ShardsSplitResult>('POST', '/v1/shard-map/split', {
-      at: parseOrgId(flags.at),
+      at: flags.at,
       expectedVersion: flags['expected-version'],
       reason: flags.reason,
     });

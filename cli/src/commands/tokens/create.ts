@@ -1,7 +1,6 @@
-import { Flags } from '@oclif/core';
 import type { CreatedToken } from '@orgplane/control-plane';
 import { OrgplaneCommand } from '../../baseCommand.js';
-import { parseScope, parseTokenName } from '../../tokens.js';
+import { reasonFlag, scopeFlag, tokenNameFlag } from '../../flags.js';
 
 /** The control plane's answer: the token itself (`op_<id>_<secret>`) is in it this once. */
 export type TokensCreateResult = CreatedToken;
@@ -15,14 +14,14 @@ export default class TokensCreate extends OrgplaneCommand<TokensCreateResult> {
     '<%= config.bin %> tokens create --name payments-api --scope sdk:read --json',
   ];
   static override flags = {
-    name: Flags.string({ description: 'who or what uses it; audit rows name it as the actor', required: true }),
-    scope: Flags.string({ description: 'admin, operator, rollout or sdk:read', required: true }),
-    reason: Flags.string({ description: 'why, kept in the audit log' }),
+    name: tokenNameFlag({ description: 'who or what uses it; audit rows name it as the actor', required: true }),
+    scope: scopeFlag({ description: 'admin, operator, rollout or sdk:read', required: true }),
+    reason: reasonFlag,
   };
 
   protected async execute(): Promise<TokensCreateResult> {
     const { flags } = await this.parse(TokensCreate);
-    const body = { name: parseTokenName(flags.name), scope: parseScope(flags.scope), reason: flags.reason };
+    const body = { name: flags.name, scope: flags.scope, reason: flags.reason };
     return this.api().send<TokensCreateResult>('POST', '/v1/tokens', body);
   }
 

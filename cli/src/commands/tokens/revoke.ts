@@ -1,6 +1,5 @@
-import { Args, Flags } from '@oclif/core';
 import { OrgplaneCommand } from '../../baseCommand.js';
-import { parseTokenId } from '../../tokens.js';
+import { reasonFlag, tokenIdArg, yesFlag } from '../../flags.js';
 
 /** The control plane's answer; revoking a revoked token answers its first revocation. */
 export interface TokensRevokeResult {
@@ -15,16 +14,16 @@ export default class TokensRevoke extends OrgplaneCommand<TokensRevokeResult> {
     '<%= config.bin %> tokens revoke 3f9c2a71b04e8d65 --yes --json',
   ];
   static override args = {
-    id: Args.string({ description: 'the token id, from `orgplane tokens list`', required: true }),
+    id: tokenIdArg({ description: 'the token id, from `orgplane tokens list`', required: true }),
   };
   static override flags = {
-    reason: Flags.string({ description: 'why, kept in the audit log' }),
-    yes: Flags.boolean({ description: 'do not ask for confirmation', default: false }),
+    reason: reasonFlag,
+    yes: yesFlag,
   };
 
   protected async execute(): Promise<TokensRevokeResult> {
     const { args, flags } = await this.parse(TokensRevoke);
-    const id = parseTokenId(args.id);
+    const { id } = args;
     await this.confirm(`Revoke token ${id}? Whatever uses it is refused from its next request on.`, flags.yes);
     return this.api().send<TokensRevokeResult>(
       'DELETE',

@@ -1,0 +1,77 @@
+// Flags and args that several commands share, and those whose values need parsing, built
+// once: a bad value is refused while oclif parses the command line, before run() reads
+// anything or asks anything, with the same named error (and exit code 2) wherever it is
+// typed. The rules stay in the parse functions these wrap (orgIds.ts, rollouts/parse.ts).
+import * as Args from '@oclif/core/args';
+import * as Flags from '@oclif/core/flags';
+import { CliError, ExitCode } from './errors.js';
+import { parseOrgId, parseOrgIdRange } from './orgIds.js';
+import { parseCheck, parseDuration, parsePercent, parseStagePercents, readOrgIdFile } from './rollouts/parse.js';
+import { parseScope, parseTokenId, parseTokenName } from './tokens.js';
+
+/** --reason: kept in the audit log with the change. */
+export const reasonFlag = Flags.string({ description: 'why, kept in the audit log' });
+
+/** --yes: destructive commands ask first; scripts (no terminal, or --json) must pass it. */
+export const yesFlag = Flags.boolean({ description: 'do not ask for confirmation', default: false });
+
+/** An org id: a whole number (INVALID_ORG_ID). */
+export const orgIdFlag = Flags.custom<number>({ helpValue: '<org id>', parse: async (raw) => parseOrgId(raw) });
+export const orgIdArg = Args.custom<number>({ parse: async (raw) => parseOrgId(raw) });
+
+/** An inclusive org-id range `<lo>-<hi>` (INVALID_RANGE, INVALID_ORG_ID). */
+export const orgIdRangeFlag = Flags.custom<{ lo: number; hi: number }>({
+  helpValue: '<lo>-<hi>',
+  parse: async (raw) => parseOrgIdRange(raw),
+});
+
+/** A rollout percentage 0..100, `%` allowed (INVALID_PERCENT). */
+export const percentArg = Args.custom<number>({ parse: async (raw) => parsePercent(raw) });
+
+/** The share of a cluster's orgs to move, 0..100 (INVALID_INPUT, as the API names it). */
+export const sharePercentFlag = Flags.custom<number>({
+  helpValue: '<0..100>',
+  parse: async (raw, _ctx, flag) => {
+    try {
+      return parsePercent(raw);
+    } catch {
+      throw new CliError(
+        'INVALID_INPUT',
+        `--${flag.name} must be a whole number from 0 to 100, got '${raw}'`,
+        `for example: --${flag.name} 10`,
+        ExitCode.usage,
+      );
+    }
+  },
+});
+
+/** A duration in seconds: `90`, `30s`, `10m`, `2h` (INVALID_DURATION naming the flag). */
+export const durationFlag = Flags.custom<number>({
+  helpValue: '<30s|10m|2h>',
+  parse: async (raw, _ctx, flag) => parseDuration(raw, `--${flag.name}`),
+});
+
+/** Stage percents `pilot,10,25,50,100` (INVALID_STAGES). */
+export const stagesFlag = Flags.custom<{ percents: number[]; pilot: boolean }>({
+  helpValue: '<pilot,10,25,100>',
+  parse: async (raw) => parseStagePercents(raw),
+});
+
+/** An SLO check `name:query<threshold`, repeatable (INVALID_CHECK). */
+export const checkFlag = Flags.custom<ReturnType<typeof parseCheck>>({
+  helpValue: '<name:query<threshold>',
+  multiple: true,
+  parse: async (raw) => parseCheck(raw),
+});
+
+/** A file of org ids, read and checked while parsing (EXCLUDE_FILE_UNREADABLE, INVALID_EXCLUDE_FILE). */
+export const orgIdFileFlag = Flags.custom<number[]>({ helpValue: '<file>', parse: async (file) => readOrgIdFile(file) });
+
+/** A token scope: admin, operator, rollout or sdk:read (INVALID_SCOPE). */
+export const scopeFlag = Flags.custom<ReturnType<typeof parseScope>>({ helpValue: '<scope>', parse: async (raw) => parseScope(raw) });
+
+/** A token's name, 1..TOKEN_NAME_MAX_LENGTH characters once trimmed (INVALID_TOKEN_NAME). */
+export const tokenNameFlag = Flags.custom<string>({ helpValue: '<name>', parse: async (raw) => parseTokenName(raw) });
+
+/** A token id as `tokens list` shows it, never the whole token (INVALID_TOKEN_ID). */
+export const tokenIdArg = Args.custom<string>({ parse: async (raw) => parseTokenId(raw) });
