@@ -1,10 +1,11 @@
 // Every `orgplane ...` line in a runbook must name a real command with flags and
 // arguments it accepts, so on-call never copies a command that fails to parse.
-import { readdirSync, readFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Config, Flags, Parser } from '@oclif/core';
-import { beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runbookCommands, splitArgs } from './commands.js';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
@@ -14,8 +15,26 @@ const runbooks = readdirSync(here).filter((f) => f.endsWith('.md'));
 
 describe('runbooks', () => {
   let config: Config;
+  const cwd = process.cwd();
+  let scratch = '';
   beforeAll(async () => {
     config = await Config.load(cliRoot);
+    // Flags that name a file (--exclude) read it while parsing: parse in a scratch folder
+    // that holds a valid file under each name the runbooks use.
+    scratch = mkdtempSync(path.join(tmpdir(), 'orgplane-runbooks-'));
+    for (const f of runbooks) {
+      for (const line of runbookCommands(readFileSync(path.join(here, f), 'utf8'))) {
+        const words = splitArgs(line);
+        const at = words.indexOf('--exclude');
+        const file = at === -1 ? undefined : words[at + 1];
+        if (file) writeFileSync(path.join(scratch, path.basename(file)), '1\n');
+      }
+    }
+    process.chdir(scratch);
+  });
+  afterAll(() => {
+    process.chdir(cwd);
+    rmSync(scratch, { recursive: true, force: true });
   });
 
   it('there are runbooks with commands in them', () => {
@@ -41,7 +60,11 @@ describe('runbooks', () => {
         const argv = words.slice(id.split(':').length);
         // A command with variadic arguments (`orgs move 42 43`) declares itself not strict.
         await expect(
-          Parser.parse(argv, { flags: { ...cmd.flags, json: Flags.boolean() }, args: cmd.args ?? {}, strict: cmd.strict ?? true }),
+          Parser.parse(argv, {
+            flags: { ...cmd.baseFlags, ...cmd.flags, json: Flags.boolean() },
+            args: cmd.args ?? {},
+            strict: cmd.strict ?? true,
+          }),
           `${file}: "${line}" does not parse`,
         ).resolves.toBeDefined();
       }

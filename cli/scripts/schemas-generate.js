@@ -5,15 +5,14 @@
 import { readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
 import { Config } from '@oclif/core';
-import { schemaFiles } from '../dist/results/registry.js';
+import { ownCommandIds, schemaFiles } from '../dist/results/registry.js';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
 const dir = `${root}schemas/`;
 const check = process.argv.includes('--check');
 
 const config = await Config.load(root);
-// Our commands, not the plugins' (autocomplete prints no --json document).
-const files = schemaFiles(config.commands.filter((c) => c.pluginName === config.pjson.name).map((c) => c.id));
+const files = schemaFiles(ownCommandIds(config));
 const present = (await readdir(dir)).filter((f) => f.endsWith('.json'));
 let stale = 0;
 for (const [file, text] of files) {

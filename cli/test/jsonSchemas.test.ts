@@ -28,7 +28,7 @@ import type { ShardsMergeResult } from '../src/commands/shards/merge.js';
 import type { ShardsSplitResult } from '../src/commands/shards/split.js';
 import type { TokensCreateResult } from '../src/commands/tokens/create.js';
 import type { Move } from '../src/moves/types.js';
-import { ERROR_SCHEMA_FILE as ERROR_SCHEMA, schemaFileOf } from '../src/results/registry.js';
+import { ERROR_SCHEMA_FILE as ERROR_SCHEMA, ownCommandIds, schemaFileOf } from '../src/results/registry.js';
 
 const cliRoot = path.join(path.dirname(fileURLToPath(import.meta.url)), '..');
 const bin = path.join(cliRoot, 'bin', 'run.js');
@@ -123,7 +123,7 @@ async function fails(args: string[], code: string, opts: { cwd?: string; env?: R
 
 beforeAll(async () => {
   const config = await Config.load(cliRoot);
-  commandIds = config.commands.map((c) => c.id).sort();
+  commandIds = ownCommandIds(config);
   dir = await mkdtemp(path.join(tmpdir(), 'orgplane-schemas-'));
   await chmod(dir, 0o755); // the postgres OS user must reach the lab below it
   // Failed move steps are retried quickly and only twice, so a move fails within a test.

@@ -129,3 +129,14 @@ export function schemaFiles(commandIds: readonly string[]): Map<string, string> 
   files.set(ERROR_SCHEMA_FILE, schemaDocument(ERROR_SCHEMA_FILE, 'orgplane <any command> --json, on failure', ERROR_SCHEMA));
   return files;
 }
+
+/** The ids of the CLI's own commands, sorted: plugins' commands (autocomplete) print no --json document. */
+export function ownCommandIds(config: {
+  commands: readonly { id: string; pluginName?: string | undefined }[];
+  pjson: { name: string };
+}): string[] {
+  return config.commands
+    .filter((c) => c.pluginName === config.pjson.name)
+    .map((c) => c.id)
+    .sort();
+}
