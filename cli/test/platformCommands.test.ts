@@ -7,17 +7,13 @@
 import { chmod, mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { buildApp, type ControlPlane, createApiToken, createLogger, loadConfig } from '@orgplane/control-plane';
 import { createTestDatabase } from '@orgplane/embedded';
 import { ORG_ID_MAX } from '@orgplane/runtime/wire';
-import { execa } from 'execa';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { seedOrgs } from '../src/lab/seed.js';
-
-const root = path.join(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
-const bin = path.join(root, 'cli', 'bin', 'run.js');
+import { type CliRun, cliHarness } from './cliHarness.js';
 
 let cp: ControlPlane;
 let other: ControlPlane;
@@ -27,48 +23,14 @@ let controlDb: string;
 let admin: string;
 let dir: string;
 
-interface CliRun {
-  exitCode: number;
-  stdout: string;
-  stderr: string;
-  // biome-ignore lint/suspicious/noExplicitAny: the test reads arbitrary --json documents
-  json: any;
-}
-
-async function cli(args: string[], opts: { token?: string; url?: string } = {}): Promise<CliRun> {
-  const res = await execa(process.execPath, [bin, ...args], {
-    cwd: dir,
-    reject: false,
-    env: { ORGPLANE_URL: opts.url ?? url, ORGPLANE_TOKEN: opts.token ?? admin, ORGPLANE_LAB_DIR: undefined },
-    stdin: 'ignore',
-  });
-  let json: unknown;
-  if (args.includes('--json')) {
-    try {
-      json = JSON.parse(res.stdout);
-    } catch {
-      throw new Error(`orgplane ${args.join(' ')} printed no single JSON document:\n${res.stdout}\n${res.stderr}`);
-    }
-  }
-  return { exitCode: res.exitCode ?? -1, stdout: res.stdout, stderr: res.stderr, json };
-}
-
-/** The command must succeed; returns its --json document. */
-async function ok(args: string[], opts: { token?: string; url?: string } = {}): Promise<CliRun['json']> {
-  const res = await cli([...args, '--json'], opts);
-  expect(res.exitCode, `orgplane ${args.join(' ')}\n${res.stdout}\n${res.stderr}`).toBe(0);
-  return res.json;
-}
+const { cli, ok, fails, api } = cliHarness(() => ({ dir, url, token: admin }));
 
 /** The command must fail with this code and exit code, print the error document, and change nothing. */
 async function refused(args: string[], code: string, exitCode: number): Promise<CliRun['json']> {
   const before = await snapshot();
-  const res = await cli([...args, '--json']);
-  expect(res.json?.error?.code, `orgplane ${args.join(' ')}\n${res.stdout}`).toBe(code);
-  expect(res.exitCode, `orgplane ${args.join(' ')}`).toBe(exitCode);
-  expect(res.json.error.exitCode).toBe(exitCode);
+  const error = await fails(args, code, exitCode);
   expect(await snapshot(), `orgplane ${args.join(' ')} changed something`).toEqual(before);
-  return res.json.error;
+  return error;
 }
 
 /** Everything a refused command must leave as it was. */
@@ -88,15 +50,6 @@ async function snapshot(): Promise<unknown> {
   } finally {
     await client.end();
   }
-}
-
-async function api(method: string, p: string, body?: unknown): Promise<{ status: number; body: Record<string, unknown> }> {
-  const res = await fetch(`${url}${p}`, {
-    method,
-    headers: { authorization: `Bearer ${admin}`, 'content-type': 'application/json' },
-    ...(body === undefined ? {} : { body: JSON.stringify(body) }),
-  });
-  return { status: res.status, body: (await res.json()) as Record<string, unknown> };
 }
 
 async function version(): Promise<number> {

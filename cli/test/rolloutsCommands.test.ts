@@ -6,20 +6,16 @@
 import { chmod, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { buildApp, type ControlPlane, createApiToken, createLogger, loadConfig, type Scope } from '@orgplane/control-plane';
 import { createTestDatabase } from '@orgplane/embedded';
 import { createRuntime } from '@orgplane/runtime';
 import { ORG_ID_MAX } from '@orgplane/runtime/wire';
-import { execa } from 'execa';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { runbookCommands, splitArgs } from '../../runbooks/commands.js';
 import { seedOrgs } from '../src/lab/seed.js';
+import { cliHarness, repoRoot } from './cliHarness.js';
 import { waitFor } from './waitFor.js';
-
-const root = path.join(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
-const bin = path.join(root, 'cli', 'bin', 'run.js');
 
 const ORGS = { first: 1, last: 400 };
 
@@ -29,47 +25,7 @@ let controlDb: string;
 let dir: string;
 const tokens = {} as Record<Scope, string>;
 
-interface CliRun {
-  exitCode: number;
-  stdout: string;
-  stderr: string;
-  // biome-ignore lint/suspicious/noExplicitAny: the test reads arbitrary --json documents
-  json: any;
-}
-
-async function cli(args: string[], opts: { token?: string } = {}): Promise<CliRun> {
-  const res = await execa(process.execPath, [bin, ...args], {
-    cwd: dir,
-    reject: false,
-    env: { ORGPLANE_URL: url, ORGPLANE_TOKEN: opts.token ?? tokens.admin, ORGPLANE_LAB_DIR: undefined },
-    stdin: 'ignore',
-  });
-  let json: unknown;
-  if (args.includes('--json')) {
-    try {
-      json = JSON.parse(res.stdout);
-    } catch {
-      throw new Error(`orgplane ${args.join(' ')} printed no single JSON document:\n${res.stdout}\n${res.stderr}`);
-    }
-  }
-  return { exitCode: res.exitCode ?? -1, stdout: res.stdout, stderr: res.stderr, json };
-}
-
-/** The command must succeed; returns its --json document. */
-async function ok(args: string[], opts: { token?: string } = {}): Promise<CliRun['json']> {
-  const res = await cli([...args, '--json'], opts);
-  expect(res.exitCode, `orgplane ${args.join(' ')}\n${res.stdout}\n${res.stderr}`).toBe(0);
-  return res.json;
-}
-
-/** The command must fail with this code and exit code, and print the error document. */
-async function fails(args: string[], code: string, exitCode: number, opts: { token?: string } = {}): Promise<CliRun['json']> {
-  const res = await cli([...args, '--json'], opts);
-  expect(res.json?.error?.code, `orgplane ${args.join(' ')}\n${res.stdout}`).toBe(code);
-  expect(res.exitCode, `orgplane ${args.join(' ')}`).toBe(exitCode);
-  expect(res.json.error.exitCode).toBe(exitCode);
-  return res.json.error;
-}
+const { cli, ok, fails, api } = cliHarness(() => ({ dir, url, token: tokens.admin }));
 
 /** Everything a refused command must leave as it was. */
 async function snapshot(): Promise<unknown> {
@@ -86,15 +42,6 @@ async function snapshot(): Promise<unknown> {
   } finally {
     await client.end();
   }
-}
-
-async function api(method: string, p: string, body?: unknown): Promise<{ status: number; body: Record<string, unknown> }> {
-  const res = await fetch(`${url}${p}`, {
-    method,
-    headers: { authorization: `Bearer ${tokens.admin}`, 'content-type': 'application/json' },
-    ...(body === undefined ? {} : { body: JSON.stringify(body) }),
-  });
-  return { status: res.status, body: (await res.json()) as Record<string, unknown> };
 }
 
 beforeAll(async () => {
@@ -123,7 +70,7 @@ afterAll(async () => {
 describe('orgplane rollouts, pilot and cohorts', () => {
   it('runs the rollout runbook as written', { timeout: 300_000 }, async () => {
     await writeFile(path.join(dir, 'runbook-vip-orgs.txt'), '# never first\n1, 2\n3\n');
-    const text = await readFile(path.join(root, 'runbooks', 'rollout.md'), 'utf8');
+    const text = await readFile(path.join(repoRoot, 'runbooks', 'rollout.md'), 'utf8');
     const lines = runbookCommands(text);
     expect(lines.length).toBeGreaterThan(10);
     for (const line of lines) {

@@ -166,3 +166,14 @@ export async function seedClusters(api: Api, ids: string[]): Promise<number> {
   if (res.status !== 200) throw new Error(`seeding ranges: ${res.status} ${res.text}`);
   return res.body.version;
 }
+
+/** Inserts `organizations` rows for these org ids into a tenant database (nothing else). */
+export async function seedOrgs(url: string, orgIds: number[]): Promise<void> {
+  const client = new pg.Client({ connectionString: url });
+  await client.connect();
+  try {
+    await client.query("INSERT INTO organizations (org_id, name) SELECT id, 'org ' || id FROM unnest($1::bigint[]) AS id", [orgIds]);
+  } finally {
+    await client.end();
+  }
+}

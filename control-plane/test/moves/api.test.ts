@@ -3,22 +3,11 @@
 // off here, so created moves stay where the API put them.
 
 import { createTestDatabase } from '@orgplane/embedded';
-import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import { type Fixture, type Json, ORG_ID_MAX, startFixture } from '../helpers.js';
+import { type Fixture, type Json, ORG_ID_MAX, seedOrgs, startFixture } from '../helpers.js';
 
 let f: Fixture;
 const tenants: Record<string, string> = {};
-
-async function seedOrgs(url: string, orgIds: number[]): Promise<void> {
-  const client = new pg.Client({ connectionString: url });
-  await client.connect();
-  try {
-    await client.query("INSERT INTO organizations (org_id, name) SELECT id, 'org ' || id FROM unnest($1::bigint[]) AS id", [orgIds]);
-  } finally {
-    await client.end();
-  }
-}
 
 async function snapshot(): Promise<Json> {
   const [counts] = await f.sql(

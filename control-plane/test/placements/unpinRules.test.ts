@@ -5,21 +5,10 @@
 // stays in the state the API left it in.
 
 import { createTestDatabase } from '@orgplane/embedded';
-import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import { type Fixture, type Json, ORG_ID_MAX, startFixture } from '../helpers.js';
+import { type Fixture, type Json, ORG_ID_MAX, seedOrgs, startFixture } from '../helpers.js';
 
 let f: Fixture;
-
-async function seedOrgs(url: string, orgIds: number[]): Promise<void> {
-  const client = new pg.Client({ connectionString: url });
-  await client.connect();
-  try {
-    await client.query("INSERT INTO organizations (org_id, name) SELECT id, 'org ' || id FROM unnest($1::bigint[]) AS id", [orgIds]);
-  } finally {
-    await client.end();
-  }
-}
 
 /** Everything a refused pin change must leave as it was. */
 async function snapshot(): Promise<Json> {
