@@ -1,5 +1,6 @@
 import * as Flags from '@oclif/core/flags';
 import type { AuditEntry } from '@orgplane/control-plane';
+import { AUDIT_LIMIT_MAX } from '@orgplane/control-plane/api/rules';
 import { OrgplaneCommand } from '../../baseCommand.js';
 import { formatTable } from '../../table.js';
 
@@ -11,7 +12,7 @@ export default class AuditList extends OrgplaneCommand<AuditListResult> {
   static override summary = 'Read the audit log: who changed what, why, and the version it made.';
   static override examples = ['<%= config.bin %> audit list', '<%= config.bin %> audit list --action shard-map.split --limit 5 --json'];
   static override flags = {
-    limit: Flags.integer({ description: 'how many entries', default: 20, min: 1, max: 1000 }),
+    limit: Flags.integer({ description: 'how many entries', default: 20, min: 1, max: AUDIT_LIMIT_MAX }),
     action: Flags.string({ description: 'only this action, for example shard-map.split' }),
     before: Flags.integer({ description: 'only entries older than this id (paging)', min: 1 }),
   };

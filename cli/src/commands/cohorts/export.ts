@@ -1,6 +1,7 @@
 import path from 'node:path';
 import * as Args from '@oclif/core/args';
 import * as Flags from '@oclif/core/flags';
+import { COHORT_PAGE_LIMIT_DEFAULT, COHORT_PAGE_LIMIT_MAX } from '@orgplane/control-plane/api/rules';
 import { OrgplaneCommand } from '../../baseCommand.js';
 import { CliError, ExitCode } from '../../errors.js';
 import { type ExportFormat, type ExportSummary, exportCohortToFile, writeCohort } from '../../rollouts/exportCohort.js';
@@ -24,7 +25,12 @@ export default class CohortsExport extends OrgplaneCommand<CohortsExportResult> 
   };
   static override flags = {
     output: Flags.string({ char: 'o', description: 'write to this file (default: stdout)' }),
-    'page-size': Flags.integer({ description: 'org ids per request to the control plane', default: 1000, min: 1, max: 100_000 }),
+    'page-size': Flags.integer({
+      description: 'org ids per request to the control plane',
+      default: COHORT_PAGE_LIMIT_DEFAULT,
+      min: 1,
+      max: COHORT_PAGE_LIMIT_MAX,
+    }),
     format: Flags.string({ description: 'csv: an org_id column; json: {"name","size","seed","orgIds"}', options: ['csv', 'json'] }),
   };
 

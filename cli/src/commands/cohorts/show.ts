@@ -1,5 +1,6 @@
 import * as Args from '@oclif/core/args';
 import * as Flags from '@oclif/core/flags';
+import { COHORT_PAGE_LIMIT_MAX } from '@orgplane/control-plane/api/rules';
 import { OrgplaneCommand } from '../../baseCommand.js';
 import { cohortPath } from '../../rollouts/api.js';
 import { formatStrata } from '../../rollouts/render.js';
@@ -18,7 +19,7 @@ export default class CohortsShow extends OrgplaneCommand<CohortsShowResult> {
     name: Args.string({ description: 'the cohort name, from `orgplane cohorts list`', required: true }),
   };
   static override flags = {
-    limit: Flags.integer({ description: 'how many org ids', default: 50, min: 1, max: 1000 }),
+    limit: Flags.integer({ description: 'how many org ids', default: 50, min: 1, max: COHORT_PAGE_LIMIT_MAX }),
     after: Flags.integer({ description: 'only org ids above this one (paging)', min: 0 }),
   };
 

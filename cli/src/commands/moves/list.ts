@@ -1,4 +1,5 @@
 import * as Flags from '@oclif/core/flags';
+import { MOVES_LIMIT_MAX } from '@orgplane/control-plane/api/rules';
 import { OrgplaneCommand } from '../../baseCommand.js';
 import { orgIdFlag } from '../../flags.js';
 import { renderMoves } from '../../moves/render.js';
@@ -20,7 +21,7 @@ export default class MovesList extends OrgplaneCommand<MovesListResult> {
     state: Flags.string({ description: 'only moves in this state', options: [...MOVE_STATES] }),
     batch: Flags.string({ description: 'only the moves of this batch (mb_...)' }),
     org: orgIdFlag({ description: 'only the moves of this org' }),
-    limit: Flags.integer({ description: 'how many moves', default: 100, min: 1, max: 1000 }),
+    limit: Flags.integer({ description: 'how many moves', default: 100, min: 1, max: MOVES_LIMIT_MAX }),
     before: Flags.string({ description: 'only moves older than this move id (paging)' }),
   };
 

@@ -1,4 +1,5 @@
 import * as Flags from '@oclif/core/flags';
+import { FENCE_DEADLINE_MS, GRACE_SECONDS, MOVE_CONCURRENCY } from '@orgplane/control-plane/api/rules';
 import { OrgplaneCommand } from '../../baseCommand.js';
 import { CliError, ExitCode } from '../../errors.js';
 import { orgIdArg, orgIdRangeFlag, reasonFlag, sharePercentFlag } from '../../flags.js';
@@ -37,16 +38,20 @@ A flipped move is reversible until it completes: \`orgplane moves rollback <id>\
     from: Flags.string({ description: 'with --percent: the cluster whose orgs move' }),
     percent: sharePercentFlag({ description: 'with --from: the share of its orgs to move, a whole number 0..100' }),
     range: orgIdRangeFlag({ description: 'with --percent: only orgs in this inclusive id range, as <lo>-<hi>' }),
-    concurrency: Flags.integer({ description: 'moves of the batch running at once (1..32) [default: 4]', min: 1, max: 32 }),
+    concurrency: Flags.integer({
+      description: `moves of the batch running at once (${MOVE_CONCURRENCY.minimum}..${MOVE_CONCURRENCY.maximum}) [default: 4]`,
+      min: MOVE_CONCURRENCY.minimum,
+      max: MOVE_CONCURRENCY.maximum,
+    }),
     'fence-deadline-ms': Flags.integer({
-      description: 'longest write block of a cutover before it is retried later (50..10000) [default: 1000]',
-      min: 50,
-      max: 10_000,
+      description: `longest write block of a cutover before it is retried later (${FENCE_DEADLINE_MS.minimum}..${FENCE_DEADLINE_MS.maximum}) [default: 1000]`,
+      min: FENCE_DEADLINE_MS.minimum,
+      max: FENCE_DEADLINE_MS.maximum,
     }),
     'grace-seconds': Flags.integer({
       description: 'how long a flipped move stays reversible before it completes by itself [default: 3600]',
-      min: 0,
-      max: 604_800,
+      min: GRACE_SECONDS.minimum,
+      max: GRACE_SECONDS.maximum,
     }),
     reason: reasonFlag,
     follow: Flags.boolean({ description: 'show live progress and wait until every move rests', default: false }),

@@ -1,5 +1,6 @@
 import * as Flags from '@oclif/core/flags';
 import type { HistoryEntry } from '@orgplane/control-plane';
+import { HISTORY_LIMIT_MAX } from '@orgplane/control-plane/api/rules';
 import { OrgplaneCommand } from '../../baseCommand.js';
 import { formatTable } from '../../table.js';
 
@@ -11,7 +12,7 @@ export default class ShardsHistory extends OrgplaneCommand<ShardsHistoryResult> 
   static override summary = 'List the changes to the shard map and cluster registry, newest first.';
   static override examples = ['<%= config.bin %> shards history', '<%= config.bin %> shards history --limit 5 --json'];
   static override flags = {
-    limit: Flags.integer({ description: 'how many changes', default: 20, min: 1, max: 1000 }),
+    limit: Flags.integer({ description: 'how many changes', default: 20, min: 1, max: HISTORY_LIMIT_MAX }),
     before: Flags.integer({ description: 'only changes older than this version', min: 1 }),
   };
 
