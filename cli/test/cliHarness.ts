@@ -3,6 +3,7 @@
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { execa } from 'execa';
+import pg from 'pg';
 import { expect } from 'vitest';
 
 export const repoRoot = path.join(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
@@ -78,4 +79,17 @@ export function cliHarness(target: () => CliTarget) {
   }
 
   return { cli, ok, fails, api };
+}
+
+/** Each query's rows by name, read on one connection: what a refused command must leave as it was. */
+export async function rowsOf(url: string, queries: Record<string, string>): Promise<Record<string, unknown[]>> {
+  const client = new pg.Client({ connectionString: url });
+  await client.connect();
+  try {
+    const out: Record<string, unknown[]> = {};
+    for (const [name, sql] of Object.entries(queries)) out[name] = (await client.query(sql)).rows;
+    return out;
+  } finally {
+    await client.end();
+  }
 }

@@ -10,10 +10,9 @@ import path from 'node:path';
 import { buildApp, type ControlPlane, createApiToken, createLogger, loadConfig } from '@orgplane/control-plane';
 import { createTestDatabase } from '@orgplane/embedded';
 import { ORG_ID_MAX } from '@orgplane/runtime/wire';
-import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { seedOrgs } from '../src/lab/seed.js';
-import { type CliRun, cliHarness } from './cliHarness.js';
+import { type CliRun, cliHarness, rowsOf } from './cliHarness.js';
 
 let cp: ControlPlane;
 let other: ControlPlane;
@@ -34,22 +33,15 @@ async function refused(args: string[], code: string, exitCode: number): Promise<
 }
 
 /** Everything a refused command must leave as it was. */
-async function snapshot(): Promise<unknown> {
-  const client = new pg.Client({ connectionString: controlDb });
-  await client.connect();
-  try {
-    const q = async (sql: string) => (await client.query(sql)).rows;
-    return {
-      version: await q('SELECT version::int FROM config_version'),
-      audit: await q('SELECT count(*)::int AS n FROM audit_log'),
-      tokens: await q('SELECT id, name, scope, revoked_at FROM api_tokens ORDER BY id'),
-      ranges: await q('SELECT lo::text, hi::text, cluster_id FROM shard_ranges ORDER BY lo'),
-      placements: await q('SELECT org_id::int, cluster_id, state, epoch::int FROM placements ORDER BY org_id'),
-      moves: await q('SELECT count(*)::int AS n FROM moves'),
-    };
-  } finally {
-    await client.end();
-  }
+function snapshot(): Promise<unknown> {
+  return rowsOf(controlDb, {
+    version: 'SELECT version::int FROM config_version',
+    audit: 'SELECT count(*)::int AS n FROM audit_log',
+    tokens: 'SELECT id, name, scope, revoked_at FROM api_tokens ORDER BY id',
+    ranges: 'SELECT lo::text, hi::text, cluster_id FROM shard_ranges ORDER BY lo',
+    placements: 'SELECT org_id::int, cluster_id, state, epoch::int FROM placements ORDER BY org_id',
+    moves: 'SELECT count(*)::int AS n FROM moves',
+  });
 }
 
 async function version(): Promise<number> {

@@ -10,11 +10,10 @@ import { buildApp, type ControlPlane, createApiToken, createLogger, loadConfig, 
 import { createTestDatabase } from '@orgplane/embedded';
 import { createRuntime } from '@orgplane/runtime';
 import { ORG_ID_MAX } from '@orgplane/runtime/wire';
-import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { runbookCommands, splitArgs } from '../../runbooks/commands.js';
 import { seedOrgs } from '../src/lab/seed.js';
-import { cliHarness, repoRoot } from './cliHarness.js';
+import { cliHarness, repoRoot, rowsOf } from './cliHarness.js';
 import { waitFor } from './waitFor.js';
 
 const ORGS = { first: 1, last: 400 };
@@ -28,20 +27,13 @@ const tokens = {} as Record<Scope, string>;
 const { cli, ok, fails, api } = cliHarness(() => ({ dir, url, token: tokens.admin }));
 
 /** Everything a refused command must leave as it was. */
-async function snapshot(): Promise<unknown> {
-  const client = new pg.Client({ connectionString: controlDb });
-  await client.connect();
-  try {
-    const q = async (sql: string) => (await client.query(sql)).rows;
-    return {
-      version: await q('SELECT version::int FROM config_version'),
-      audit: await q('SELECT count(*)::int AS n FROM audit_log'),
-      rollouts: await q('SELECT * FROM rollouts ORDER BY flag'),
-      cohorts: await q('SELECT name, size FROM cohorts ORDER BY name'),
-    };
-  } finally {
-    await client.end();
-  }
+function snapshot(): Promise<unknown> {
+  return rowsOf(controlDb, {
+    version: 'SELECT version::int FROM config_version',
+    audit: 'SELECT count(*)::int AS n FROM audit_log',
+    rollouts: 'SELECT * FROM rollouts ORDER BY flag',
+    cohorts: 'SELECT name, size FROM cohorts ORDER BY name',
+  });
 }
 
 beforeAll(async () => {
