@@ -10,7 +10,7 @@
 //
 // `node cli/bin/manifest.js` writes it. This module imports only node:fs at load time:
 // run.js imports it on every start to check freshness.
-import { readdirSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, readdirSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -51,11 +51,15 @@ function newestMtimeMs(dir) {
 }
 
 /**
- * Whether the manifest must be rebuilt: it is missing, or a compiled command is newer.
- * An installed package is never stale: npm gives every file of a tarball the same mtime.
+ * Whether the manifest must be rebuilt: in a source checkout (src/commands beside dist),
+ * it is missing or a compiled command is newer. An installed package ships no src/ and is
+ * never stale: npm does not keep a tarball's mtimes (files and directories get the time
+ * they were extracted), and its folder may be read-only, so a rebuild there would cost
+ * every run the full import of every command, then fail to write.
  * False when there are no compiled commands at all (nothing to build it from).
  */
 export function manifestIsStale(root = cliRoot) {
+  if (!existsSync(path.join(root, 'src', 'commands'))) return false;
   let commandsMtimeMs;
   try {
     commandsMtimeMs = newestMtimeMs(path.join(root, 'dist', 'commands'));

@@ -52,6 +52,7 @@ describe('oclif.manifest.json', () => {
       root = await mkdtemp(path.join(tmpdir(), 'orgplane-manifest-'));
       await mkdir(path.join(root, 'dist', 'commands', 'shards'), { recursive: true });
       await writeFile(path.join(root, 'dist', 'commands', 'shards', 'list.js'), '');
+      await mkdir(path.join(root, 'src', 'commands'), { recursive: true }); // a source checkout
     });
     afterAll(() => rm(root, { recursive: true, force: true }));
 
@@ -72,9 +73,16 @@ describe('oclif.manifest.json', () => {
       await at('dist/commands/shards', 3000);
       expect(manifestIsStale(root)).toBe(true);
     });
-    it('one with the same mtime as the commands (an npm-installed package) is not stale', async () => {
+    it('one with the same mtime as the commands is not stale', async () => {
       for (const f of ['dist/commands', 'dist/commands/shards', 'dist/commands/shards/list.js', 'oclif.manifest.json'])
         await at(f, 499162500);
+      expect(manifestIsStale(root)).toBe(false);
+    });
+    it('an installed package (no src/) is never stale, even when npm left a command newer than the manifest', async () => {
+      await at('oclif.manifest.json', 1000);
+      await at('dist/commands/shards/list.js', 3000);
+      expect(manifestIsStale(root)).toBe(true);
+      await rm(path.join(root, 'src'), { recursive: true });
       expect(manifestIsStale(root)).toBe(false);
     });
   });
