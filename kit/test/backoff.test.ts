@@ -33,6 +33,13 @@ describe('backoffMs', () => {
     expect(Math.max(...samples)).toBeLessThan(160);
   });
 
+  it('equal jitter waits at least half the ceiling, and still below it', () => {
+    expect(backoffMs(3, { baseMs: 100, capMs: 10_000, random: bottom, jitter: 'equal' })).toBe(400);
+    expect(backoffMs(3, { baseMs: 100, capMs: 10_000, random: () => 0.5, jitter: 'equal' })).toBe(600);
+    expect(backoffMs(3, { baseMs: 100, capMs: 10_000, random: top, jitter: 'equal' })).toBeLessThan(800);
+    expect(backoffMs(20, { baseMs: 100, capMs: 1000, random: bottom, jitter: 'equal' })).toBe(500);
+  });
+
   it('refuses a negative or missing base or cap', () => {
     expect(() => backoffMs(1, { baseMs: -1, capMs: 10 })).toThrow(RangeError);
     expect(() => backoffMs(1, { baseMs: 1, capMs: Number.NaN })).toThrow(RangeError);

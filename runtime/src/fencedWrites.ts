@@ -104,7 +104,7 @@ export async function withFenceRetry<T>(
         }
         const delayMs = Math.min(
           remainingMs,
-          backoffMs(fences, { baseMs: FENCED_BACKOFF_BASE_MS, capMs: FENCED_BACKOFF_CAP_MS, random: host.random }),
+          backoffMs(fences, { baseMs: FENCED_BACKOFF_BASE_MS, capMs: FENCED_BACKOFF_CAP_MS, random: host.random, jitter: 'equal' }),
         );
         fences++;
         host.retrying({ orgId, reason: 'fenced', attempt: attempts + 1, clusterId, nextClusterId: clusterId, delayMs });

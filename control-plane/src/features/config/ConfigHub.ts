@@ -306,7 +306,7 @@ export class ConfigHub {
 
   /** Attempt 1 waits below reconnectMinMs, each later one below twice as long, up to reconnectMaxMs. */
   private backoffMs(attempt: number): number {
-    return backoffMs(attempt - 1, { baseMs: this.opts.reconnectMinMs, capMs: this.opts.reconnectMaxMs });
+    return backoffMs(attempt - 1, { baseMs: this.opts.reconnectMinMs, capMs: this.opts.reconnectMaxMs, jitter: 'equal' });
   }
 
   private later(fn: () => unknown, delayMs: number): void {

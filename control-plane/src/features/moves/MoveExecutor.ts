@@ -583,7 +583,7 @@ export class MoveExecutor {
         return (await this.options.db.stores.moves.get(moveId))?.state === flippedState;
       } catch (err) {
         this.options.log.warn({ err, moveId, attempt }, 'could not read the move after a failed flip; the fence holds; asking again');
-        await sleep(backoffMs(attempt, { baseMs: 100, capMs: 2000 }), { unref: true });
+        await sleep(backoffMs(attempt, { baseMs: 100, capMs: 2000, jitter: 'equal' }), { unref: true });
       }
     }
   }
@@ -632,7 +632,7 @@ export class MoveExecutor {
 
   /** The wait before retry number `attempt` (1 for the first): full jitter below retryBaseMs * 2^(attempt-1). */
   private retryDelayMs(attempt: number): number {
-    return backoffMs(attempt - 1, { baseMs: this.options.retryBaseMs, capMs: RETRY_MAX_MS });
+    return backoffMs(attempt - 1, { baseMs: this.options.retryBaseMs, capMs: RETRY_MAX_MS, jitter: 'equal' });
   }
 
   private async fail(move: MoveRecord, err: unknown, failures = move.failures + 1): Promise<void> {

@@ -90,7 +90,7 @@ export async function underFence(
     } catch (err) {
       if (sqlState(err) !== '55P03' || attempt >= 5) throw err;
       // Another session holds the fence (lock_timeout): back off before asking again.
-      await sleep(backoffMs(attempt, { baseMs: FENCE_RETRY_BASE_MS, capMs: FENCE_RETRY_CAP_MS }));
+      await sleep(backoffMs(attempt, { baseMs: FENCE_RETRY_BASE_MS, capMs: FENCE_RETRY_CAP_MS, jitter: 'equal' }));
     }
   }
 }
