@@ -507,10 +507,19 @@ export class Runtime extends EventEmitter<RuntimeEvents> {
     try {
       (this.emit as (event: K, ...args: RuntimeEvents[K]) => boolean)(event, ...args);
     } catch (error) {
-      process.emitWarning(`orgplane runtime: a '${String(event)}' listener threw: ${(error as Error)?.message ?? String(error)}`, {
+      process.emitWarning(`orgplane runtime: a '${String(event)}' listener threw: ${describeThrown(error)}`, {
         code: 'ORGPLANE_LISTENER_THREW',
       });
     }
+  }
+}
+
+/** A listener may throw anything, even what String() cannot convert: never throw while describing it. */
+function describeThrown(error: unknown): string {
+  try {
+    return error instanceof Error ? error.message : String(error);
+  } catch {
+    return 'a value that cannot be printed';
   }
 }
 

@@ -111,6 +111,23 @@ describe('runtime.isEnabled', () => {
     }
   });
 
+  it('a flag-error listener that throws what String() cannot print does not make isEnabled throw', async () => {
+    const { runtime } = start();
+    await runtime.ready(10_000);
+    runtime.on('flag-error', () => {
+      throw Object.create(null); // no toString, no valueOf: String() of it throws
+    });
+    const warnings: string[] = [];
+    const onWarning = (w: Error) => warnings.push(w.message);
+    process.on('warning', onWarning);
+    try {
+      expect(runtime.isEnabled('new-checkout', { orgId: -1 }, true)).toBe(true);
+      await until('the warning', () => warnings.find((m) => m.includes('a value that cannot be printed')));
+    } finally {
+      process.off('warning', onWarning);
+    }
+  });
+
   it('refuses an invalid rollout change by name and keeps deciding with the last good flags', async () => {
     const { runtime, errors } = start();
     await runtime.ready(10_000);
