@@ -9,6 +9,18 @@ export interface ApiClient {
   send<T>(method: 'POST' | 'PUT' | 'PATCH' | 'DELETE', path: string, body?: unknown): Promise<T>;
 }
 
+/** The control plane's URL as errors show it: never a user or password written into it. */
+function shownUrl(url: string): string {
+  try {
+    const u = new URL(url);
+    u.username = '';
+    u.password = '';
+    return u.toString().replace(/\/$/, '');
+  } catch {
+    return 'ORGPLANE_URL';
+  }
+}
+
 export function createApiClient(ctx: CliContext, send: HttpRequest = httpRequest): ApiClient {
   async function request<T>(method: string, path: string, body?: unknown): Promise<T> {
     let res: HttpResponse;
@@ -25,7 +37,7 @@ export function createApiClient(ctx: CliContext, send: HttpRequest = httpRequest
     } catch (err) {
       throw new CliError(
         'CONTROL_PLANE_UNREACHABLE',
-        `cannot reach the control plane at ${ctx.url}: ${(err as Error).cause ? String((err as Error & { cause: unknown }).cause) : (err as Error).message}`,
+        `cannot reach the control plane at ${shownUrl(ctx.url)}: ${(err as Error).cause ? String((err as Error & { cause: unknown }).cause) : (err as Error).message}`,
         ctx.source === 'lab'
           ? 'is the lab running? try `orgplane lab status`, then `orgplane lab up`'
           : 'check ORGPLANE_URL and that the control plane is running',
@@ -46,7 +58,7 @@ export function createApiClient(ctx: CliContext, send: HttpRequest = httpRequest
           res.status,
           `HTTP_${res.status}`,
           `${method} ${path} answered ${res.status} without an orgplane error`,
-          `check that ${ctx.url} is an orgplane control plane (ORGPLANE_URL)`,
+          `check that ${shownUrl(ctx.url)} is an orgplane control plane (ORGPLANE_URL)`,
         );
       }
       throw new ApiError(

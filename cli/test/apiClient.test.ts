@@ -58,10 +58,14 @@ describe('createApiClient', () => {
     await new Promise<void>((r) => closed.listen(0, '127.0.0.1', r));
     const port = (closed.address() as AddressInfo).port;
     await new Promise<void>((r) => closed.close(() => r()));
-    const api = createApiClient({ url: `http://127.0.0.1:${port}`, token: 't', source: 'env' });
+    const api = createApiClient({ url: `http://ops:hunter2secret@127.0.0.1:${port}`, token: 't', source: 'env' });
     const err = await api.get('/v1/clusters').catch((e: unknown) => e);
     expect(err).toBeInstanceOf(CliError);
     expect(err).toMatchObject({ code: 'CONTROL_PLANE_UNREACHABLE', exitCode: 6 });
     expect((err as CliError).message).toContain('ECONNREFUSED');
+    // A password written into ORGPLANE_URL is never echoed.
+    expect((err as CliError).message).toContain(`http://127.0.0.1:${port}`);
+    expect(JSON.stringify(err)).not.toContain('hunter2secret');
+    expect(String((err as CliError).message)).not.toContain('hunter2secret');
   });
 });
