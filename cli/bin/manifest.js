@@ -6,7 +6,7 @@
 // builds it, with the @oclif/core that reads it: `npm run build` (and the root `prepare`)
 // writes it after `tsc -b`. It is a build output, not checked in. bin/run.js rebuilds it
 // when a compiled command is newer, so a bare `tsc -b` cannot leave a stale one in charge;
-// cli/test/manifest.test.ts fails when it disagrees with the commands.
+// cli/test/startup.test.ts fails when it disagrees with the commands.
 //
 // `node cli/bin/manifest.js` writes it. This module imports only node:fs at load time:
 // run.js imports it on every start to check freshness.

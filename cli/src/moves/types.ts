@@ -1,5 +1,5 @@
 // The control plane's move documents as control-plane/API.md "Org moves" fixes them, taken
-// from the control plane so the two cannot drift; cli/schemas/defs/moves.json mirrors them.
+// from the control plane so the two cannot drift; cli/schemas/ is generated from the same schemas.
 // `@orgplane/control-plane/moves` is the module of the move shapes alone: importing its
 // MOVE_STATES does not load the server.
 import type { Move, MoveBatch, MoveState } from '@orgplane/control-plane/moves';

@@ -153,13 +153,8 @@ describe('moves created through the API', () => {
   });
 
   it('chooses percent of the orgs on the source deterministically, skipping orgs already moving', async () => {
-    const first = await f.api.post('/v1/moves', {
-      from: 'tenant-a',
-      to: 'tenant-b',
-      percent: 50,
-      concurrency: 2,
-      range: { lo: 0, hi: 999 },
-    });
+    const request = { from: 'tenant-a', to: 'tenant-b', percent: 50, concurrency: 2, range: { lo: 0, hi: 999 } };
+    const first = await f.api.post('/v1/moves', request);
     expect(first.status, first.text).toBe(202);
     // 10 orgs on tenant-a, 2 and 3 already moving: 50 % of the other 8, the 4 of lowest sha1 rank.
     const orgs = first.body.moves.map((m: Json) => m.orgId);
@@ -169,13 +164,7 @@ describe('moves created through the API', () => {
     // batch (the executor is off, so its moves are only rows) and ask again.
     await f.sql('DELETE FROM moves WHERE batch_id = $1', [first.body.batch.id]);
     await f.sql('DELETE FROM move_batches WHERE id = $1', [first.body.batch.id]);
-    const again = await f.api.post('/v1/moves', {
-      from: 'tenant-a',
-      to: 'tenant-b',
-      percent: 50,
-      concurrency: 2,
-      range: { lo: 0, hi: 999 },
-    });
+    const again = await f.api.post('/v1/moves', request);
     expect(again.status, again.text).toBe(202);
     expect(again.body.batch.id).not.toBe(first.body.batch.id);
     expect(again.body.moves.map((m: Json) => m.orgId)).toEqual(orgs);
