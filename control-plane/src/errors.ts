@@ -292,11 +292,21 @@ export class TenantMoveStateError extends AppError {
 
 /** Transactions older than the capture did not end in time; the copy would miss their writes. */
 export class CaptureWaitTimeoutError extends AppError {
-  constructor(orgId: number, waitedMs: number, pids: number[]) {
-    super('CAPTURE_WAIT_TIMEOUT', 503, `transactions that started before org ${orgId}'s capture are still open after ${waitedMs} ms`, {
-      hint: 'end the long-running transactions on the source (see details.pids in pg_stat_activity), then rerun the move',
-      details: { orgId, waitedMs, pids },
-    });
+  constructor(orgId: number, waitedMs: number, pids: number[], waitingFor: 'capture' | 'complete' = 'capture') {
+    super(
+      'CAPTURE_WAIT_TIMEOUT',
+      503,
+      waitingFor === 'capture'
+        ? `transactions that started before org ${orgId}'s capture are still open after ${waitedMs} ms`
+        : `transactions that started before org ${orgId}'s flip are still open on the source after ${waitedMs} ms; its rows are kept until they end`,
+      {
+        hint:
+          waitingFor === 'capture'
+            ? 'end the long-running transactions on the source (see details.pids in pg_stat_activity), then rerun the move'
+            : 'end the long-running transactions on the source (see details.pids in pg_stat_activity); the executor retries `complete`',
+        details: { orgId, waitedMs, pids },
+      },
+    );
   }
 }
 

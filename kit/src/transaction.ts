@@ -16,6 +16,12 @@ export interface TransactionPool<C extends TransactionClient> {
 export interface TransactionOptions {
   isolation?: 'read committed' | 'repeatable read' | 'serializable';
   readOnly?: boolean;
+  /**
+   * A statement sent with BEGIN in the same round trip (the simple query protocol), such
+   * as the runtime's ownership check. It takes no parameters: inline only values that
+   * were validated, never user text.
+   */
+  withBegin?: string;
 }
 
 const ISOLATIONS = new Set(['read committed', 'repeatable read', 'serializable']);
@@ -30,16 +36,24 @@ export async function inTransaction<C extends TransactionClient, T>(
   fn: (client: C) => Promise<T>,
   options: TransactionOptions = {},
 ): Promise<T> {
-  const begin = beginStatement(options);
+  const begin = options.withBegin === undefined ? beginStatement(options) : `${beginStatement(options)}; ${options.withBegin}`;
   const client = await pool.connect();
+  let broken: Error | undefined;
   try {
     await client.query(begin);
   } catch (error) {
-    // A session that cannot even BEGIN is not given back to the pool.
-    client.release(asError(error));
+    if (options.withBegin === undefined || sqlState(error) === undefined) {
+      // A session that cannot even BEGIN is not given back to the pool.
+      client.release(asError(error));
+      throw error;
+    }
+    // The statement sent with BEGIN failed inside the transaction it opened.
+    await client.query('ROLLBACK').catch((cause: unknown) => {
+      broken = asError(cause);
+    });
+    client.release(broken);
     throw error;
   }
-  let broken: Error | undefined;
   try {
     const result = await fn(client);
     await client.query('COMMIT');

@@ -1,9 +1,13 @@
-// Writes that survive an org move. The source cluster itself refuses writes to an org it
-// no longer owns (SQLSTATE OPF02) or that a cutover holds (OPF01, after the tenant trigger
-// waited fence_wait_ms); see migrations/tenant/1764000000000_move-capture.sql. Both errors
-// abort the statement, so nothing of the attempt was committed, and the whole attempt (a
-// transaction, or one autocommit statement) can run again:
+// Work that survives an org move. A cluster refuses an org it does not serve (SQLSTATE
+// OPF02: the ownership check before the first statement, or the row trigger) or that a
+// cutover holds (OPF01, after the tenant trigger waited fence_wait_ms); see
+// migrations/tenant/1764000000000_move-capture.sql and 1764300000000_ownership-markers.sql.
+// Both errors abort the statement, so nothing of the attempt was committed, and the whole
+// attempt (a transaction, or one autocommit statement) can run again:
 // - OPF02: refresh the map, then retry once on the new owner; never on the same cluster.
+//   The source marks the org moved a moment before the control plane commits the flip,
+//   so while the refreshed map still routes here, refresh again with a backoff until the
+//   fence budget is spent. A refresh that cannot reach the control plane ends it at once.
 // - OPF01: retry with a short backoff until the write's fence budget is spent.
 
 import { performance } from 'node:perf_hooks';
@@ -78,18 +82,31 @@ export async function withFenceRetry<T>(
           host.gaveUp('moved');
           throw new OrgMovedError(orgId, clusterId, 'the new owner refused the retry too', { cause: error });
         }
-        // The watch stream may have brought the new owner already; else ask now.
-        const refreshed = host.route(orgId) === clusterId ? await host.refreshAfter(performance.now()) : undefined;
-        const next = host.route(orgId);
-        if (next === clusterId) {
-          host.gaveUp('moved');
-          throw new OrgMovedError(orgId, clusterId, 'the refreshed map still routes it there, so the write was not retried', {
-            cause: error,
-            hint:
-              refreshed instanceof Error
-                ? `the map could not be refreshed: ${refreshed.message}`
-                : 'the control plane has not published the new owner yet; retry the write shortly',
-          });
+        // The watch stream may have brought the new owner already; else ask now, and
+        // again while the control plane has not published the flip.
+        let next = host.route(orgId);
+        for (let refreshes = 0; next === clusterId; refreshes++) {
+          const refreshed = await host.refreshAfter(performance.now());
+          next = host.route(orgId);
+          if (next !== clusterId) break;
+          const remainingMs = fenceWaitMs - (performance.now() - startedAt);
+          if (refreshed instanceof Error || remainingMs <= 0) {
+            host.gaveUp('moved');
+            throw new OrgMovedError(orgId, clusterId, 'the refreshed map still routes it there, so the request was not retried', {
+              cause: error,
+              hint:
+                refreshed instanceof Error
+                  ? `the map could not be refreshed: ${refreshed.message}`
+                  : 'the control plane has not published the new owner yet; retry shortly',
+            });
+          }
+          await sleep(
+            Math.min(
+              remainingMs,
+              backoffMs(refreshes, { baseMs: FENCED_BACKOFF_BASE_MS, capMs: FENCED_BACKOFF_CAP_MS, random: host.random, jitter: 'equal' }),
+            ),
+          );
+          next = host.route(orgId);
         }
         moves++;
         host.retrying({ orgId, reason: 'moved', attempt: attempts + 1, clusterId, nextClusterId: next, delayMs: 0 });

@@ -20,6 +20,7 @@ import {
 } from './fencedWrites.js';
 import { FlagSet, INVALID_ORG_ID } from './flags.js';
 import { type ConfigSource, createRuntimeMetrics, type RuntimeMetrics } from './metrics.js';
+import { claimedQuery, claimStatement } from './ownership.js';
 import { Router } from './router.js';
 import type { ConfigDelta, ConfigSnapshot, WirePlacement } from './wire.js';
 
@@ -272,12 +273,16 @@ export class Runtime extends EventEmitter<RuntimeEvents> {
 
   /**
    * Runs `fn` in a transaction on the primary that owns `orgId` (BEGIN, fn, COMMIT;
-   * ROLLBACK when it throws) and resolves with what `fn` returned. When the cluster
+   * ROLLBACK when it throws) and resolves with what `fn` returned. The cluster first
+   * confirms that it serves the org, in the same round trip as BEGIN, so a stale map
+   * never gets a wrong answer (an UPDATE of zero rows, an empty read). When the cluster
    * refuses the org because of a move, the whole transaction runs again from the start:
-   * - OPF02 (the org moved away): the map is refreshed (`GET /v1/config` unless the
-   *   watch stream already brought the new owner) and `fn` runs once more on the new
-   *   owner; OrgMovedError when the map still routes to the same cluster or the new
-   *   owner refuses too;
+   * - OPF02 (the org is not served there): the map is refreshed (`GET /v1/config` unless
+   *   the watch stream already brought the new owner; again with a backoff while the
+   *   control plane has not published the flip yet, within `fenceWaitMs`) and `fn` runs
+   *   once more on the new owner; OrgMovedError when the control plane cannot be
+   *   reached, when it still routes the org to the same cluster once `fenceWaitMs` is
+   *   spent, or when the new owner refuses too;
    * - OPF01 (a cutover holds the org): it waits and retries until `fenceWaitMs` (default
    *   the runtime's, 2 s) is spent, then OrgFencedError.
    * Nothing of a refused attempt is committed, but `fn` must be safe to run again: no
@@ -287,13 +292,13 @@ export class Runtime extends EventEmitter<RuntimeEvents> {
    */
   transaction<T>(orgId: number, fn: (client: pg.PoolClient) => Promise<T>, options: WriteOptions = {}): Promise<T> {
     if (typeof fn !== 'function') return Promise.reject(invalidArgument('runtime.transaction: fn must be a function'));
-    return this.fencedWrite(orgId, options, (pool) => inTransaction(pool, fn));
+    return this.fencedWrite(orgId, options, (pool) => inTransaction(pool, fn, { withBegin: claimStatement(orgId) }));
   }
 
   /**
    * One statement on the primary that owns `orgId`, in its own (implicit) transaction,
-   * with the same retries as transaction(). For reads that may use a replica, use
-   * `pool(orgId, {intent: 'read'})`.
+   * after the same ownership check as transaction() (one more round trip) and with the
+   * same retries. For reads that may use a replica, use `pool(orgId, {intent: 'read'})`.
    */
   // biome-ignore lint/suspicious/noExplicitAny: pg's own default row type
   query<R extends pg.QueryResultRow = any>(
@@ -303,7 +308,7 @@ export class Runtime extends EventEmitter<RuntimeEvents> {
     options: WriteOptions = {},
   ): Promise<pg.QueryResult<R>> {
     if (typeof text !== 'string') return Promise.reject(invalidArgument('runtime.query: text must be a string'));
-    return this.fencedWrite(orgId, options, (pool) => pool.query<R>(text, values));
+    return this.fencedWrite(orgId, options, (pool) => claimedQuery<R>(pool, orgId, text, values));
   }
 
   private async fencedWrite<T>(orgId: number, options: WriteOptions, attempt: (pool: pg.Pool) => Promise<T>): Promise<T> {

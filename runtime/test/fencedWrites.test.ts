@@ -113,7 +113,8 @@ describe('writes to a moved org', () => {
     const fetchesBefore = server.configRequests;
     const calls = { n: 0 };
     await expect(runtime.transaction(101, insertOrg(101, calls))).resolves.toBe('wrote 101');
-    expect(calls.n).toBe(2);
+    // The ownership check refused the source with BEGIN, before fn ran there.
+    expect(calls.n).toBe(1);
     expect(retries).toEqual([{ orgId: 101, reason: 'moved', attempt: 2, clusterId: 'source', nextClusterId: 'target', delayMs: 0 }]);
     expect(server.configRequests).toBe(fetchesBefore + 1);
     expect(runtime.version).toBe(server.version);
@@ -136,18 +137,31 @@ describe('writes to a moved org', () => {
     expect([await orgRows(source, 102), await orgRows(target, 102)]).toEqual([0, 1]);
   });
 
-  it('OPF02 while the control plane still says source: OrgMovedError, not retried on the same cluster', async () => {
+  it('OPF02 while the control plane still says source: asks again until the budget is spent, then OrgMovedError; never retried on the same cluster', async () => {
     await markOrg(source, 106, 'moved');
     const fetchesBefore = server.configRequests;
     const calls = { n: 0 };
-    const error = await runtime.transaction(106, insertOrg(106, calls)).catch((e: unknown) => e);
+    const error = await runtime.transaction(106, insertOrg(106, calls), { fenceWaitMs: 300 }).catch((e: unknown) => e);
     expect(error).toMatchObject({ name: 'OrgMovedError', code: 'ORG_MOVED', orgId: 106, clusterId: 'source' });
     expect((error as Error & { cause: { code: string } }).cause.code).toBe('OPF02');
-    expect(calls.n).toBe(1);
+    expect((error as Error & { hint: string }).hint).toMatch(/not published the new owner/);
+    expect(calls.n).toBe(0);
     expect(retries).toEqual([]);
-    expect(server.configRequests).toBe(fetchesBefore + 1); // it did ask
+    expect(server.configRequests).toBeGreaterThan(fetchesBefore + 1); // it asked, and asked again
     expect([await orgRows(source, 106), await orgRows(target, 106)]).toEqual([0, 0]);
     expect(await metric('orgplane_runtime_write_refusals_total')).toContain('orgplane_runtime_write_refusals_total{reason="moved"} 1');
+  });
+
+  it('the source refuses a moment before the control plane publishes the flip: the write waits for it and lands on the target', async () => {
+    // The cutover marks the source 'moved' and then commits the flip in the control DB:
+    // for that moment the map everyone can fetch still says source.
+    await markOrg(source, 150, 'moved');
+    setTimeout(() => flipSilently(150, 'target'), 150);
+    const calls = { n: 0 };
+    await expect(runtime.transaction(150, insertOrg(150, calls))).resolves.toBe('wrote 150');
+    expect(calls.n).toBe(1);
+    expect(retries.map((r) => [r.reason, r.clusterId, r.nextClusterId])).toEqual([['moved', 'source', 'target']]);
+    expect([await orgRows(source, 150), await orgRows(target, 150)]).toEqual([0, 1]);
   });
 
   it('the new owner refuses too: OrgMovedError after exactly one retry', async () => {
@@ -157,7 +171,7 @@ describe('writes to a moved org', () => {
     const calls = { n: 0 };
     const error = await runtime.transaction(107, insertOrg(107, calls)).catch((e: unknown) => e);
     expect(error).toMatchObject({ code: 'ORG_MOVED', clusterId: 'target' });
-    expect(calls.n).toBe(2);
+    expect(calls.n).toBe(0);
     expect(retries.map((r) => r.reason)).toEqual(['moved']);
     expect([await orgRows(source, 107), await orgRows(target, 107)]).toEqual([0, 0]);
   });

@@ -4,7 +4,10 @@
 // with OPF02, refresh through GET /v1/config, and run again on the new owner. The
 // fake-control-plane version of this is runtime/test/fencedWrites.test.ts.
 
-import { createTestDatabase } from '@orgplane/embedded';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { createTestDatabase, freePort } from '@orgplane/embedded';
 import { createRuntime, type Runtime, type WriteRetryEvent } from '@orgplane/runtime';
 import pg from 'pg';
 import { afterAll, afterEach, beforeAll, describe, expect, inject, it } from 'vitest';
@@ -66,10 +69,12 @@ interface Followed {
 }
 const running: Followed[] = [];
 
-async function followingRuntime(): Promise<Followed> {
+async function followingRuntime(options: { cacheDir?: string; url?: string; holdWatch?: boolean } = {}): Promise<Followed> {
   const gate = new WatchGate();
+  if (options.holdWatch) gate.hold();
   const runtime = createRuntime({
-    url,
+    url: options.url ?? url,
+    cacheDir: options.cacheDir,
     token: f.tokens['sdk:read'],
     credentials: { password },
     fetch: gate.fetch,
@@ -160,8 +165,9 @@ describe('a runtime holding the map from before a move', () => {
       return 'written';
     });
     expect(written).toBe('written');
-    const [dbA, dbB] = await Promise.all([A, B].map(async (id) => (await pools[id]!.query('SELECT current_database() AS db')).rows[0].db));
-    expect(attempts).toEqual([dbA, dbB]);
+    const dbB = (await pools[B]!.query('SELECT current_database() AS db')).rows[0].db;
+    // The old owner refused the org with BEGIN (the ownership check): fn ran on the new one only.
+    expect(attempts).toEqual([dbB]);
     expect(retries).toEqual([{ orgId, reason: 'moved', attempt: 2, clusterId: A, nextClusterId: B, delayMs: 0 }]);
     expect(gate.configFetches).toBe(fetchesBefore + 1);
     expect(runtime.route(orgId)).toBe(B);
@@ -179,11 +185,9 @@ describe('a runtime holding the map from before a move', () => {
     expect(read.rows).toEqual([{ full_name: 'after the flip' }]);
   });
 
-  // DESIGN.md: a stale map must not read a wrong answer on the old owner. The runtime
-  // asserts nothing before a read yet, and the tenant trigger refuses writes only, so
-  // the old owner answers with the rows it kept until `complete`. Remove `.fails` when
-  // reads are fenced too.
-  it.fails('reads after the flip: answered by the new owner, not from the rows the old owner keeps until complete', async () => {
+  // DESIGN.md: a stale map must not read a wrong answer on the old owner, which keeps
+  // the org's rows until `complete`: the ownership check refuses the read there.
+  it('reads after the flip: answered by the new owner, not from the rows the old owner keeps until complete', async () => {
     const orgId = 203;
     await seedOrg(pools[A]!, orgId, { rows: 10 });
     const { runtime, gate } = await followingRuntime();
@@ -259,4 +263,107 @@ describe('a runtime holding the map from before a move', () => {
       /orgplane_runtime_write_retries_total\{reason="moved"\} [1-9]/,
     );
   }, 120_000);
+});
+
+// The issue's case: a service whose map is from before a move that has completed (the
+// source's rows deleted), started from its disk cache. Without the ownership check the
+// old owner answers UPDATE 0, an empty read, and a foreign-key error (23503) for a row
+// of a child table: wrong answers with no error.
+describe('a runtime whose disk snapshot predates a completed move', () => {
+  const orgId = 77;
+  let cacheDir: string;
+
+  beforeAll(async () => {
+    cacheDir = await mkdtemp(path.join(tmpdir(), 'orgplane-stale-'));
+    await seedOrg(pools[A]!, orgId, { rows: 20 });
+    // A runtime that saw the map before the move leaves it on disk when it closes.
+    const before = await followingRuntime({ cacheDir });
+    expect(before.runtime.route(orgId)).toBe(A);
+    await before.runtime.close();
+
+    const move = await moveToFlip(orgId);
+    const completed = await f.api.post(`/v1/moves/${move.id}/complete`, { reason: 'stale-map test' });
+    expect(completed.status, completed.text).toBe(200);
+    await waitFor(`move ${move.id} to complete`, async () => (await f.api.get(`/v1/moves/${move.id}`)).body.state === 'completed', 30_000);
+    expect(await usersOf(A)).toEqual([]);
+    // The new owner has changed since: a wrong answer would not even match the old rows.
+    await pools[B]!.query("UPDATE users SET email = 'new-' || email WHERE org_id = $1", [orgId]);
+  }, 120_000);
+
+  afterAll(async () => {
+    await rm(cacheDir, { recursive: true, force: true });
+  });
+
+  async function usersOf(clusterId: string): Promise<string[]> {
+    const { rows } = await pools[clusterId]!.query<{ email: string }>('SELECT email FROM users WHERE org_id = $1 ORDER BY user_id', [
+      orgId,
+    ]);
+    return rows.map((r) => r.email);
+  }
+
+  async function guestCount(clusterId: string): Promise<number> {
+    return Number((await pools[clusterId]!.query('SELECT count(*) AS n FROM guests WHERE org_id = $1', [orgId])).rows[0].n);
+  }
+
+  const update = (runtime: Runtime) => runtime.query(orgId, 'UPDATE users SET email = email WHERE org_id = $1', [orgId]);
+  const remove = (runtime: Runtime) => runtime.query(orgId, 'DELETE FROM guests WHERE org_id = $1 AND guest_id = 1', [orgId]);
+  const read = (runtime: Runtime) =>
+    runtime.query<{ email: string }>(orgId, 'SELECT email FROM users WHERE org_id = $1 ORDER BY user_id', [orgId]);
+  const insertChild = (runtime: Runtime, guestId: number) =>
+    runtime.transaction(orgId, (client) =>
+      client.query(
+        "INSERT INTO guests (org_id, guest_id, property_id, full_name, checked_in) VALUES ($1, $2, 1, 'stale map', DATE '2026-01-01')",
+        [orgId, guestId],
+      ),
+    );
+
+  it('with the control plane down: OrgMovedError for an UPDATE of zero rows, a DELETE, a child INSERT and a read; nothing changes', async () => {
+    const down = `http://127.0.0.1:${await freePort()}`;
+    const { runtime } = await followingRuntime({ cacheDir, url: down });
+    expect(runtime.source).toBe('disk');
+    expect(runtime.route(orgId)).toBe(A);
+    const usersOnB = await usersOf(B);
+    const guestsOnB = await guestCount(B);
+
+    for (const [what, attempt] of [
+      ['update', () => update(runtime)],
+      ['delete', () => remove(runtime)],
+      ['child insert', () => insertChild(runtime, 900_001)],
+      ['read', () => read(runtime)],
+    ] as const) {
+      const error = await attempt().catch((e: unknown) => e);
+      expect(error, what).toMatchObject({ name: 'OrgMovedError', code: 'ORG_MOVED', orgId, clusterId: A });
+      expect((error as Error & { cause: { code: string } }).cause.code, what).toBe('OPF02');
+      expect((error as Error & { hint: string }).hint, what).toMatch(/could not be refreshed/);
+    }
+    expect(await usersOf(A)).toEqual([]);
+    expect(await guestCount(A)).toBe(0);
+    expect(await usersOf(B)).toEqual(usersOnB);
+    expect(await guestCount(B)).toBe(guestsOnB);
+  });
+
+  it('with the control plane up (the watch stream held): each refreshes and lands on the new owner', async () => {
+    const { runtime, retries } = await followingRuntime({ cacheDir, holdWatch: true });
+    expect(runtime.source).toBe('disk');
+    expect(runtime.route(orgId)).toBe(A);
+    const usersOnB = await usersOf(B);
+    const guestsOnB = await guestCount(B);
+    expect(usersOnB.length).toBeGreaterThan(1);
+    expect(usersOnB.every((email) => email.startsWith('new-'))).toBe(true);
+
+    expect((await read(runtime)).rows.map((r) => r.email)).toEqual(usersOnB);
+    expect(runtime.route(orgId)).toBe(B);
+    expect((await update(runtime)).rowCount).toBe(usersOnB.length);
+    expect((await remove(runtime)).rowCount).toBe(1);
+    await insertChild(runtime, 900_002);
+    expect(retries.map((r) => [r.reason, r.clusterId, r.nextClusterId])).toEqual([['moved', A, B]]);
+
+    expect(await usersOf(B)).toEqual(usersOnB);
+    // One guest deleted, one inserted.
+    expect(await guestCount(B)).toBe(guestsOnB);
+    expect((await pools[B]!.query('SELECT 1 FROM guests WHERE org_id = $1 AND guest_id = 1', [orgId])).rowCount).toBe(0);
+    expect((await pools[B]!.query('SELECT 1 FROM guests WHERE org_id = $1 AND guest_id = 900002', [orgId])).rowCount).toBe(1);
+    expect(await usersOf(A)).toEqual([]);
+    expect(await guestCount(A)).toBe(0);
+  });
 });

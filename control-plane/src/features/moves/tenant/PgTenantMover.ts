@@ -2,10 +2,14 @@
 // the contract and migrations/tenant/1764000000000_move-capture.sql for the trigger).
 //
 // Markers (orgplane_org_moves) through a move:
-//   source: (none) -> capturing -> fenced -> moved (kept forever after complete)
-//   target: moved (set at startCapture: misrouted writes fail with OPF02 until the
-//           flip) -> capturing (at the flip: writes are logged for a rollback) -> (none
-//           after complete) | fenced -> moved (rollback)
+//   source: (none) -> capturing -> fenced -> moved (kept forever after complete: the
+//           tombstone that refuses stale maps, reads included; see
+//           migrations/tenant/1764300000000_ownership-markers.sql)
+//   target: moved (set at startCapture: misrouted reads and writes fail with OPF02 until
+//           the flip) -> capturing (at the flip: writes are logged for a rollback) ->
+//           served after complete | fenced -> moved (rollback)
+// "Served" is no marker, or 'owned' where a range marker covers the org
+// (orgplane_serve_org).
 // A step that reads or writes both sides runs one at a time per mover (`exclusive`):
 // two replays racing could write an older row over a newer one.
 import { inTransaction } from '../../../db/Database.js';
@@ -304,7 +308,7 @@ class PgTenantMover implements TenantMover {
             await upsertMarker(source, orgId, 'fenced', moveId, fenceWaitMs);
           },
           async afterFlip(_target, source) {
-            await source.query('DELETE FROM orgplane_org_moves WHERE org_id = $1', [orgId]);
+            await source.query('SELECT orgplane_serve_org($1, $2)', [orgId, moveId]);
           },
           async release(target, source) {
             await target.query(`UPDATE orgplane_org_moves SET state = 'capturing', updated_at = now() WHERE org_id = $1`, [orgId]);
@@ -334,7 +338,7 @@ class PgTenantMover implements TenantMover {
         });
       }
       await underFence(this.source, orgId, this.options.fenceDeadlineMs, async (db) => {
-        await db.query('DELETE FROM orgplane_org_moves WHERE org_id = $1', [orgId]);
+        await db.query('SELECT orgplane_serve_org($1, $2)', [orgId, moveId]);
         await db.query('DELETE FROM orgplane_changes WHERE org_id = $1', [orgId]);
       });
       const deleted = await deleteOrgRows(this.target, orgId, [...(await this.catalogList())].reverse());
@@ -360,11 +364,21 @@ class PgTenantMover implements TenantMover {
           },
         );
       }
+      // A transaction that checked ownership before the flip may still read the source:
+      // its rows stay until every such transaction has ended.
+      const { rows: marked } = await this.source.pool.query<{ at: Date }>(
+        'SELECT updated_at AS at FROM orgplane_org_moves WHERE org_id = $1',
+        [orgId],
+      );
+      await waitForOlderTransactions(this.source.pool, orgId, this.options.captureWaitMs ?? 60_000, {
+        waitingFor: 'complete',
+        since: marked[0]!.at,
+      });
       const deletedRows = await deleteOrgRows(this.source, orgId, [...(await this.catalogList())].reverse(), onProgress);
       // The source keeps its 'moved' marker: stale writers keep failing with OPF02.
       await this.source.pool.query('DELETE FROM orgplane_changes WHERE org_id = $1', [orgId]);
       await underFence(this.target, orgId, this.options.fenceDeadlineMs, async (db) => {
-        await db.query('DELETE FROM orgplane_org_moves WHERE org_id = $1', [orgId]);
+        await db.query('SELECT orgplane_serve_org($1, $2)', [orgId, moveId]);
         await db.query('DELETE FROM orgplane_changes WHERE org_id = $1', [orgId]);
       });
       this.options.log.info({ orgId, moveId, deletedRows }, 'completed: source rows deleted');

@@ -9,7 +9,7 @@ import { CaptureWaitTimeoutError } from '../../../errors.js';
 import { type ClusterSide, MOVER_APPLICATION_NAME } from './ClusterSide.js';
 import type { TableInfo } from './TableCatalog.js';
 
-export type MarkerState = 'capturing' | 'fenced' | 'moved';
+export type MarkerState = 'capturing' | 'fenced' | 'moved' | 'owned';
 
 const DELETE_BATCH = 5000;
 /** Backoff between tries to take a busy fence (full jitter, ceiling 100 ms doubling to 1 s). */
@@ -37,22 +37,39 @@ export async function upsertMarker(
 }
 
 /**
- * A transaction that checked for the capture marker before it was committed logs
- * nothing, and may commit after a copy's snapshot: wait until every such transaction
- * on the source has ended. Those that hold no snapshot and no transaction id yet
- * (idle in a READ COMMITTED transaction) will see the marker in their next statement.
- * The mover's own sessions (other moves' copies) write no captured rows.
+ * Waits until every transaction on the cluster that started before `since` (default:
+ * now) has ended, or throws CaptureWaitTimeoutError after `limitMs`.
+ *
+ * - Before a copy (`capture`): a transaction that checked for the capture marker before
+ *   it was committed logs nothing, and may commit after the copy's snapshot. Those that
+ *   hold no snapshot and no transaction id yet (idle in a READ COMMITTED transaction)
+ *   will see the marker in their next statement, so only the others count.
+ * - Before `complete` deletes the source rows (`complete`, since the org was marked
+ *   moved): a transaction that checked ownership before the flip reads the source as
+ *   the flip left it, which is the truth as of the flip, until the rows go. Every open
+ *   transaction counts, idle ones too.
+ * The mover's own sessions (other moves' copies) are not waited for.
  */
-export async function waitForOlderTransactions(pool: pg.Pool, orgId: number, limitMs: number): Promise<void> {
-  const { rows: now } = await pool.query<{ at: Date }>('SELECT now() AS at');
-  const since = now[0]?.at;
+export async function waitForOlderTransactions(
+  pool: pg.Pool,
+  orgId: number,
+  limitMs: number,
+  options: { waitingFor?: 'capture' | 'complete'; since?: Date } = {},
+): Promise<void> {
+  const waitingFor = options.waitingFor ?? 'capture';
+  let since = options.since;
+  if (since === undefined) {
+    const { rows: now } = await pool.query<{ at: Date }>('SELECT now() AS at');
+    since = now[0]!.at;
+  }
+  const snapshotHolders = waitingFor === 'capture' ? 'AND (backend_xid IS NOT NULL OR backend_xmin IS NOT NULL)' : '';
   const started = Date.now();
   for (;;) {
     const { rows } = await pool.query<{ pid: number }>(
       `SELECT pid FROM pg_stat_activity
         WHERE datname = current_database() AND backend_type = 'client backend'
           AND pid <> pg_backend_pid() AND application_name IS DISTINCT FROM $2
-          AND xact_start < $1 AND (backend_xid IS NOT NULL OR backend_xmin IS NOT NULL)`,
+          AND xact_start < $1 ${snapshotHolders}`,
       [since, MOVER_APPLICATION_NAME],
     );
     if (rows.length === 0) return;
@@ -62,6 +79,7 @@ export async function waitForOlderTransactions(pool: pg.Pool, orgId: number, lim
         orgId,
         waited,
         rows.map((r) => r.pid),
+        waitingFor,
       );
     }
     await sleep(20);
