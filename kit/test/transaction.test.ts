@@ -53,6 +53,44 @@ describe('inTransaction', () => {
     expect(await ids()).toEqual([1]);
   });
 
+  it('withBegin: the statement runs inside the transaction, in the same round trip as BEGIN', async () => {
+    const pids = new Set<number>();
+    const seen = await inTransaction(
+      pool,
+      async (client: pg.PoolClient) => {
+        pids.add((await client.query<{ pid: number }>('SELECT pg_backend_pid() AS pid')).rows[0]!.pid);
+        return (await client.query<{ v: string }>("SELECT current_setting('kit.with_begin', true) AS v")).rows[0]!.v;
+      },
+      { withBegin: "SELECT set_config('kit.with_begin', 'set', true)" },
+    );
+    // set_config(..., true) lasts for the transaction only: fn saw it, so it ran inside.
+    expect(seen).toBe('set');
+    expect((await pool.query("SELECT current_setting('kit.with_begin', true) AS v")).rows[0].v ?? '').toBe('');
+    expect(pids.size).toBe(1);
+  });
+
+  it('withBegin failing: fn never runs, the error is thrown as is, the session is rolled back and reused', async () => {
+    let ran = false;
+    const error = await inTransaction(
+      pool,
+      async () => {
+        ran = true;
+      },
+      { withBegin: `INSERT INTO ${table} VALUES (1)` },
+    ).catch((e: unknown) => e);
+    expect(sqlState(error)).toBe('23505');
+    expect(ran).toBe(false);
+    expect(pool.idleCount).toBe(pool.totalCount);
+    // The session given back is not stuck in the aborted transaction.
+    const client = await pool.connect();
+    try {
+      expect(client.getTransactionStatus?.() ?? 'I').toBe('I');
+      expect((await client.query('SELECT 1 AS one')).rows).toEqual([{ one: 1 }]);
+    } finally {
+      client.release();
+    }
+  });
+
   it('runs at the isolation level and access mode asked for', async () => {
     const seen = await inTransaction(
       pool,

@@ -289,6 +289,51 @@ describe('a full move under a running writer workload', () => {
 });
 
 describe('stale writers and writers during the fence', () => {
+  it('complete keeps the source rows while a transaction that checked ownership before the flip is open; the tombstone outlives it', async () => {
+    const orgId = 130;
+    await seedOrg(src, orgId);
+    // The target gave away a range holding the org: after complete it must still serve it.
+    await tgt.query("SELECT orgplane_mark_range_moved($1, $1, 'test', '{}')", [orgId]);
+    const m = createTenantMover({
+      moveId: 'mv_complete_wait',
+      orgId,
+      sourceUrl,
+      targetUrl,
+      fenceDeadlineMs: 3000,
+      captureWaitMs: 300,
+      log: createLogger({ logLevel: 'warn' }, log),
+    });
+    movers.push(m);
+    await m.startCapture();
+    await copyAll(m);
+    const rowsBefore = await orgRows(src, orgId);
+    const older = new pg.Client({ connectionString: sourceUrl });
+    await older.connect();
+    try {
+      // A reader that checked ownership before the flip, idle in its transaction.
+      await older.query(`BEGIN; SELECT orgplane_claim_org(${orgId})`);
+      const guests = async () => Number((await older.query('SELECT count(*) AS n FROM guests WHERE org_id = $1', [orgId])).rows[0].n);
+      const seenBefore = await guests();
+      expect((await m.cutover(recorder().hooks)).outcome).toBe('flipped');
+      // It reads the source as the flip left it...
+      expect(await guests()).toBe(seenBefore);
+      // ...and complete does not pull the rows from under it.
+      const { rows } = await older.query('SELECT pg_backend_pid() AS pid');
+      await expect(m.complete()).rejects.toMatchObject({ code: 'CAPTURE_WAIT_TIMEOUT', details: { pids: [rows[0].pid] } });
+      expect(await orgRows(src, orgId)).toEqual(rowsBefore);
+      await older.query('COMMIT');
+    } finally {
+      await older.end();
+    }
+    const { deletedRows } = await m.complete();
+    expect(deletedRows).toBeGreaterThan(0);
+    expect(await marker(src, orgId)).toBe('moved');
+    await expect(src.query('SELECT orgplane_claim_org($1)', [orgId])).rejects.toMatchObject({ code: 'OPF02' });
+    expect(await marker(tgt, orgId)).toBe('owned');
+    await tgt.query('SELECT orgplane_claim_org($1)', [orgId]);
+    await tgt.query('SELECT orgplane_clear_range_markers($1, $1)', [orgId]);
+  });
+
   it('refuses a stale writer on the source after the flip with OPF02 and changes nothing there', async () => {
     const orgId = 102;
     await seedOrg(src, orgId);
