@@ -44,17 +44,21 @@ LANGUAGE sql STABLE PARALLEL SAFE AS $$
   SELECT coalesce((SELECT r.hi >= org FROM orgplane_range_markers r WHERE r.lo <= org ORDER BY r.lo DESC LIMIT 1), false)
 $$;
 
--- Whether this cluster serves the org (see the file comment).
+-- Whether this cluster serves the org (see the file comment). It runs before every
+-- transaction of the runtime, so it is one body with both probes inline: a SQL-language
+-- function called from PL/pgSQL costs more than the probes themselves.
 CREATE OR REPLACE FUNCTION orgplane_org_served(org BIGINT) RETURNS boolean
 LANGUAGE plpgsql STABLE PARALLEL SAFE AS $$
 DECLARE
-  st TEXT;
+  st        TEXT;
+  range_hi  BIGINT;
 BEGIN
   SELECT m.state INTO st FROM orgplane_org_moves m WHERE m.org_id = org;
   IF FOUND THEN
     RETURN st <> 'moved';
   END IF;
-  RETURN NOT orgplane_range_marked(org);
+  SELECT r.hi INTO range_hi FROM orgplane_range_markers r WHERE r.lo <= org ORDER BY r.lo DESC LIMIT 1;
+  RETURN NOT (FOUND AND range_hi >= org);
 END $$;
 
 -- The runtime's ownership check: OPF02 when the org is not served here.
