@@ -11,6 +11,7 @@ export {
   type RuntimeErrorOptions,
 } from './errors.js';
 export type { WriteOptions, WriteRetryEvent, WriteRetryReason } from './fencedWrites.js';
+export { claimStatement } from './ownership.js';
 export {
   type ConfigSource,
   type Credentials,
