@@ -188,6 +188,29 @@ describe('a change that would strand rows is refused, and nothing changes', () =
 });
 
 describe('a change that strands nothing', () => {
+  it('when its commit fails (a reason Postgres cannot store), both clusters get back the markers of the map that stays', async () => {
+    const before = await snapshot();
+    expect(await claimState(A, 1300)).toBeNull();
+    // The markers are set inside the transaction; the audit row (the last write) then fails.
+    const res = await f.api.post('/v1/shard-map/assign', { lo: 1000, hi: 1999, clusterId: C, reason: 'nul \u0000 here' });
+    expect(res.status, res.text).toBe(400);
+    expect(res.body.error.code).toBe('INVALID_INPUT');
+    const after = await snapshot();
+    expect({ ...after, markers: undefined }).toEqual({ ...before, markers: undefined });
+    // A serves [1000, 1999] again; C, which it was about to be routed to, refuses it again
+    // (a tombstone that says what the map that stays says), and keeps nothing else.
+    // A: no range marker again; the 'owned' marker its pinned org 1200 got stays (it only says "served here").
+    expect(after.markers[A].ranges).toEqual(before.markers[A].ranges);
+    expect(after.markers[A].orgs).toEqual([...before.markers[A].orgs, { org_id: '1200', state: 'owned', move_id: expect.any(String) }]);
+    expect(await claimState(A, 1300)).toBeNull();
+    expect(await claimState(A, 1200)).toBeNull();
+    expect(await claimState(C, 1300)).toBe('OPF02');
+    expect(after.markers[C].ranges).toEqual([
+      { lo: '1000', hi: '1999', state: 'moved', reason: expect.stringMatching(/^undo shard-map:\d+$/) },
+    ]);
+    expect(after.markers[C].orgs).toEqual(before.markers[C].orgs);
+  });
+
   it('assigns an empty range: the old cluster tombstones it (OPF02), keeps its pinned org, the new one serves it; audited', async () => {
     expect(await claimState(A, 1300)).toBeNull();
     const res = await f.api.post('/v1/shard-map/assign', { lo: 1000, hi: 1999, clusterId: C, reason: 'new orgs go to C' });
