@@ -330,3 +330,16 @@ describe('orgplane shards assign: the guard against stranding rows', { timeout: 
     expect(await ok(['orgs', 'locate', '2002'])).toMatchObject({ source: 'range', clusterId: 'primary-1' });
   });
 });
+
+describe('orgplane and a draining cluster', { timeout: 120_000 }, () => {
+  it('takes no new orgs: orgs move and shards assign into it are refused (exit 5); moves out of it work', async () => {
+    expect((await api('PATCH', '/v1/clusters/primary-2', { state: 'draining', reason: 'emptying it' })).status).toBe(200);
+    const move = await refused(['orgs', 'move', '9', '--to', 'primary-2'], 'CLUSTER_NOT_ACCEPTING_ORGS', 5);
+    expect(move.hint).toBe('primary-2 is draining: choose another cluster (`orgplane clusters list`); moves out of it still work');
+    await refused(['orgs', 'move', '--from', 'primary-1', '--to', 'primary-2', '--percent', '10'], 'CLUSTER_NOT_ACCEPTING_ORGS', 5);
+    await refused(['shards', 'assign', '--range', `3000-${ORG_ID_MAX}`, '--to', 'primary-2', '--yes'], 'CLUSTER_NOT_ACCEPTING_ORGS', 5);
+    // 2001 is pinned to primary-2, where its rows are.
+    const out = await ok(['orgs', 'move', '2001', '--to', 'primary-1', '--reason', 'draining primary-2']);
+    expect(out.moves).toEqual([expect.objectContaining({ orgId: 2001, from: 'primary-2', to: 'primary-1', state: 'pending' })]);
+  });
+});

@@ -11,12 +11,19 @@ const PAGE = 50_000;
 const APPLICATION_NAME = 'orgplane-moves';
 const CONNECT_TIMEOUT_MS = 5000;
 
+/**
+ * Longest wait for one statement of `withCluster`: a shard-map change asks the cluster
+ * while it holds the config version lock, so a hung primary must not hold it for long.
+ */
+const QUERY_TIMEOUT_MS = 30_000;
+
 /** One session on the cluster's primary for `fn`, closed after it. */
 export async function withCluster<T>(primaryUrl: string, fn: (client: pg.Client) => Promise<T>): Promise<T> {
   const client = new pg.Client({
     connectionString: primaryUrl,
     application_name: APPLICATION_NAME,
     connectionTimeoutMillis: CONNECT_TIMEOUT_MS,
+    query_timeout: QUERY_TIMEOUT_MS,
   });
   // An error on an idle client (the server went away) must not crash the process.
   client.on('error', () => {});
