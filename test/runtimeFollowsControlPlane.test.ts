@@ -69,9 +69,12 @@ beforeAll(async () => {
   sdk = (await createApiToken(dbUrl, { name: 'it-sdk', scope: 'sdk:read' })).token;
   cacheDir = await mkdtemp(path.join(tmpdir(), 'orgplane-rt-cache-'));
   const cp = await startControlPlane();
-  // primary-1 is the test server itself, so pool() can be checked against real Postgres.
-  await call(cp, 'POST', '/v1/clusters', { id: 'primary-1', primary: { url: inject('pgAdminUrl') } });
-  await call(cp, 'POST', '/v1/clusters', { id: 'primary-2', primary: { url: 'postgres://app:secret@127.0.0.1:1/tenant' } });
+  // Both clusters are tenant databases on the test server, so pool() can be checked against
+  // real Postgres, and the shard-map guard can ask them whether a reroute strands rows
+  // (none here: no org has rows) and keep their ownership markers in step.
+  const adminUrl = inject('pgAdminUrl');
+  await call(cp, 'POST', '/v1/clusters', { id: 'primary-1', primary: { url: await createTestDatabase(adminUrl, 'tenant') } });
+  await call(cp, 'POST', '/v1/clusters', { id: 'primary-2', primary: { url: await createTestDatabase(adminUrl, 'tenant') } });
   await call(cp, 'PUT', '/v1/shard-map/ranges', {
     ranges: [
       { lo: 0, hi: 4999, clusterId: 'primary-1' },
@@ -94,7 +97,7 @@ it('follows every change across a control-plane restart, then starts from disk w
     cacheDir,
     backoffCapMs: 300,
     cacheDebounceMs: 10,
-    credentials: (clusterId) => (clusterId === 'primary-1' ? { password } : {}),
+    credentials: { password },
   });
   const seen: number[] = [];
   runtime.on('change', (c) => seen.push(c.version));

@@ -105,10 +105,37 @@ export function cliHint(code: string, apiHint: string | undefined, details: unkn
       return 'list the rollouts with `orgplane rollouts list`, or create this one with `orgplane rollouts create`';
     case 'COHORT_NOT_FOUND':
       return 'list the cohorts with `orgplane cohorts list`, or select one with `orgplane pilot select`';
-    case 'CLUSTER_UNREACHABLE':
+    case 'CLUSTER_UNREACHABLE': {
+      const retry =
+        typeof d['clusterId'] === 'string'
+          ? `check that ${d['clusterId']}'s primary is up (\`orgplane clusters list\`), then retry`
+          : "check that every cluster's primary is up (`orgplane clusters list`), then retry";
+      // A shard-map change could not ask the cluster the orgs leave (details.to: where they go).
+      return typeof d['to'] === 'string'
+        ? `${retry}; if the rows are already on ${d['to']} (restored from a backup), add --data-on ${d['to']} --reason "..."`
+        : retry;
+    }
+    case 'ORG_DATA_WOULD_BE_STRANDED': {
+      const from = String(d['from'] ?? '<from>');
+      const to = String(d['to'] ?? '<to>');
+      const orgIds = Array.isArray(d['orgIds']) ? (d['orgIds'] as number[]) : [];
+      const ranges = Array.isArray(d['ranges']) ? (d['ranges'] as { lo: number; hi: number }[]) : [];
+      const move =
+        orgIds.length > 0
+          ? `orgplane orgs move ${orgIds.join(' ')} --to ${to} --follow`
+          : ranges.length === 1
+            ? `orgplane orgs move --from ${from} --to ${to} --range ${ranges[0]!.lo}-${ranges[0]!.hi} --percent 100 --follow`
+            : `orgplane orgs move --from ${from} --to ${to} --range <lo>-<hi> --percent 100 --follow`;
+      return `move the data first: \`${move}\`, then route the range; if the rows are already on ${to} (restored from a backup), add --data-on ${to} --reason "..." (runbooks/shard-map.md)`;
+    }
+    case 'CLUSTER_NOT_ACCEPTING_ORGS':
       return typeof d['clusterId'] === 'string'
-        ? `check that ${d['clusterId']}'s primary is up (\`orgplane clusters list\`), then retry`
-        : "check that every cluster's primary is up (`orgplane clusters list`), then retry";
+        ? `${d['clusterId']} is ${String(d['state'] ?? 'not active')}: choose another cluster (\`orgplane clusters list\`); moves out of it still work`
+        : apiHint;
+    case 'DATA_ON_MISMATCH':
+      return typeof d['to'] === 'string'
+        ? `--data-on must name the cluster the orgs go to: --data-on ${d['to']}, or leave it out`
+        : apiHint;
     case 'INVALID_ROLLOUT_STATE':
       return typeof d['flag'] === 'string'
         ? `${apiHint ? `${apiHint}; ` : ''}see where it stands with \`orgplane rollouts show ${d['flag']}\``

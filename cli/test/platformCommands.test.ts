@@ -243,13 +243,103 @@ describe('orgplane orgs pins, pin and unpin', { timeout: 120_000 }, () => {
   });
 
   it("unpin is refused when the pin is not on its range's cluster: the hint says to move the org back first", async () => {
-    // Org 8's rows were moved to primary-2 (its range says primary-1): the pin is what routes it there.
-    expect((await api('PUT', '/v1/placements/8', { clusterId: 'primary-2' })).status).toBe(200);
+    // Org 8's rows were restored onto primary-2 (its range says primary-1): the pin is what routes it there.
+    expect((await api('PUT', '/v1/placements/8', { clusterId: 'primary-2', dataOn: 'primary-2', reason: 'restored' })).status).toBe(200);
     const human = await cli(['orgs', 'unpin', '8', '--yes']);
     expect(human.exitCode).toBe(5);
     expect(human.stderr).toContain('Error [PLACEMENT_OFF_RANGE]');
     const off = await refused(['orgs', 'unpin', '8', '--yes'], 'PLACEMENT_OFF_RANGE', 5);
     expect(off.hint).toBe('move the org back first: `orgplane orgs move 8 --to primary-1 --follow`, then `orgplane orgs unpin 8`');
     expect(await ok(['orgs', 'locate', '8'])).toMatchObject({ source: 'placement', clusterId: 'primary-2' });
+  });
+});
+
+describe('orgplane shards assign: the guard against stranding rows', { timeout: 120_000 }, () => {
+  it('refuses to route a populated range away from its rows (exit 5): the hint moves the data, nothing changes', async () => {
+    const stranded = await refused(
+      ['shards', 'assign', '--range', '2000-2999', '--to', 'primary-1', '--yes'],
+      'ORG_DATA_WOULD_BE_STRANDED',
+      5,
+    );
+    expect(stranded.message).toContain("cluster 'primary-2' holds rows of");
+    expect(stranded.details).toMatchObject({ from: 'primary-2', to: 'primary-1', sampleOrgIds: [2000, 2002, 2003, 2004, 2005] });
+    expect(stranded.hint).toContain('`orgplane orgs move --from primary-2 --to primary-1 --range 2000-2999 --percent 100 --follow`');
+    expect(stranded.hint).toContain('--data-on primary-1 --reason');
+    const human = await cli(['shards', 'assign', '--range', '2000-2999', '--to', 'primary-1', '--yes']);
+    expect(human.exitCode).toBe(5);
+    expect(human.stderr).toContain('Error [ORG_DATA_WOULD_BE_STRANDED]');
+  });
+
+  it('--data-on needs --reason, must name --to, and asks for confirmation; nothing changes', async () => {
+    const noReason = await refused(
+      ['shards', 'assign', '--range', '2000-2999', '--to', 'primary-1', '--data-on', 'primary-1', '--yes'],
+      'REASON_REQUIRED',
+      2,
+    );
+    expect(noReason.hint).toContain('--reason');
+    const other = await refused(
+      ['shards', 'assign', '--range', '2000-2999', '--to', 'primary-1', '--data-on', 'primary-2', '--reason', 'restored', '--yes'],
+      'DATA_ON_MISMATCH',
+      2,
+    );
+    expect(other.hint).toBe('--data-on must name the cluster the orgs go to: --data-on primary-1, or leave it out');
+    const unconfirmed = await refused(
+      ['shards', 'assign', '--range', '2000-2999', '--to', 'primary-1', '--data-on', 'primary-1', '--reason', 'restored'],
+      'CONFIRMATION_REQUIRED',
+      2,
+    );
+    expect(unconfirmed.message).toContain('declaring that their rows are already on primary-1');
+  });
+
+  it('--data-on routes the range after a restore, and the audit row says it was forced and what the old cluster held', async () => {
+    const v = await version();
+    const args = [
+      'shards',
+      'assign',
+      '--range',
+      '2000-2999',
+      '--to',
+      'primary-1',
+      '--data-on',
+      'primary-1',
+      '--reason',
+      'restored 2000-2999 onto primary-1',
+    ];
+    const done = await ok([...args, '--yes']);
+    expect(done.version).toBe(v + 1);
+    expect(done.reroutes).toEqual([
+      {
+        from: 'primary-2',
+        to: 'primary-1',
+        ranges: [{ lo: 2000, hi: 2999 }],
+        orgIds: [],
+        orgsWithRowsOnFrom: expect.any(Number),
+        sampleOrgIds: [2000, 2002, 2003, 2004, 2005],
+        tombstoned: true,
+      },
+    ]);
+    expect(done.reroutes[0].orgsWithRowsOnFrom).toBeGreaterThan(0);
+    const [entry] = (await ok(['audit', 'list', '--limit', '1'])).entries;
+    expect(entry).toMatchObject({
+      action: 'shard-map.assign',
+      reason: 'restored 2000-2999 onto primary-1',
+      after: { dataOn: 'primary-1', forced: true, reroutes: done.reroutes },
+    });
+    // 2001 keeps its pin to primary-2.
+    expect(await ok(['orgs', 'locate', '2001'])).toMatchObject({ source: 'placement', clusterId: 'primary-2' });
+    expect(await ok(['orgs', 'locate', '2002'])).toMatchObject({ source: 'range', clusterId: 'primary-1' });
+  });
+});
+
+describe('orgplane and a draining cluster', { timeout: 120_000 }, () => {
+  it('takes no new orgs: orgs move and shards assign into it are refused (exit 5); moves out of it work', async () => {
+    expect((await api('PATCH', '/v1/clusters/primary-2', { state: 'draining', reason: 'emptying it' })).status).toBe(200);
+    const move = await refused(['orgs', 'move', '9', '--to', 'primary-2'], 'CLUSTER_NOT_ACCEPTING_ORGS', 5);
+    expect(move.hint).toBe('primary-2 is draining: choose another cluster (`orgplane clusters list`); moves out of it still work');
+    await refused(['orgs', 'move', '--from', 'primary-1', '--to', 'primary-2', '--percent', '10'], 'CLUSTER_NOT_ACCEPTING_ORGS', 5);
+    await refused(['shards', 'assign', '--range', `3000-${ORG_ID_MAX}`, '--to', 'primary-2', '--yes'], 'CLUSTER_NOT_ACCEPTING_ORGS', 5);
+    // 2001 is pinned to primary-2, where its rows are.
+    const out = await ok(['orgs', 'move', '2001', '--to', 'primary-1', '--reason', 'draining primary-2']);
+    expect(out.moves).toEqual([expect.objectContaining({ orgId: 2001, from: 'primary-2', to: 'primary-1', state: 'pending' })]);
   });
 });

@@ -189,13 +189,79 @@ export class InvalidPromqlError extends AppError {
   }
 }
 
-/** A cluster's database could not be read (pilot selection reads every serving cluster). */
+/**
+ * A cluster's database could not be read (pilot selection reads every serving cluster;
+ * a shard-map change asks the cluster that serves the orgs now whether it holds their
+ * rows) or written (a shard-map change updates the clusters' ownership markers).
+ */
 export class ClusterUnreachableError extends AppError {
-  constructor(clusterId: string, options: ErrorOptions = {}) {
-    super('CLUSTER_UNREACHABLE', 503, `cluster '${clusterId}' could not be read`, {
+  constructor(clusterId: string, options: ErrorOptions & { what?: string; extraDetails?: Record<string, unknown> } = {}) {
+    const { what, extraDetails, ...rest } = options;
+    super('CLUSTER_UNREACHABLE', 503, `cluster '${clusterId}' could not be ${what ?? 'read'}`, {
       hint: 'check that its primary is up (GET /v1/clusters), then retry',
-      ...options,
-      details: { clusterId },
+      ...rest,
+      details: { clusterId, ...extraDetails },
+    });
+  }
+}
+
+/** A span of org ids, as the guard reports it. */
+export interface OrgSpan {
+  lo: number;
+  hi: number;
+}
+
+/**
+ * A shard-map change (range assign, PUT of the ranges, a pin set by hand) would route
+ * orgs to a cluster that does not hold their rows: the data moves first, the map follows.
+ */
+export class OrgDataWouldBeStrandedError extends AppError {
+  constructor(
+    from: string,
+    to: string,
+    found: { count: number; sampleOrgIds: number[] },
+    rerouted: { ranges: OrgSpan[]; orgIds: number[] },
+  ) {
+    const what =
+      rerouted.orgIds.length > 0
+        ? `org${rerouted.orgIds.length === 1 ? '' : 's'} ${rerouted.orgIds.join(', ')}`
+        : rerouted.ranges.map((r) => `[${r.lo}, ${r.hi}]`).join(', ');
+    const sample = found.sampleOrgIds.join(', ');
+    const range = rerouted.ranges.length === 1 ? rerouted.ranges[0] : undefined;
+    const move =
+      rerouted.orgIds.length > 0
+        ? `orgplane orgs move ${rerouted.orgIds.join(' ')} --to ${to}`
+        : range
+          ? `orgplane orgs move --from ${from} --to ${to} --range ${range.lo}-${range.hi} --percent 100`
+          : `orgplane orgs move --from ${from} --to ${to} --range <lo>-<hi> --percent 100 (one range at a time)`;
+    super(
+      'ORG_DATA_WOULD_BE_STRANDED',
+      409,
+      `cluster '${from}' holds rows of ${found.count} org(s) that this change would route to '${to}' (${what}), for example org ${sample}: they would be stranded`,
+      {
+        hint: `move the data first (${move}, POST /v1/moves), then change the map; if their rows are already on '${to}' (restored from a backup), send dataOn: "${to}" (CLI: --data-on ${to} --reason ...)`,
+        details: { from, to, orgCount: found.count, sampleOrgIds: found.sampleOrgIds, ranges: rerouted.ranges, orgIds: rerouted.orgIds },
+      },
+    );
+  }
+}
+
+/** `dataOn` must name the cluster the orgs are routed to: it says their rows are there. */
+export class DataOnMismatchError extends AppError {
+  constructor(dataOn: string, to: string) {
+    super('DATA_ON_MISMATCH', 400, `dataOn names '${dataOn}', but the change routes the orgs to '${to}'`, {
+      hint: `dataOn says "the rows of these orgs are already on the cluster they are routed to": send dataOn: "${to}", or leave it out`,
+      details: { dataOn, to },
+    });
+  }
+}
+
+/** A draining or retired cluster takes no new orgs (moves, range assigns, pins into it). */
+export class ClusterNotAcceptingOrgsError extends AppError {
+  constructor(clusterId: string, state: string) {
+    super('CLUSTER_NOT_ACCEPTING_ORGS', 409, `cluster '${clusterId}' is ${state} and takes no new orgs`, {
+      hint: `choose another cluster, or set it back to active (PATCH /v1/clusters/${clusterId} {"state": "active"}); moves out of it still work`,
+      details: { clusterId, state },
     });
   }
 }

@@ -156,10 +156,19 @@ export async function waitFor(what: string, check: () => boolean | Promise<boole
 
 export const WHOLE_MAP = (clusterId: string) => [{ lo: 0, hi: ORG_ID_MAX, clusterId }];
 
-/** Register clusters (admin) and put the whole id space on the first. Returns the version. */
+/** A fresh tenant database (the tenant migrations applied, no orgs) to register as a cluster's primary. */
+export function freshTenantDatabase(): Promise<string> {
+  return createTestDatabase(inject('pgAdminUrl'), 'tenant');
+}
+
+/**
+ * Register clusters (admin), each on a fresh tenant database, and put the whole id space
+ * on the first. Returns the version. Real databases: a change that routes orgs to another
+ * cluster asks both clusters (the shard-map guard), so they must answer.
+ */
 export async function seedClusters(api: Api, ids: string[]): Promise<number> {
   for (const id of ids) {
-    const res = await api.post('/v1/clusters', { id, primary: { url: `postgres://app:pw-${id}@${id}.internal:5432/app` } });
+    const res = await api.post('/v1/clusters', { id, primary: { url: await freshTenantDatabase() } });
     if (res.status !== 201) throw new Error(`seeding ${id}: ${res.status} ${res.text}`);
   }
   const res = await api.put('/v1/shard-map/ranges', { ranges: WHOLE_MAP(ids[0]!) });

@@ -47,8 +47,10 @@ describe('clusters', () => {
 
   it('lists and gets clusters with range and placement counts', async () => {
     await f.api.post('/v1/clusters', { id: 'primary-2', primary: { url: `postgres://app:${PASSWORD}@db2.internal/app` } });
-    await f.api.put('/v1/shard-map/ranges', { ranges: [{ lo: 0, hi: ORG_ID_MAX, clusterId: 'primary-1' }] });
+    // Pinned before there is a map, the org is routed nowhere before: the pin reroutes
+    // nothing, so no cluster is asked (these URLs lead nowhere).
     await f.api.put('/v1/placements/42', { clusterId: 'primary-2' });
+    await f.api.put('/v1/shard-map/ranges', { ranges: [{ lo: 0, hi: ORG_ID_MAX, clusterId: 'primary-1' }] });
 
     const list = await f.api.get('/v1/clusters');
     expect(list.body.version).toBe(4);
@@ -113,29 +115,35 @@ describe('clusters', () => {
     expect(entry.after.replicas).toEqual([]);
   });
 
-  it('refuses to retire a cluster that still serves orgs (409 CONFLICT), then retires it once empty', async () => {
+  it('refuses to retire a cluster that still serves orgs (409 CONFLICT, the hint moves the data), then retires one that is empty', async () => {
+    const [{ version }] = await f.sql('SELECT version FROM config_version');
     const refused = await f.api.patch('/v1/clusters/primary-2', { state: 'retired' });
     expect(refused.status).toBe(409);
     expect(refused.body.error).toMatchObject({ code: 'CONFLICT', details: { rangeCount: 0, placementCount: 1 } });
+    // The hint moves the rows, not the map: assigning the ranges first would strand them.
+    expect(refused.body.error.hint).toContain('orgplane orgs move --from primary-2 --to <cluster> --percent 100');
+    expect(refused.body.error.hint).not.toMatch(/^assign/);
+    expect(await f.sql('SELECT version FROM config_version')).toEqual([{ version }]);
 
-    // Its rows go back to primary-1 (the range's cluster) before the pin may go.
-    await f.api.put('/v1/placements/42', { clusterId: 'primary-1' });
-    expect((await f.api.delete('/v1/placements/42')).status).toBe(200);
-    const retired = await f.api.patch('/v1/clusters/primary-2', { state: 'retired', reason: 'empty' });
+    expect(
+      (await f.api.post('/v1/clusters', { id: 'primary-3', primary: { url: `postgres://app:${PASSWORD}@db3.internal/app` } })).status,
+    ).toBe(201);
+    const retired = await f.api.patch('/v1/clusters/primary-3', { state: 'retired', reason: 'empty' });
     expect(retired.status).toBe(200);
     expect(retired.body.cluster.state).toBe('retired');
   });
 
-  it('lets a retired cluster receive neither ranges nor placements', async () => {
+  it('lets a retired cluster receive neither ranges nor placements (409 CLUSTER_NOT_ACCEPTING_ORGS)', async () => {
     const [{ version }] = await f.sql('SELECT version FROM config_version');
-    const ranges = await f.api.put('/v1/shard-map/ranges', { ranges: [{ lo: 0, hi: ORG_ID_MAX, clusterId: 'primary-2' }] });
+    const ranges = await f.api.put('/v1/shard-map/ranges', { ranges: [{ lo: 0, hi: ORG_ID_MAX, clusterId: 'primary-3' }] });
     expect(ranges.status).toBe(409);
-    expect(ranges.body.error.code).toBe('CONFLICT');
-    const pin = await f.api.put('/v1/placements/7', { clusterId: 'primary-2' });
+    expect(ranges.body.error).toMatchObject({ code: 'CLUSTER_NOT_ACCEPTING_ORGS', details: { clusterId: 'primary-3', state: 'retired' } });
+    const pin = await f.api.put('/v1/placements/7', { clusterId: 'primary-3' });
     expect(pin.status).toBe(409);
-    expect(pin.body.error.code).toBe('CONFLICT');
-    const assign = await f.api.post('/v1/shard-map/assign', { lo: 0, hi: ORG_ID_MAX, clusterId: 'primary-2' });
+    expect(pin.body.error.code).toBe('CLUSTER_NOT_ACCEPTING_ORGS');
+    const assign = await f.api.post('/v1/shard-map/assign', { lo: 0, hi: ORG_ID_MAX, clusterId: 'primary-3' });
     expect(assign.status).toBe(409);
+    expect(assign.body.error.code).toBe('CLUSTER_NOT_ACCEPTING_ORGS');
     expect(await f.sql('SELECT version FROM config_version')).toEqual([{ version }]);
   });
 

@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type Fixture, ORG_ID_MAX, startFixture } from '../helpers.js';
+import { type Fixture, freshTenantDatabase, ORG_ID_MAX, startFixture } from '../helpers.js';
 
 let f: Fixture;
 beforeAll(async () => {
@@ -19,7 +19,8 @@ describe('org location before there is a map', () => {
 
 describe('placements', () => {
   beforeAll(async () => {
-    for (const id of ['primary-1', 'primary-2']) await f.api.post('/v1/clusters', { id, primary: { url: `postgres://h-${id}/db` } });
+    // Real (empty) tenant databases: a pin that reroutes an org asks both clusters.
+    for (const id of ['primary-1', 'primary-2']) await f.api.post('/v1/clusters', { id, primary: { url: await freshTenantDatabase() } });
     await f.api.put('/v1/shard-map/ranges', {
       ranges: [
         { lo: 0, hi: 999, clusterId: 'primary-1' },
@@ -45,7 +46,13 @@ describe('placements', () => {
   it('pins an org (epoch 1), and the pin wins over the range', async () => {
     const res = await f.api.put('/v1/placements/1000', { clusterId: 'primary-1', reason: 'pilot move' });
     expect(res.status).toBe(200);
-    expect(res.body).toEqual({ version: 4, placement: { orgId: 1000, clusterId: 'primary-1', state: 'active', epoch: 1 } });
+    expect(res.body).toEqual({
+      version: 4,
+      placement: { orgId: 1000, clusterId: 'primary-1', state: 'active', epoch: 1 },
+      reroutes: [
+        { from: 'primary-2', to: 'primary-1', ranges: [], orgIds: [1000], orgsWithRowsOnFrom: 0, sampleOrgIds: [], tombstoned: true },
+      ],
+    });
     const location = (await f.api.get('/v1/orgs/1000/location')).body;
     expect(location).toMatchObject({ clusterId: 'primary-1', source: 'placement', range: { clusterId: 'primary-2' }, version: 4 });
     expect(location.placement).toEqual(res.body.placement);
@@ -58,7 +65,8 @@ describe('placements', () => {
     expect(moved.body.placement.epoch).toBe(3);
     const [entry] = (await f.api.get('/v1/audit?action=placement.set&limit=1')).body.entries;
     expect(entry.before).toEqual({ orgId: 1000, clusterId: 'primary-1', state: 'fenced', epoch: 2 });
-    expect(entry.after).toEqual({ orgId: 1000, clusterId: 'primary-2', state: 'active', epoch: 3 });
+    expect(entry.after).toMatchObject({ orgId: 1000, clusterId: 'primary-2', state: 'active', epoch: 3, dataOn: null, forced: false });
+    expect(entry.after.reroutes).toEqual([expect.objectContaining({ from: 'primary-1', to: 'primary-2', orgIds: [1000] })]);
   });
 
   it('refuses unknown clusters, bad states and bad org ids, changing nothing', async () => {

@@ -48,8 +48,8 @@ describe('DELETE /v1/placements/:orgId', () => {
   });
 
   it('answers 409 PLACEMENT_OFF_RANGE when the pin is not on its range cluster; the hint says to move the org back first', async () => {
-    // Org 3's rows live on tenant-b (say, moved there): its range still says tenant-a.
-    expect((await f.api.put('/v1/placements/3', { clusterId: 'tenant-b' })).status).toBe(200);
+    // Org 3's rows live on tenant-b (say, restored there: dataOn, as tenant-a holds them too): its range still says tenant-a.
+    expect((await f.api.put('/v1/placements/3', { clusterId: 'tenant-b', dataOn: 'tenant-b', reason: 'restored' })).status).toBe(200);
     const before = await snapshot();
     const res = await f.api.delete('/v1/placements/3?reason=cleanup');
     expect(res.status).toBe(409);

@@ -1,7 +1,7 @@
 import type { WireRange } from '@orgplane/runtime/wire';
 import { describe, expect, it } from 'vitest';
 import { AppError } from '../../src/errors.js';
-import { assignSpan, mergeSpan, splitAt, validateCover } from '../../src/features/shard-map/rangeRules.js';
+import { assignSpan, mergeSpan, reroutedSpans, splitAt, validateCover } from '../../src/features/shard-map/rangeRules.js';
 import { thrownBy } from '../thrownBy.js';
 
 const MAX = Number.MAX_SAFE_INTEGER;
@@ -146,5 +146,48 @@ describe('mergeSpan', () => {
   it('refuses a single range and unaligned bounds', () => {
     expect(codeOf(() => mergeSpan(three, 1000, 4999))).toMatch(/^INVALID_RANGES/);
     expect(codeOf(() => mergeSpan(three, 1001, MAX))).toBe('INVALID_RANGES | split first at 1001');
+  });
+});
+
+describe('reroutedSpans', () => {
+  it('finds nothing where only the boundaries change (split, merge)', () => {
+    expect(reroutedSpans(three, splitAt(three, 2000))).toEqual([]);
+    expect(reroutedSpans(three, mergeSpan(three, 1000, MAX))).toEqual([]);
+    expect(reroutedSpans(three, three)).toEqual([]);
+  });
+
+  it('finds the assigned ranges, joining adjacent spans between the same clusters', () => {
+    expect(reroutedSpans(three, assignSpan(three, 1000, MAX, 'c'))).toEqual([{ lo: 1000, hi: MAX, from: 'b', to: 'c' }]);
+    expect(reroutedSpans(three, assignSpan(three, 0, 999, 'b'))).toEqual([{ lo: 0, hi: 999, from: 'a', to: 'b' }]);
+  });
+
+  it('compares maps with different boundaries span by span', () => {
+    const next: WireRange[] = [
+      { lo: 0, hi: 499, clusterId: 'a' },
+      { lo: 500, hi: 2999, clusterId: 'c' },
+      { lo: 3000, hi: MAX, clusterId: 'b' },
+    ];
+    expect(reroutedSpans(three, next)).toEqual([
+      { lo: 500, hi: 999, from: 'a', to: 'c' },
+      { lo: 1000, hi: 2999, from: 'b', to: 'c' },
+    ]);
+    // And back: the same spans the other way.
+    expect(reroutedSpans(next, three)).toEqual([
+      { lo: 500, hi: 999, from: 'c', to: 'a' },
+      { lo: 1000, hi: 2999, from: 'c', to: 'b' },
+    ]);
+  });
+
+  it('keeps apart spans that are not adjacent', () => {
+    const next: WireRange[] = [
+      { lo: 0, hi: 9, clusterId: 'c' },
+      { lo: 10, hi: 999, clusterId: 'a' },
+      { lo: 1000, hi: 1009, clusterId: 'a' },
+      { lo: 1010, hi: MAX, clusterId: 'b' },
+    ];
+    expect(reroutedSpans(three, next)).toEqual([
+      { lo: 0, hi: 9, from: 'a', to: 'c' },
+      { lo: 1000, hi: 1009, from: 'b', to: 'a' },
+    ]);
   });
 });

@@ -73,7 +73,22 @@ describe('PUT /v1/shard-map/ranges', () => {
     ];
     const res = await f.api.put('/v1/shard-map/ranges', { ranges, reason: 'initial layout', expectedVersion: v0 });
     expect(res.status).toBe(200);
-    expect(res.body).toEqual({ version: v0 + 1, ranges: [ranges[1], ranges[0]] });
+    expect(res.body).toEqual({
+      version: v0 + 1,
+      ranges: [ranges[1], ranges[0]],
+      // [5000, max] left primary-1, which holds no rows of it: allowed, and tombstoned there.
+      reroutes: [
+        {
+          from: 'primary-1',
+          to: 'primary-2',
+          ranges: [{ lo: 5000, hi: ORG_ID_MAX }],
+          orgIds: [],
+          orgsWithRowsOnFrom: 0,
+          sampleOrgIds: [],
+          tombstoned: true,
+        },
+      ],
+    });
     expect((await f.api.get('/v1/shard-map')).body).toEqual({ version: v0 + 1, ranges: [ranges[1], ranges[0]], placementCount: 0 });
   });
 });

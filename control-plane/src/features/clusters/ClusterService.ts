@@ -83,7 +83,9 @@ export class ClusterService {
         const placements = await stores.placements.countByCluster(id);
         if (ranges > 0 || placements > 0) {
           throw new ConflictError(`cluster '${id}' still serves ${ranges} range(s) and ${placements} placement(s)`, {
-            hint: 'assign its ranges and move its placements to another cluster first; set it to draining meanwhile',
+            // Assigning its ranges elsewhere would route orgs away from their rows (the
+            // guard refuses it): the rows move first, then the emptied ranges follow.
+            hint: `set it to draining (it takes no new orgs), move its orgs to another cluster (orgplane orgs move --from ${id} --to <cluster> --percent 100, POST /v1/moves), then assign its ranges, which no longer hold rows there (orgplane shards assign --range <lo>-<hi> --to <cluster>)`,
             details: { clusterId: id, rangeCount: ranges, placementCount: placements },
           });
         }

@@ -20,7 +20,7 @@ import { requireOrgId } from '../../lib/orgId.js';
 import type { Logger } from '../../logger.js';
 import type { Stores } from '../../stores.js';
 import type { Actor } from '../auth/Actor.js';
-import { assertClustersCanServe } from '../shard-map/ShardMapService.js';
+import { assertClustersAcceptOrgs } from '../shard-map/ShardMapService.js';
 import { choosePercent } from './choosePercent.js';
 import { ABORTABLE_STATES, type Move, type MoveBatch, type MoveRecord, type MoveState, toMove } from './Move.js';
 import type { MovePatch, MoveQuery } from './MoveStore.js';
@@ -280,7 +280,8 @@ export class MoveService {
     const ids = input.from === undefined ? [input.to] : [input.from, input.to];
     const states = await stores.clusters.states(ids);
     for (const id of ids) if (!states.has(id)) throw new ClusterNotFoundError(id);
-    await assertClustersCanServe(stores, [input.to]);
+    // Moves out of a draining cluster go on; moves into it (or a retired one) are refused.
+    await assertClustersAcceptOrgs(stores, [input.to]);
   }
 
   /** Each source is asked once for all of its orgs in the batch (a batch may name 100,000). */

@@ -40,6 +40,18 @@ export class PlacementStore {
     return new Map(rows.map((row) => [Number(row.org_id), toPlacement(row)]));
   }
 
+  /** The pins of orgs within any of the inclusive spans, by org id. */
+  async inSpans(spans: readonly { lo: number; hi: number }[]): Promise<WirePlacement[]> {
+    if (spans.length === 0) return [];
+    const { rows } = await this.db.query<Row>(
+      `SELECT ${COLUMNS} FROM placements p
+       WHERE EXISTS (SELECT 1 FROM unnest($1::bigint[], $2::bigint[]) AS s(lo, hi) WHERE p.org_id BETWEEN s.lo AND s.hi)
+       ORDER BY org_id`,
+      [spans.map((s) => s.lo), spans.map((s) => s.hi)],
+    );
+    return rows.map(toPlacement);
+  }
+
   /** Ordered by org id. */
   async list(query: PlacementQuery): Promise<WirePlacement[]> {
     const { rows } = await this.db.query<Row>(

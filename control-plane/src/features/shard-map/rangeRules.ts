@@ -124,3 +124,35 @@ export function mergeSpan(ranges: readonly WireRange[], lo: number, hi: number):
   }
   return [...ranges.slice(0, first), { lo, hi, clusterId }, ...ranges.slice(last + 1)];
 }
+
+/** A span of org ids whose range moves from one cluster to another. */
+export interface ReroutedSpan {
+  lo: number;
+  hi: number;
+  from: string;
+  to: string;
+}
+
+/**
+ * Where two complete maps route org ids differently, ignoring placements: the spans, in
+ * order, with adjacent spans between the same two clusters joined.
+ */
+export function reroutedSpans(before: readonly WireRange[], after: readonly WireRange[]): ReroutedSpan[] {
+  const spans: ReroutedSpan[] = [];
+  let i = 0;
+  let j = 0;
+  while (i < before.length && j < after.length) {
+    const b = before[i]!;
+    const a = after[j]!;
+    const lo = Math.max(b.lo, a.lo);
+    const hi = Math.min(b.hi, a.hi);
+    if (lo <= hi && b.clusterId !== a.clusterId) {
+      const last = spans[spans.length - 1];
+      if (last && last.hi + 1 === lo && last.from === b.clusterId && last.to === a.clusterId) last.hi = hi;
+      else spans.push({ lo, hi, from: b.clusterId, to: a.clusterId });
+    }
+    if (b.hi <= a.hi) i++;
+    else j++;
+  }
+  return spans;
+}
