@@ -17,7 +17,7 @@ import { Doc, Nullable, OrgId, Percent, ResourceId, Timestamp, Version } from '.
 
 export const ClusterState = Type.Enum(['active', 'draining', 'retired']);
 export const PlacementState = Type.Enum(['active', 'fenced', 'moved']);
-export const ReplicaHealthState = Type.Enum(['unknown', 'healthy', 'lagging', 'unhealthy', 'unreachable']);
+export const ReplicaHealthState = Type.Enum(['unknown', 'healthy', 'lagging', 'unhealthy', 'unreachable', 'draining']);
 
 /** A cluster connection URL as the API shows it: never with a password. */
 export const RedactedPostgresUrl = Type.String({ description: 'A Postgres URL without its password.' });
@@ -72,6 +72,7 @@ export const ConfigDeltaSchema = Doc(
     placements: Type.Optional(Doc({ upsert: Type.Array(WirePlacementSchema), remove: Type.Array(OrgId) })),
     rollouts: Type.Optional(Type.Array(WireRolloutSchema)),
     cohorts: Type.Optional(Doc({ upsert: Type.Array(WireCohortSchema), remove: Type.Array(Type.String()) })),
+    replicas: Type.Optional(Type.Array(WireReplicaHealthSchema)),
   },
   { description: 'ConfigDelta: one committed change; a part is present only when it changed.' },
 );
