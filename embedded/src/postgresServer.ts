@@ -375,8 +375,8 @@ export class PostgresServer {
   }
 
   /** One statement on a short-lived session as the superuser. */
-  async sql<T extends pg.QueryResultRow = pg.QueryResultRow>(text: string, values?: unknown[]): Promise<T[]> {
-    const client = new pg.Client({ connectionString: this.url() });
+  async sql<T extends pg.QueryResultRow = pg.QueryResultRow>(text: string, values?: unknown[], database = 'postgres'): Promise<T[]> {
+    const client = new pg.Client({ connectionString: this.url(database) });
     client.on('error', () => {});
     await client.connect();
     try {

@@ -11,6 +11,7 @@ export {
   type RuntimeErrorOptions,
 } from './errors.js';
 export type { WriteOptions, WriteRetryEvent, WriteRetryReason } from './fencedWrites.js';
+export type { ReadFallbackEvent, ReadFallbackReason, ReadOptions, ReadRetryEvent } from './readRouting.js';
 export {
   type ConfigSource,
   type Credentials,
