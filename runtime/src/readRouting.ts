@@ -3,7 +3,9 @@
 //
 // A read that cannot reach its replica (refused, reset, a server shutting down or still
 // starting, a hot-standby conflict) runs once more elsewhere, and that replica is left
-// out for SUSPECT_MS here, before the health checker has even noticed.
+// out here until the control plane publishes replica states again or SUSPECT_MS pass:
+// longer than the health checker takes to call a dead replica unreachable (3 probes a
+// second apart by default), so a dead replica gets no read after its first failure.
 //
 // Read-your-writes: after a write, the org is pinned to the primary's WAL position at
 // that moment (its insert LSN, after COMMIT) for PIN_MS. While pinned, a replica takes
@@ -19,8 +21,8 @@ import type { WireCluster, WireReplica, WireReplicaHealth } from './wire.js';
 
 /** How long a write pins its org's reads to replicas that replayed it. */
 export const PIN_MS = 30_000;
-/** How long a replica whose connection failed is left out by this runtime. */
-export const SUSPECT_MS = 2_000;
+/** How long a replica whose connection failed is left out by this runtime, at most. */
+export const SUSPECT_MS = 5_000;
 
 /** Why a read went to the primary. */
 export type ReadFallbackReason = 'no_healthy_replica' | 'read_your_writes' | 'replica_failed';
@@ -93,6 +95,8 @@ export class ReadRouter {
       if (serving.length > 0) rotation.set(cluster.id, serving);
     }
     this.healthy = rotation;
+    // The published states are newer than what this runtime suspected.
+    this.suspects.clear();
     for (const [id, entry] of this.pools) {
       if (urls.get(id) !== entry.url) {
         this.pools.delete(id);

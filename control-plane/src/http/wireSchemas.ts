@@ -40,14 +40,17 @@ export const WirePlacementSchema = Doc(
   { orgId: OrgId, clusterId: ResourceId, state: PlacementState, epoch: Type.Integer({ minimum: 1 }) },
   { description: 'WirePlacement: a per-org pin that overrides the range.' },
 );
-export const WireReplicaHealthSchema = Doc({
-  id: ResourceId,
-  clusterId: ResourceId,
-  state: ReplicaHealthState,
-  lagSeconds: Nullable(Type.Number()),
-  lagBytes: Nullable(Type.Number()),
-  checkedAt: Nullable(Timestamp),
-});
+export const WireReplicaHealthSchema = Doc(
+  {
+    id: ResourceId,
+    clusterId: ResourceId,
+    state: ReplicaHealthState,
+    lagSeconds: Nullable(Type.Number()),
+    lagBytes: Nullable(Type.Number()),
+    checkedAt: Nullable(Timestamp),
+  },
+  { description: 'WireReplicaHealth: a replica as runtimes route by it; only `healthy` ones take reads.' },
+);
 export const WireRolloutSchema = Doc(
   {
     flag: Type.String({ minLength: 1 }),
