@@ -389,13 +389,11 @@ export class Runtime extends EventEmitter<RuntimeEvents> {
    */
   private async pinAfter<T>(orgId: number, write: Promise<T>): Promise<T> {
     const result = await write;
-    const clusterId = this.router.cluster(this.route(orgId));
-    if (clusterId === undefined || clusterId.replicas.length === 0) return result;
+    const cluster = this.router.cluster(this.route(orgId));
+    if (cluster === undefined || cluster.replicas.length === 0) return result;
     let lsn = 0xffffffffffffffffn;
     try {
-      const { rows } = await this.primaryPool(orgId, clusterId.id).query<{ lsn: string }>(
-        'SELECT pg_current_wal_insert_lsn()::text AS lsn',
-      );
+      const { rows } = await this.primaryPool(orgId, cluster.id).query<{ lsn: string }>('SELECT pg_current_wal_insert_lsn()::text AS lsn');
       lsn = parseLsn(rows[0]!.lsn);
     } catch {
       // Unknown position: no replica can prove it replayed it, so reads stay on the primary.
