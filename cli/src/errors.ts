@@ -76,6 +76,7 @@ const EXIT_BY_CODE: Readonly<Record<string, number>> = {
   LAB_CONFIG_MISMATCH: ExitCode.conflict,
   // The directory given is not a lab: the caller pointed at the wrong place.
   LAB_NOT_A_LAB: ExitCode.usage,
+  LAB_REPLICA_NOT_FOUND: ExitCode.notFound,
 };
 
 /** Turn anything thrown into a CliError, keeping codes and hints of named errors. */

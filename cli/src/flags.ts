@@ -75,3 +75,53 @@ export const tokenNameFlag = Flags.custom<string>({ helpValue: '<name>', parse: 
 
 /** A token id as `tokens list` shows it, never the whole token (INVALID_TOKEN_ID). */
 export const tokenIdArg = Args.custom<string>({ parse: async (raw) => parseTokenId(raw) });
+
+/** A postgres:// or postgresql:// URL (INVALID_INPUT naming the flag); the value is never echoed, it may hold a password. */
+export const postgresUrlFlag = Flags.custom<string>({
+  helpValue: '<postgres://...>',
+  parse: async (raw, _ctx, flag) => {
+    let ok = false;
+    try {
+      const url = new URL(raw);
+      ok = (url.protocol === 'postgres:' || url.protocol === 'postgresql:') && url.hostname !== '';
+    } catch {
+      ok = false;
+    }
+    if (!ok) {
+      throw new CliError(
+        'INVALID_INPUT',
+        `--${flag.name} is not a Postgres URL`,
+        `write it as postgres://user:password@host:5432/db`,
+        ExitCode.usage,
+      );
+    }
+    return raw;
+  },
+});
+
+/** A cluster's replica as `<id>=<postgres url>` (INVALID_INPUT); repeatable. */
+export const replicaSpecFlag = Flags.custom<{ id: string; url: string }>({
+  helpValue: '<id>=<postgres://...>',
+  multiple: true,
+  parse: async (raw, _ctx, flag) => {
+    const eq = raw.indexOf('=');
+    const id = raw.slice(0, eq);
+    const url = raw.slice(eq + 1);
+    let ok = eq > 0;
+    try {
+      const parsed = new URL(url);
+      ok &&= (parsed.protocol === 'postgres:' || parsed.protocol === 'postgresql:') && parsed.hostname !== '';
+    } catch {
+      ok = false;
+    }
+    if (!ok) {
+      throw new CliError(
+        'INVALID_INPUT',
+        `--${flag.name} must be <id>=<postgres URL>${eq > 0 ? ` (replica '${id}' has no Postgres URL)` : ''}`,
+        `for example: --${flag.name} primary-4-replica-1=postgres://app:PASSWORD@db4r1:5432/app`,
+        ExitCode.usage,
+      );
+    }
+    return { id, url };
+  },
+});

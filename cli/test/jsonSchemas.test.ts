@@ -195,6 +195,26 @@ describe('--json documents match cli/schemas', () => {
     await succeeds('orgs:unpin', ['8', '--yes']);
   });
 
+  it('replicas list, settings, drain, undrain, add, remove; clusters add, update; lab replica faults', async () => {
+    const listed = await succeeds<{ replicas: { id: string }[] }>('replicas:list');
+    const replica = listed.replicas[0]!.id;
+    await succeeds('replicas:list', ['--cluster', 'primary-1']);
+    await succeeds('replicas:settings');
+    await succeeds('replicas:settings', ['--lag-warn-seconds', '5']);
+    await succeeds('replicas:drain', [replica, '--reason', 'schemas']);
+    await succeeds('replicas:undrain', [replica]);
+    await succeeds('clusters:add', ['primary-9', '--primary-url', 'postgres://app:pw@127.0.0.1:1/app', '--state', 'draining']);
+    await succeeds('clusters:update', ['primary-9', '--state', 'retired']);
+    await succeeds('replicas:add', ['primary-9-replica-1', '--cluster', 'primary-9', '--url', 'postgres://app:pw@127.0.0.1:1/app']);
+    await succeeds('replicas:remove', ['primary-9-replica-1', '--yes']);
+    await succeeds('lab:replica:pause-replay', [replica]);
+    await succeeds('lab:replica:resume-replay', [replica]);
+    await succeeds('lab:replica:stop', [replica]);
+    await succeeds('lab:replica:start', [replica]);
+    await fails(['lab', 'replica', 'stop', 'nope'], 'LAB_REPLICA_NOT_FOUND');
+    await fails(['replicas', 'drain', 'nope'], 'REPLICA_NOT_FOUND');
+  });
+
   it('shards merge, of a range split a moment ago', async () => {
     const map = await succeeds<ShardsListResult>('shards:list');
     const first = map.ranges[0]!;
@@ -212,7 +232,7 @@ describe('--json documents match cli/schemas', () => {
   it('shards history and audit list, with every kind of delta', async () => {
     const history = await succeeds<ShardsHistoryResult>('shards:history', ['--limit', '100']);
     const parts = new Set(history.changes.flatMap((c) => Object.keys(c.delta as object)));
-    expect([...parts].sort()).toEqual(['action', 'clusters', 'placements', 'ranges', 'version']);
+    expect([...parts].sort()).toEqual(['action', 'clusters', 'placements', 'ranges', 'replicas', 'version']);
     await succeeds('audit:list', ['--limit', '100']);
   });
 

@@ -10,6 +10,8 @@ import { Metrics } from './features/health/Metrics.js';
 import { defaultTenantMover } from './features/moves/defaultTenantMover.js';
 import { MOVE_STATES, type TenantMoverFactory } from './features/moves/Move.js';
 import { MoveExecutor } from './features/moves/MoveExecutor.js';
+import { registerReplicaHealthMetrics } from './features/replica-health/ReplicaHealthMetrics.js';
+import { ReplicaHealthWorker } from './features/replica-health/ReplicaHealthWorker.js';
 import type { RolloutServiceOptions } from './features/rollouts/RolloutService.js';
 import { GateMetrics } from './features/slo-gates/GateMetrics.js';
 import { GateWorker } from './features/slo-gates/GateWorker.js';
@@ -35,6 +37,8 @@ export interface BuildAppOptions {
    * the control-plane process (main.ts) always does.
    */
   gateWorker?: boolean;
+  /** Run the replica health checker (it probes only while holding its lock). Default false, as gateWorker. */
+  replicaHealth?: boolean;
 }
 
 export interface ControlPlane {
@@ -45,6 +49,8 @@ export interface ControlPlane {
   executor: MoveExecutor | null;
   /** The SLO gate worker, or null when built with `gateWorker: false`. */
   gates: GateWorker | null;
+  /** The replica health checker, or null when built without `replicaHealth: true`. */
+  replicaHealth: ReplicaHealthWorker | null;
   /** Ends the watch streams, the HTTP server, the LISTEN connection and the pool. */
   close(): Promise<void>;
 }
@@ -108,10 +114,23 @@ export async function buildApp(config: Config, options: BuildAppOptions = {}): P
           tickMs: config.gateTickMs,
         });
 
+  const replicaHealth =
+    options.replicaHealth !== true
+      ? null
+      : new ReplicaHealthWorker({
+          databaseUrl: config.databaseUrl,
+          store: services.db.stores.replicaHealth,
+          service: services.replicaHealth,
+          log: logger,
+          probeIntervalMs: config.replicaProbeMs,
+        });
+  registerReplicaHealthMetrics(metrics.registry, () => replicaHealth?.lastProbes() ?? []);
+
   // Watch streams never end on their own: close them first, or server.close() waits forever.
   app.addHook('preClose', async () => {
     await executor?.stop();
     await gates?.stop();
+    await replicaHealth?.stop();
     await services.hub.close();
   });
   app.addHook('onClose', async () => {
@@ -126,5 +145,6 @@ export async function buildApp(config: Config, options: BuildAppOptions = {}): P
   }
   executor?.start();
   gates?.start();
-  return { app, hub: services.hub, services, executor, gates, close: () => app.close() };
+  replicaHealth?.start();
+  return { app, hub: services.hub, services, executor, gates, replicaHealth, close: () => app.close() };
 }

@@ -23,6 +23,8 @@ export interface Config {
   gateTickMs: number;
   /** Timeout of one Prometheus query. */
   prometheusTimeoutMs: number;
+  /** Between two probe rounds of the replica health checker (thresholds are API settings). */
+  replicaProbeMs: number;
   moves: MoveExecutorConfig;
 }
 
@@ -81,6 +83,7 @@ export function loadConfig(env: Env = process.env): Config {
     prometheusUrl: prometheusUrl(env),
     gateTickMs: integer(env, 'ORGPLANE_GATE_TICK_MS', 1000, 50, 60_000),
     prometheusTimeoutMs: integer(env, 'ORGPLANE_PROMETHEUS_TIMEOUT_MS', 5000, 100, 60_000),
+    replicaProbeMs: integer(env, 'ORGPLANE_REPLICA_PROBE_MS', 1000, 50, 60_000),
   };
 }
 

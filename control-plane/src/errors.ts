@@ -101,6 +101,40 @@ export class ClusterNotFoundError extends AppError {
   }
 }
 
+export class ReplicaNotFoundError extends AppError {
+  constructor(replicaId: string) {
+    super('REPLICA_NOT_FOUND', 404, `replica '${replicaId}' does not exist`, {
+      hint: 'list replicas with GET /v1/replicas (orgplane replicas list)',
+      details: { replicaId },
+    });
+  }
+}
+
+/** drain of a draining replica, undrain of one that is not draining. */
+export class ReplicaDrainStateError extends AppError {
+  constructor(replicaId: string, draining: boolean) {
+    super(
+      draining ? 'REPLICA_ALREADY_DRAINING' : 'REPLICA_NOT_DRAINING',
+      409,
+      draining ? `replica '${replicaId}' is already draining` : `replica '${replicaId}' is not draining`,
+      {
+        hint: draining ? `put it back with \`orgplane replicas undrain ${replicaId}\`` : 'nothing to undo; see `orgplane replicas list`',
+        details: { replicaId, draining },
+      },
+    );
+  }
+}
+
+/** Replica-health thresholds that cannot work together (warning not below critical). */
+export class InvalidThresholdsError extends AppError {
+  constructor(message: string, details: unknown) {
+    super('INVALID_THRESHOLDS', 400, message, {
+      hint: 'the warning lag must be below the critical lag, for example 5 s and 10 s',
+      details,
+    });
+  }
+}
+
 export class PlacementNotFoundError extends AppError {
   constructor(orgId: number) {
     super('PLACEMENT_NOT_FOUND', 404, `org ${orgId} has no placement`, {

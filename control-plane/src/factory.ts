@@ -11,6 +11,7 @@ import { ConfigSnapshotService } from './features/config/ConfigSnapshotService.j
 import { MoveService } from './features/moves/MoveService.js';
 import { OrgLocationReadModel } from './features/orgs/OrgLocationReadModel.js';
 import { PlacementService } from './features/placements/PlacementService.js';
+import { ReplicaHealthService } from './features/replica-health/ReplicaHealthService.js';
 import { RolloutService, type RolloutServiceOptions } from './features/rollouts/RolloutService.js';
 import { ShardMapHistoryReadModel } from './features/shard-map/ShardMapHistoryReadModel.js';
 import { ShardMapService } from './features/shard-map/ShardMapService.js';
@@ -36,6 +37,7 @@ export interface Services {
   cohorts: CohortService;
   moves: MoveService;
   unleash: UnleashService;
+  replicaHealth: ReplicaHealthService;
 }
 
 export interface ServiceOptions {
@@ -89,5 +91,6 @@ export function createServices(config: Config, pool: pg.Pool, log: Logger, optio
     cohorts: new CohortService(db, options.cohorts),
     moves: new MoveService(db, log),
     unleash: new UnleashService(db, () => snapshots.loadRollouts()),
+    replicaHealth: new ReplicaHealthService(db),
   };
 }

@@ -25,7 +25,7 @@ async function main(): Promise<void> {
     const applied = await migrate(config.databaseUrl, 'control-plane');
     if (applied.length > 0) log.info({ applied }, 'applied control-plane migrations');
   }
-  const controlPlane = await buildApp(config, { logger: log, gateWorker: true });
+  const controlPlane = await buildApp(config, { logger: log, gateWorker: true, replicaHealth: true });
   const { app } = controlPlane;
   // Fastify logs a line per address; we print exactly one, with the URL as a field.
   app.log.level = 'warn';

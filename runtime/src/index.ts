@@ -12,6 +12,7 @@ export {
 } from './errors.js';
 export type { WriteOptions, WriteRetryEvent, WriteRetryReason } from './fencedWrites.js';
 export { claimStatement } from './ownership.js';
+export type { ReadFallbackEvent, ReadFallbackReason, ReadOptions, ReadRetryEvent } from './readRouting.js';
 export {
   type ConfigSource,
   type Credentials,

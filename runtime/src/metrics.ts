@@ -24,6 +24,11 @@ export interface RuntimeMetrics {
   writeFailures: Counter<'reason'>;
   /** Label `reason`: a FlagErrorReason ('invalid_org_id'). */
   flagErrors: Counter<'reason'>;
+  /** Label `target`: 'replica' or 'primary'. */
+  reads: Counter<'target'>;
+  /** Label `reason`: a ReadFallbackReason. */
+  readFallbacks: Counter<'reason'>;
+  readRetries: Counter;
 }
 
 const SOURCES: readonly ConfigSource[] = ['network', 'disk'];
@@ -85,6 +90,23 @@ export function createRuntimeMetrics(registry: Registry, state: RuntimeMetricsSt
     labelNames: ['reason'],
     registers: [registry],
   });
+  const reads = new Counter({
+    name: 'orgplane_runtime_reads_total',
+    help: 'Reads run by runtime.read(), by where they ran: target="replica" or "primary".',
+    labelNames: ['target'],
+    registers: [registry],
+  });
+  const readFallbacks = new Counter({
+    name: 'orgplane_runtime_read_fallbacks_total',
+    help: 'Reads (read() and pool(orgId, {intent: "read"})) sent to the primary: reason="no_healthy_replica", "read_your_writes" (no replica replayed the org\'s last write yet) or "replica_failed".',
+    labelNames: ['reason'],
+    registers: [registry],
+  });
+  const readRetries = new Counter({
+    name: 'orgplane_runtime_read_retries_total',
+    help: 'Reads run again elsewhere because the connection to their replica failed.',
+    registers: [registry],
+  });
   countedAtScrape(registry, 'orgplane_runtime_flag_evaluations_total', 'isEnabled() calls.', state.flagEvaluations);
   countedAtScrape(
     registry,
@@ -92,7 +114,7 @@ export function createRuntimeMetrics(registry: Registry, state: RuntimeMetricsSt
     'isEnabled() calls answered with the fallback: the flag is unknown, no config is loaded yet, or the org id is invalid.',
     state.flagFallbacks,
   );
-  return { errors, reconnects, writeRetries, writeFailures, flagErrors };
+  return { errors, reconnects, writeRetries, writeFailures, flagErrors, reads, readFallbacks, readRetries };
 }
 
 /** A counter that follows a running total read at scrape time, so that counting costs one `++`. */

@@ -21,6 +21,7 @@ import {
 import { FlagSet, INVALID_ORG_ID } from './flags.js';
 import { type ConfigSource, createRuntimeMetrics, type RuntimeMetrics } from './metrics.js';
 import { claimedQuery, claimStatement } from './ownership.js';
+import { parseLsn, parseReadToken, type ReadFallbackEvent, type ReadOptions, type ReadRetryEvent, ReadRouter } from './readRouting.js';
 import { Router } from './router.js';
 import type { ConfigDelta, ConfigSnapshot, WirePlacement } from './wire.js';
 
@@ -71,6 +72,10 @@ export interface RuntimeEvents {
   'write-retry': [WriteRetryEvent];
   /** isEnabled() could not decide and answered the caller's fallback (it never throws). */
   'flag-error': [FlagErrorEvent];
+  /** A read went to the primary: no healthy replica, none replayed the org's last write, or its replica failed. */
+  'read-fallback': [ReadFallbackEvent];
+  /** A read runs again elsewhere because the connection to its replica failed. */
+  'read-retry': [ReadRetryEvent];
 }
 
 /** Why isEnabled() answered the fallback for a flag the config does describe. */
@@ -118,6 +123,8 @@ export class Runtime extends EventEmitter<RuntimeEvents> {
   /** The `GET /v1/config` in flight for writers refused with OPF02, and when it started. */
   private refresh: { startedAt: number; done: Promise<unknown> } | undefined;
   private readonly fenceHost: FenceHost;
+  /** Replica rotation, replica pools and read-your-writes pins (readRouting.ts). */
+  private readonly reads: ReadRouter;
 
   constructor(private readonly options: RuntimeOptions) {
     super();
@@ -168,6 +175,19 @@ export class Runtime extends EventEmitter<RuntimeEvents> {
       gaveUp: (reason) => this.counters.writeFailures.inc({ reason }),
       random: Math.random,
     };
+    this.reads = new ReadRouter({
+      createPool: (clusterId, url) => this.createPool(clusterId, url),
+      retire: (label, pool) => this.retire(label, { url: '', pool }),
+      fallback: (event) => {
+        this.counters.readFallbacks.inc({ reason: event.reason });
+        if (this.listenerCount('read-fallback') > 0) this.safeEmit('read-fallback', event);
+      },
+      retrying: (event) => {
+        this.counters.readRetries.inc();
+        this.safeEmit('read-retry', event);
+      },
+      ranOn: (target) => this.counters.reads.inc({ target }),
+    });
     void this.start();
   }
 
@@ -259,16 +279,61 @@ export class Runtime extends EventEmitter<RuntimeEvents> {
   }
 
   /**
-   * The pg pool for the cluster that owns `orgId`: one pool per cluster, created on first
-   * use. Reads go to the primary as well until replica health is published through the
-   * config stream; `intent` is taken now so that callers need not change when it is.
+   * A pg pool for `orgId`: `write` is its cluster's primary (one pool per cluster);
+   * `read` is a healthy replica of that cluster (round-robin over the healthy ones, one
+   * pool per replica), else the primary, counted in orgplane_runtime_read_fallbacks_total
+   * and emitted as `read-fallback`. While the org is pinned by a recent write (read-your-
+   * writes, below), only a replica already seen past that write qualifies. The caller runs
+   * the ownership check itself on a pool it got here; runtime.read() does it all.
    */
-  pool(orgId: number, options: { intent: Intent }): pg.Pool {
+  pool(orgId: number, options: { intent: Intent; after?: string | null }): pg.Pool {
     if (this.closing) throw closedError();
-    if (options?.intent !== 'read' && options?.intent !== 'write') {
-      throw invalidArgument(`runtime.pool: intent must be 'read' or 'write', not ${String(options?.intent)}`);
+    const intent = options?.intent;
+    if (intent === 'write') return this.primaryPool(orgId, this.route(orgId));
+    if (intent !== 'read') throw invalidArgument(`runtime.pool: intent must be 'read' or 'write', not ${String(intent)}`);
+    const clusterId = this.route(orgId);
+    const after = options.after ? parseReadToken(options.after, orgId) : undefined;
+    return this.reads.choose(orgId, clusterId, Date.now(), after) ?? this.primaryPool(orgId, clusterId);
+  }
+
+  /**
+   * One read of the org's rows, on a healthy replica of its cluster, else its primary,
+   * after the ownership check on the session that reads (OPF02 refreshes the map and
+   * runs the read on the new owner, as for writes). When the connection to the replica
+   * fails, the read runs once more on another healthy replica or on the primary.
+   *
+   * Read-your-writes: for 30 s after a write of this org through transaction() or
+   * query() in this runtime, the read goes only to a replica that has replayed past the
+   * write (each replica checked for itself, in the round trip of the ownership check),
+   * else to the primary. Another instance of the service honours a write made here when
+   * the caller carries `readToken(orgId)` to it (a header or a cookie) and passes it as
+   * `options.after`.
+   */
+  // biome-ignore lint/suspicious/noExplicitAny: pg's own default row type
+  read<R extends pg.QueryResultRow = any>(
+    orgId: number,
+    text: string,
+    values?: unknown[],
+    options: ReadOptions = {},
+  ): Promise<pg.QueryResult<R>> {
+    if (typeof text !== 'string') return Promise.reject(invalidArgument('runtime.read: text must be a string'));
+    let after: ReturnType<typeof parseReadToken> | undefined;
+    try {
+      after = options?.after ? parseReadToken(options.after, orgId) : undefined;
+    } catch (error) {
+      return Promise.reject(error);
     }
-    return this.primaryPool(orgId, this.route(orgId));
+    return this.fencedWrite(orgId, options, (primary, clusterId) =>
+      this.reads.read<R>(orgId, clusterId, primary, text, values, Date.now(), after),
+    );
+  }
+
+  /**
+   * The org's read-your-writes pin as a string (`rw1.<org>.<lsn>.<expiry>`, no secret) for
+   * another instance's read(…, {after}); null when no write of the org is pinned here.
+   */
+  readToken(orgId: number): string | null {
+    return this.reads.token(orgId, Date.now());
   }
 
   /**
@@ -292,7 +357,10 @@ export class Runtime extends EventEmitter<RuntimeEvents> {
    */
   transaction<T>(orgId: number, fn: (client: pg.PoolClient) => Promise<T>, options: WriteOptions = {}): Promise<T> {
     if (typeof fn !== 'function') return Promise.reject(invalidArgument('runtime.transaction: fn must be a function'));
-    return this.fencedWrite(orgId, options, (pool) => inTransaction(pool, fn, { withBegin: claimStatement(orgId) }));
+    return this.pinAfter(
+      orgId,
+      this.fencedWrite(orgId, options, (pool) => inTransaction(pool, fn, { withBegin: claimStatement(orgId) })),
+    );
   }
 
   /**
@@ -308,10 +376,37 @@ export class Runtime extends EventEmitter<RuntimeEvents> {
     options: WriteOptions = {},
   ): Promise<pg.QueryResult<R>> {
     if (typeof text !== 'string') return Promise.reject(invalidArgument('runtime.query: text must be a string'));
-    return this.fencedWrite(orgId, options, (pool) => claimedQuery<R>(pool, orgId, text, values));
+    return this.pinAfter(
+      orgId,
+      this.fencedWrite(orgId, options, (pool) => claimedQuery<R>(pool, orgId, text, values)),
+    );
   }
 
-  private async fencedWrite<T>(orgId: number, options: WriteOptions, attempt: (pool: pg.Pool) => Promise<T>): Promise<T> {
+  /**
+   * Read-your-writes: once a write resolved, pin the org to its primary's insert position,
+   * which is past the write's commit record. One more round trip, only on clusters with
+   * replicas. When it fails the org is pinned to the primary for the whole pin.
+   */
+  private async pinAfter<T>(orgId: number, write: Promise<T>): Promise<T> {
+    const result = await write;
+    const cluster = this.router.cluster(this.route(orgId));
+    if (cluster === undefined || cluster.replicas.length === 0) return result;
+    let lsn = 0xffffffffffffffffn;
+    try {
+      const { rows } = await this.primaryPool(orgId, cluster.id).query<{ lsn: string }>('SELECT pg_current_wal_insert_lsn()::text AS lsn');
+      lsn = parseLsn(rows[0]!.lsn);
+    } catch {
+      // Unknown position: no replica can prove it replayed it, so reads stay on the primary.
+    }
+    this.reads.pin(orgId, lsn, Date.now());
+    return result;
+  }
+
+  private async fencedWrite<T>(
+    orgId: number,
+    options: WriteOptions,
+    attempt: (pool: pg.Pool, clusterId: string) => Promise<T>,
+  ): Promise<T> {
     const fenceWaitMs = options?.fenceWaitMs ?? this.options.fenceWaitMs ?? DEFAULT_FENCE_WAIT_MS;
     if (typeof fenceWaitMs !== 'number' || !(fenceWaitMs >= 0)) {
       throw invalidArgument(`fenceWaitMs must be a non-negative number of milliseconds, not ${String(fenceWaitMs)}`);
@@ -387,6 +482,7 @@ export class Runtime extends EventEmitter<RuntimeEvents> {
     await this.client.stop();
     await this.cache?.flush();
     for (const [clusterId, entry] of this.pools) this.retire(clusterId, entry);
+    this.reads.drain();
     await Promise.all(this.retiring);
   }
 
@@ -422,6 +518,7 @@ export class Runtime extends EventEmitter<RuntimeEvents> {
       this.saveLater();
     }
     this.retireStalePools();
+    this.reads.update(this.router.clusters(), snapshot.replicas);
     this.safeEmit('snapshot', { version: snapshot.version, source });
     this.becomeReady();
   }
@@ -430,11 +527,12 @@ export class Runtime extends EventEmitter<RuntimeEvents> {
     const flags = this.flags.applyDelta(delta);
     this.router.applyDelta(delta);
     this.flags = flags;
-    this.meta = { ...this.meta!, version: delta.version };
+    this.meta = { ...this.meta!, version: delta.version, ...(delta.replicas ? { replicas: delta.replicas } : {}) };
     this.configSource = 'network';
     this.lastCurrentAt = performance.now();
     this.saveLater();
     if (delta.clusters) this.retireStalePools();
+    if (delta.clusters || delta.replicas) this.reads.update(this.router.clusters(), this.meta.replicas);
     this.safeEmit('change', { version: delta.version, action: delta.action });
   }
 

@@ -19,7 +19,20 @@ export const GROUP_ID_PATTERN = `^[A-Za-z0-9._:-]{1,${GROUP_ID_MAX_LENGTH}}$`;
 
 export type ClusterState = 'active' | 'draining' | 'retired';
 export type PlacementState = 'active' | 'fenced' | 'moved';
-export type ReplicaHealthState = 'unknown' | 'healthy' | 'lagging' | 'unhealthy' | 'unreachable';
+/**
+ * `healthy` replicas serve reads; every other state keeps a replica out of rotation.
+ * `draining` is set by an operator (`orgplane replicas drain`), the others by the
+ * control plane's health checker; `unknown` until it has probed.
+ */
+export type ReplicaHealthState = 'unknown' | 'healthy' | 'lagging' | 'unhealthy' | 'unreachable' | 'draining';
+export const REPLICA_HEALTH_STATES: readonly ReplicaHealthState[] = [
+  'unknown',
+  'healthy',
+  'lagging',
+  'unhealthy',
+  'unreachable',
+  'draining',
+];
 
 /** A Postgres endpoint. `url` never carries a password: the host supplies credentials. */
 export interface WireEndpoint {
@@ -117,6 +130,11 @@ export interface ConfigDelta {
   rollouts?: WireRollout[];
   /** Cohorts are incremental: a cohort can hold 100,000 orgs. */
   cohorts?: { upsert: WireCohort[]; remove: string[] };
+  /**
+   * The complete new list of replica health (a replica's state changed, one was drained,
+   * added or removed). Lag figures in it are as of the change; they are not versioned.
+   */
+  replicas?: WireReplicaHealth[];
 }
 
 /**

@@ -8,7 +8,9 @@ export type LabErrorCode =
   | 'LAB_NOT_A_LAB'
   | 'LAB_CONTROL_PLANE_MISSING'
   | 'LAB_UP_FAILED'
-  | 'LAB_DOWN_FAILED';
+  | 'LAB_DOWN_FAILED'
+  | 'LAB_REPLICA_NOT_FOUND'
+  | 'LAB_REPLICA_STOPPED';
 
 export class LabError extends Error {
   override name = 'LabError';

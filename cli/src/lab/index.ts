@@ -3,6 +3,7 @@
 export { DEFAULT_CONFIG, type LabConfig, ORG_ID_MAX, type OrgBlock, orgBlocks } from './config.js';
 export { type LabDownOptions, type LabDownResult, labDown } from './down.js';
 export { LabError, type LabErrorCode } from './errors.js';
+export { type LabReplicaResult, labReplica, REPLICA_FAULTS, type ReplicaFault } from './replicaFaults.js';
 export { type OrgShape, type OrgSize, orgShape, SHAPES, seedOrgs } from './seed.js';
 export {
   type ClusterStatus,

@@ -70,6 +70,17 @@ export const LabUpResult = closed(
   },
   "LabUpResult (cli/src/lab/up.ts): the lab's status plus what this run started.",
 );
+/** LabReplicaResult (cli/src/lab/replicaFaults.ts). */
+export const LabReplicaResult = closed(
+  {
+    replica: ResourceId,
+    action: Type.Enum(['pause-replay', 'resume-replay', 'stop', 'start']),
+    running: Type.Boolean(),
+    replay: nullable(Type.Enum(['not paused', 'pause requested', 'paused'])),
+  },
+  'A lab replica after a fault was applied or undone.',
+);
+
 export const LabDownResult = closed(
   { stopped: Type.Array(ResourceId, { uniqueItems: true, description: 'Ids of the servers stopped.' }), purged: Type.Boolean() },
   "LabDownResult (cli/src/lab/down.ts): what was stopped, and whether the lab's data was deleted (--purge).",

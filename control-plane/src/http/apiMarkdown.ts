@@ -53,6 +53,7 @@ const TAG_TITLES: Record<string, string> = {
   rollouts: 'Rollouts',
   cohorts: 'Pilots and cohorts',
   moves: 'Org moves',
+  replicas: 'Replica health',
   unleash: 'Unleash client API',
   openapi: 'This document',
 };

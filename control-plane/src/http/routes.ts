@@ -13,6 +13,7 @@ import type { Metrics } from '../features/health/Metrics.js';
 import { registerMoveRoutes } from '../features/moves/moveRoutes.js';
 import { registerOrgRoutes } from '../features/orgs/orgRoutes.js';
 import { registerPlacementRoutes } from '../features/placements/placementRoutes.js';
+import { registerReplicaHealthRoutes } from '../features/replica-health/replicaHealthRoutes.js';
 import { registerRolloutRoutes } from '../features/rollouts/rolloutRoutes.js';
 import { registerShardMapRoutes } from '../features/shard-map/shardMapRoutes.js';
 import { registerUnleashRoutes } from '../features/unleash/unleashRoutes.js';
@@ -44,4 +45,5 @@ export async function registerRoutes(app: FastifyInstance, { pool, services, met
   registerCohortRoutes(app, services.cohorts);
   registerMoveRoutes(app, services.moves);
   registerUnleashRoutes(app, services.unleash);
+  registerReplicaHealthRoutes(app, services.replicaHealth);
 }

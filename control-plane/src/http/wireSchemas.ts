@@ -17,7 +17,7 @@ import { Doc, Nullable, OrgId, Percent, ResourceId, Timestamp, Version } from '.
 
 export const ClusterState = Type.Enum(['active', 'draining', 'retired']);
 export const PlacementState = Type.Enum(['active', 'fenced', 'moved']);
-export const ReplicaHealthState = Type.Enum(['unknown', 'healthy', 'lagging', 'unhealthy', 'unreachable']);
+export const ReplicaHealthState = Type.Enum(['unknown', 'healthy', 'lagging', 'unhealthy', 'unreachable', 'draining']);
 
 /** A cluster connection URL as the API shows it: never with a password. */
 export const RedactedPostgresUrl = Type.String({ description: 'A Postgres URL without its password.' });
@@ -40,14 +40,17 @@ export const WirePlacementSchema = Doc(
   { orgId: OrgId, clusterId: ResourceId, state: PlacementState, epoch: Type.Integer({ minimum: 1 }) },
   { description: 'WirePlacement: a per-org pin that overrides the range.' },
 );
-export const WireReplicaHealthSchema = Doc({
-  id: ResourceId,
-  clusterId: ResourceId,
-  state: ReplicaHealthState,
-  lagSeconds: Nullable(Type.Number()),
-  lagBytes: Nullable(Type.Number()),
-  checkedAt: Nullable(Timestamp),
-});
+export const WireReplicaHealthSchema = Doc(
+  {
+    id: ResourceId,
+    clusterId: ResourceId,
+    state: ReplicaHealthState,
+    lagSeconds: Nullable(Type.Number()),
+    lagBytes: Nullable(Type.Number()),
+    checkedAt: Nullable(Timestamp),
+  },
+  { description: 'WireReplicaHealth: a replica as runtimes route by it; only `healthy` ones take reads.' },
+);
 export const WireRolloutSchema = Doc(
   {
     flag: Type.String({ minLength: 1 }),
@@ -72,6 +75,7 @@ export const ConfigDeltaSchema = Doc(
     placements: Type.Optional(Doc({ upsert: Type.Array(WirePlacementSchema), remove: Type.Array(OrgId) })),
     rollouts: Type.Optional(Type.Array(WireRolloutSchema)),
     cohorts: Type.Optional(Doc({ upsert: Type.Array(WireCohortSchema), remove: Type.Array(Type.String()) })),
+    replicas: Type.Optional(Type.Array(WireReplicaHealthSchema)),
   },
   { description: 'ConfigDelta: one committed change; a part is present only when it changed.' },
 );

@@ -25,6 +25,7 @@ export const ALLOW = {
   configRead: ['sdk:read', 'operator', 'rollout'],
   read: ['operator', 'rollout'],
   shardMapWrite: ['operator'],
+  replicaWrite: ['operator'],
   auditRead: ['operator'],
   rolloutWrite: ['rollout'],
   admin: [],

@@ -137,7 +137,9 @@ export class ClusterService {
         const { id, before } = await apply(stores);
         const clusters = (await stores.clusters.list()).map(toWireCluster);
         const after = clusters.find((c) => c.id === id)!;
-        return { result: after, before: before && toWireCluster(before), after, delta: { clusters } };
+        // Replicas added or removed: the health list changes with the cluster list.
+        const replicas = await stores.replicaHealth.wire();
+        return { result: after, before: before && toWireCluster(before), after, delta: { clusters, replicas } };
       },
     );
     return { version, cluster: result };

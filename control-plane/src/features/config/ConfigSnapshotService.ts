@@ -38,10 +38,8 @@ export class ConfigSnapshotService {
         const rollouts = await stores.rollouts.list();
         // Only pilot cohorts are config; other cohorts stay in the control DB.
         const cohorts = await stores.cohorts.wire(await stores.rollouts.pilotCohorts());
-        // Health arrives with the health checker; until then every replica is `unknown`.
-        const replicas: WireReplicaHealth[] = clusters.flatMap((c) =>
-          c.replicas.map((r) => ({ id: r.id, clusterId: c.id, state: 'unknown', lagSeconds: null, lagBytes: null, checkedAt: null })),
-        );
+        // `unknown` until the health checker has probed a replica.
+        const replicas: WireReplicaHealth[] = await stores.replicaHealth.wire();
         return {
           version,
           generatedAt: new Date().toISOString(),
