@@ -8,4 +8,5 @@ export {
   type TransactionClient,
   type TransactionOptions,
   type TransactionPool,
+  withSession,
 } from './transaction.js';

@@ -8,7 +8,7 @@
 // Cost: nothing extra for transaction() (the check rides with BEGIN in one round trip),
 // one round trip for query() (measured by `npm run bench:ownership`).
 
-import { sqlState } from '@orgplane/kit';
+import { sqlState, withSession } from '@orgplane/kit';
 import type pg from 'pg';
 import { InvalidOrgIdError } from './errors.js';
 
@@ -30,17 +30,15 @@ export async function claimedQuery<R extends pg.QueryResultRow = any>(
   text: string,
   values?: unknown[],
 ): Promise<pg.QueryResult<R>> {
-  const client = await pool.connect();
-  let broken: Error | undefined;
-  try {
-    await client.query(claimStatement(orgId));
-    return await client.query<R>(text, values);
-  } catch (error) {
-    // An error the server sent leaves an autocommit session usable; anything else (a
-    // lost connection, a protocol error) may not, so that session is destroyed.
-    if (sqlState(error) === undefined) broken = error instanceof Error ? error : new Error(String(error));
-    throw error;
-  } finally {
-    client.release(broken);
-  }
+  return withSession<pg.PoolClient, pg.QueryResult<R>>(pool, async (client, broken) => {
+    try {
+      await client.query(claimStatement(orgId));
+      return await client.query<R>(text, values);
+    } catch (error) {
+      // An error the server sent leaves an autocommit session usable; anything else (a
+      // lost connection, a protocol error) may not, so that session is destroyed.
+      if (sqlState(error) === undefined) broken(error instanceof Error ? error : new Error(String(error)));
+      throw error;
+    }
+  });
 }

@@ -13,7 +13,7 @@
 // replay passed that position (every replica is checked for itself: GitLab's #413203
 // unpinned once any one had). A replica that passed it is remembered for the pin. Other
 // service instances honour the pin through a token (readToken / ReadOptions.after).
-import { sqlState } from '@orgplane/kit';
+import { sqlState, withSession } from '@orgplane/kit';
 import type pg from 'pg';
 import { RuntimeError } from './errors.js';
 import { claimedQuery, claimStatement } from './ownership.js';
@@ -74,6 +74,12 @@ export interface ReadRouterHost {
 const NONE: readonly WireReplica[] = [];
 /** Connection-level failures, and replica-only refusals that another server would not give. */
 const RETRY_ELSEWHERE = new Set(['57P01', '57P02', '57P03', '40001', '53300']);
+
+/** A failure another server would not give: the read may run once more elsewhere. */
+function elsewhere(error: unknown): boolean {
+  const state = sqlState(error);
+  return state === undefined || state.startsWith('08') || RETRY_ELSEWHERE.has(state);
+}
 
 export class ReadRouter {
   private healthy = new Map<string, readonly WireReplica[]>();
@@ -254,42 +260,35 @@ export class ReadRouter {
     pin: Pin | undefined,
   ): Promise<{ kind: 'done'; result: pg.QueryResult<R> } | { kind: 'behind' } | { kind: 'failed'; error: Error }> {
     const pool = this.poolOf(clusterId, replica);
-    let client: pg.PoolClient;
-    try {
-      client = await pool.connect();
-    } catch (error) {
-      return { kind: 'failed', error: asError(error) };
-    }
-    let broken: Error | undefined;
-    // A checked-out client has no error listener: a server shutting down can send its
-    // FATAL between two of our queries, and unheard it would crash the host.
-    const onError = (error: Error) => {
-      broken = error;
-    };
-    client.on('error', onError);
-    try {
-      if (pin !== undefined && !pin.caughtUp.has(replica.id)) {
-        // The ownership check and the replay check in one round trip (simple protocol).
-        const results = (await client.query(
-          `${claimStatement(orgId)}; SELECT pg_last_wal_replay_lsn() >= '${formatLsn(pin.lsn)}'::pg_lsn AS caught_up`,
-        )) as unknown as pg.QueryResult<{ caught_up: boolean | null }>[];
-        if (results[1]?.rows[0]?.caught_up !== true) return { kind: 'behind' };
-        pin.caughtUp.add(replica.id);
-      } else {
-        await client.query(claimStatement(orgId));
+    // withSession destroys a session whose connection failed while it was out: a server
+    // shutting down can send its FATAL between two of our queries.
+    type Outcome = { kind: 'done'; result: pg.QueryResult<R> } | { kind: 'behind' } | { kind: 'failed'; error: Error };
+    return withSession<pg.PoolClient, Outcome>(pool, async (client, broken) => {
+      try {
+        if (pin !== undefined && !pin.caughtUp.has(replica.id)) {
+          // The ownership check and the replay check in one round trip (simple protocol).
+          const results = (await client.query(
+            `${claimStatement(orgId)}; SELECT pg_last_wal_replay_lsn() >= '${formatLsn(pin.lsn)}'::pg_lsn AS caught_up`,
+          )) as unknown as pg.QueryResult<{ caught_up: boolean | null }>[];
+          if (results[1]?.rows[0]?.caught_up !== true) return { kind: 'behind' } as const;
+          pin.caughtUp.add(replica.id);
+        } else {
+          await client.query(claimStatement(orgId));
+        }
+        return { kind: 'done', result: await client.query<R>(text, values) } as const;
+      } catch (error) {
+        // The session is not given back after a failure of the connection or the server.
+        if (elsewhere(error)) {
+          broken(asError(error));
+          return { kind: 'failed', error: asError(error) } as const;
+        }
+        throw error;
       }
-      return { kind: 'done', result: await client.query<R>(text, values) };
-    } catch (error) {
-      const state = sqlState(error);
-      const elsewhere = state === undefined || state.startsWith('08') || RETRY_ELSEWHERE.has(state);
-      // The session is not given back after a failure of the connection or the server.
-      if (elsewhere) broken ??= asError(error);
-      if (elsewhere) return { kind: 'failed', error: asError(error) };
+    }).catch((error: unknown) => {
+      // pool.connect() itself failed (refused, or a server starting or shutting down).
+      if (elsewhere(error)) return { kind: 'failed', error: asError(error) } as const;
       throw error;
-    } finally {
-      client.removeListener('error', onError);
-      client.release(broken);
-    }
+    });
   }
 
   private sweep(now: number): void {
@@ -315,6 +314,9 @@ export function parseReadToken(token: string, orgId: number): Pin {
   }
   return { lsn: BigInt(`0x${match[2]}`), expiresAt: Number(match[3]), caughtUp: new Set() };
 }
+
+/** The primary's WAL insert position: past every commit record written before it. */
+export const WAL_POSITION_SQL = 'SELECT pg_current_wal_insert_lsn()::text AS lsn';
 
 export function parseLsn(text: string): bigint {
   const [hi, lo] = text.split('/');

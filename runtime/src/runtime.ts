@@ -21,7 +21,15 @@ import {
 import { FlagSet, INVALID_ORG_ID } from './flags.js';
 import { type ConfigSource, createRuntimeMetrics, type RuntimeMetrics } from './metrics.js';
 import { claimedQuery, claimStatement } from './ownership.js';
-import { parseLsn, parseReadToken, type ReadFallbackEvent, type ReadOptions, type ReadRetryEvent, ReadRouter } from './readRouting.js';
+import {
+  parseLsn,
+  parseReadToken,
+  type ReadFallbackEvent,
+  type ReadOptions,
+  type ReadRetryEvent,
+  ReadRouter,
+  WAL_POSITION_SQL,
+} from './readRouting.js';
 import { Router } from './router.js';
 import type { ConfigDelta, ConfigSnapshot, WirePlacement } from './wire.js';
 
@@ -357,9 +365,14 @@ export class Runtime extends EventEmitter<RuntimeEvents> {
    */
   transaction<T>(orgId: number, fn: (client: pg.PoolClient) => Promise<T>, options: WriteOptions = {}): Promise<T> {
     if (typeof fn !== 'function') return Promise.reject(invalidArgument('runtime.transaction: fn must be a function'));
-    return this.pinAfter(
-      orgId,
-      this.fencedWrite(orgId, options, (pool) => inTransaction(pool, fn, { withBegin: claimStatement(orgId) })),
+    return this.fencedWrite(orgId, options, (pool, clusterId) =>
+      inTransaction(pool, fn, {
+        withBegin: claimStatement(orgId),
+        // Read-your-writes: the WAL position the commit reached, in the COMMIT's round trip.
+        withCommit: this.hasReplicas(clusterId)
+          ? { statement: WAL_POSITION_SQL, result: (rows) => this.pinAt(orgId, rows[0]?.lsn) }
+          : undefined,
+      }),
     );
   }
 
@@ -382,23 +395,38 @@ export class Runtime extends EventEmitter<RuntimeEvents> {
     );
   }
 
+  /** Pins the org's reads to replicas past `lsn`; an unreadable position pins them to the primary. */
+  private pinAt(orgId: number, lsn: unknown): void {
+    let position = 0xffffffffffffffffn;
+    try {
+      position = parseLsn(String(lsn));
+    } catch {
+      // Unknown position: no replica can prove it replayed it, so reads stay on the primary.
+    }
+    this.reads.pin(orgId, position, Date.now());
+  }
+
+  private hasReplicas(clusterId: string): boolean {
+    return (this.router.cluster(clusterId)?.replicas.length ?? 0) > 0;
+  }
+
   /**
-   * Read-your-writes: once a write resolved, pin the org to its primary's insert position,
-   * which is past the write's commit record. One more round trip, only on clusters with
-   * replicas. When it fails the org is pinned to the primary for the whole pin.
+   * Read-your-writes for query(): once the statement resolved, pin the org to its
+   * primary's insert position, which is past the statement's commit record. One more
+   * round trip, only on clusters with replicas (transaction() reads it in the COMMIT's
+   * round trip instead). When it fails the org is pinned to the primary for the whole pin.
    */
   private async pinAfter<T>(orgId: number, write: Promise<T>): Promise<T> {
     const result = await write;
     const cluster = this.router.cluster(this.route(orgId));
     if (cluster === undefined || cluster.replicas.length === 0) return result;
-    let lsn = 0xffffffffffffffffn;
+    let lsn: unknown;
     try {
-      const { rows } = await this.primaryPool(orgId, cluster.id).query<{ lsn: string }>('SELECT pg_current_wal_insert_lsn()::text AS lsn');
-      lsn = parseLsn(rows[0]!.lsn);
+      lsn = (await this.primaryPool(orgId, cluster.id).query<{ lsn: string }>(WAL_POSITION_SQL)).rows[0]?.lsn;
     } catch {
-      // Unknown position: no replica can prove it replayed it, so reads stay on the primary.
+      // pinAt pins the org to the primary when the position is unknown.
     }
-    this.reads.pin(orgId, lsn, Date.now());
+    this.pinAt(orgId, lsn);
     return result;
   }
 
