@@ -2,7 +2,7 @@
 import { randomBytes } from 'node:crypto';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import { inTransaction, sqlState } from '../src/transaction.js';
+import { inTransaction, sqlState, withSession } from '../src/transaction.js';
 
 const table = `kit_tx_${randomBytes(4).toString('hex')}`;
 let pool: pg.Pool;
@@ -147,5 +147,29 @@ describe('sqlState', () => {
     expect(sqlState({ code: 23505 })).toBeUndefined();
     expect(sqlState(null)).toBeUndefined();
     expect(sqlState(new Error('x'))).toBeUndefined();
+  });
+});
+
+describe('withSession', () => {
+  it("a connection that dies while the session is out (pg's 'error' between two queries) does not crash the host, and the session is destroyed", async () => {
+    const own = new pg.Pool({ connectionString: inject('pgAdminUrl'), max: 1 });
+    try {
+      const errors: Error[] = [];
+      const thrown = await withSession(own, async (client: pg.PoolClient) => {
+        const { rows } = await client.query<{ pid: number }>('SELECT pg_backend_pid() AS pid');
+        // Killed from outside while no query of ours runs: pg emits 'error' on the client.
+        client.once('error', (e) => errors.push(e));
+        await pool.query('SELECT pg_terminate_backend($1)', [rows[0]!.pid]);
+        for (let i = 0; i < 100 && errors.length === 0; i++) await new Promise((r) => setTimeout(r, 20));
+        return client.query('SELECT 1').catch((e: unknown) => e);
+      });
+      expect(errors.length).toBe(1);
+      expect(thrown).toBeInstanceOf(Error);
+      // Destroyed, not given back: the next checkout is a new, working session.
+      expect(own.totalCount).toBe(0);
+      expect((await own.query('SELECT 1 AS one')).rows).toEqual([{ one: 1 }]);
+    } finally {
+      await own.end();
+    }
   });
 });
