@@ -20,6 +20,7 @@ describe('loadConfig', () => {
       prometheusUrl: null,
       gateTickMs: 1000,
       prometheusTimeoutMs: 5000,
+      replicaProbeMs: 1000,
     });
   });
 
@@ -41,6 +42,7 @@ describe('loadConfig', () => {
         ORGPLANE_PROMETHEUS_URL: 'http://prom:9090/',
         ORGPLANE_GATE_TICK_MS: '250',
         ORGPLANE_PROMETHEUS_TIMEOUT_MS: '2000',
+        ORGPLANE_REPLICA_PROBE_MS: '250',
       }),
     ).toEqual({
       databaseUrl: 'postgresql://h/db',
@@ -53,6 +55,7 @@ describe('loadConfig', () => {
       prometheusUrl: 'http://prom:9090',
       gateTickMs: 250,
       prometheusTimeoutMs: 2000,
+      replicaProbeMs: 250,
     });
   });
 

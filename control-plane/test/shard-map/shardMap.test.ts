@@ -220,3 +220,32 @@ describe('audit and history', () => {
     expect(older.at(-1).delta.clusters).toHaveLength(1);
   });
 });
+
+describe('expectedVersion and the health checker', () => {
+  /** A version the health checker bumped by itself (as ReplicaHealthService commits a replica state). */
+  async function healthChange(): Promise<number> {
+    const [{ v }] = await f.sql('UPDATE config_version SET version = version + 1 RETURNING version::int AS v');
+    await f.sql(`INSERT INTO config_changes (version, action, delta) VALUES ($1, 'replica.health', $2::jsonb)`, [
+      v,
+      JSON.stringify({ version: v, action: 'replica.health', replicas: { upsert: [], remove: [] } }),
+    ]);
+    return v;
+  }
+
+  it('replica-health states after the version an operator read do not make it stale; a change someone made does', async () => {
+    const read = (await f.api.get('/v1/shard-map')).body.version;
+    await healthChange();
+    const current = await healthChange();
+    const split = await f.api.post('/v1/shard-map/split', { at: 300, expectedVersion: read, reason: 'read before two health states' });
+    expect(split.status, split.text).toBe(200);
+    expect(split.body.version).toBe(current + 1);
+    // The split itself is a change someone made: the version read before it is stale now.
+    await healthChange();
+    const again = await f.api.post('/v1/shard-map/split', { at: 400, expectedVersion: read });
+    expect(again.status).toBe(409);
+    expect(again.body.error.code).toBe('VERSION_CONFLICT');
+    // A version from the future is stale too.
+    const future = await f.api.post('/v1/shard-map/split', { at: 400, expectedVersion: current + 100 });
+    expect(future.status).toBe(409);
+  });
+});

@@ -50,6 +50,15 @@ export class ConfigLogStore {
     await this.db.query('SELECT pg_notify($1, $2)', [CONFIG_CHANNEL, String(delta.version)]);
   }
 
+  /** How many changes after `version` were made by an action other than `ignored`. */
+  async countChangesAfter(version: number, ignored: readonly string[]): Promise<number> {
+    const { rows } = await this.db.query<{ n: string }>(
+      'SELECT count(*) AS n FROM config_changes WHERE version > $1 AND NOT (action = ANY($2::text[]))',
+      [version, ignored],
+    );
+    return Number(rows[0]!.n);
+  }
+
   /** Changes after `version`, oldest first. */
   async changesAfter(version: number, limit: number): Promise<StoredChange[]> {
     const { rows } = await this.db.query<ChangeRow>(

@@ -1,5 +1,6 @@
 // The one path every config mutation takes, in one transaction: lock the version row,
-// compare expectedVersion, apply, bump the version, record the delta, write the audit
+// compare expectedVersion (stale only if a change other than an automatic replica-health
+// state came after it), apply, bump the version, record the delta, write the audit
 // row, and notify every instance (delivered at commit).
 import type { ConfigDelta } from '@orgplane/runtime/wire';
 import type { Database } from '../../db/Database.js';
@@ -7,6 +8,9 @@ import { VersionConflictError } from '../../errors.js';
 import type { Stores } from '../../stores.js';
 import type { AuditAction } from '../audit/AuditStore.js';
 import type { Actor } from '../auth/Actor.js';
+
+/** Changes the control plane makes by itself, which never conflict with an expectedVersion. */
+export const AUTOMATIC_ACTIONS: readonly AuditAction[] = ['replica.health'];
 
 export interface ChangeRequest {
   actor: Actor;
@@ -31,7 +35,13 @@ export async function commitConfigChange<T>(
   return db.transaction(async (stores) => {
     const current = await stores.configLog.lockVersion();
     if (request.expectedVersion !== undefined && request.expectedVersion !== current) {
-      throw new VersionConflictError(request.expectedVersion, current);
+      const expected = request.expectedVersion;
+      // Only a change someone made conflicts: the health checker's replica states move the
+      // version by themselves, and an operator who read the map a moment ago must not
+      // have to race them.
+      if (expected > current || (await stores.configLog.countChangesAfter(expected, AUTOMATIC_ACTIONS)) > 0) {
+        throw new VersionConflictError(expected, current);
+      }
     }
     const applied = await apply(stores, current);
     const version = current + 1;
