@@ -27,6 +27,7 @@ export const ALLOW = {
   shardMapWrite: ['operator'],
   auditRead: ['operator'],
   rolloutWrite: ['rollout'],
+  guardsWrite: ['operator'],
   admin: [],
   unleashClient: ['sdk:read'],
 } as const satisfies Record<string, readonly Scope[]>;

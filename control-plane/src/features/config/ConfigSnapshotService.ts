@@ -38,6 +38,8 @@ export class ConfigSnapshotService {
         const rollouts = await stores.rollouts.list();
         // Only pilot cohorts are config; other cohorts stay in the control DB.
         const cohorts = await stores.cohorts.wire(await stores.rollouts.pilotCohorts());
+        const rateLimits = await stores.guards.listPolicies();
+        const corsOrigins = await stores.guards.listOrigins();
         // Health arrives with the health checker; until then every replica is `unknown`.
         const replicas: WireReplicaHealth[] = clusters.flatMap((c) =>
           c.replicas.map((r) => ({ id: r.id, clusterId: c.id, state: 'unknown', lagSeconds: null, lagBytes: null, checkedAt: null })),
@@ -51,6 +53,8 @@ export class ConfigSnapshotService {
           replicas,
           rollouts: rollouts.map(toWireRollout),
           cohorts,
+          rateLimits,
+          corsOrigins,
         };
       },
       { isolation: 'repeatable read', readOnly: true },
