@@ -193,6 +193,15 @@ describe('--json documents match cli/schemas', () => {
     await succeeds('orgs:unpin', ['8', '--yes']);
   });
 
+  it('limits list, set and unset; cors list, add and remove', async () => {
+    await succeeds('limits:set', ['--org', '8', '--subject', 'user', '--limit', '10', '--window', '1s', '--reason', 'schemas']);
+    await succeeds('limits:list');
+    await succeeds('limits:unset', ['--org', '8', '--subject', 'user', '--yes']);
+    await succeeds('cors:add', ['https://schemas.example.com']);
+    await succeeds('cors:list');
+    await succeeds('cors:remove', ['https://schemas.example.com', '--yes']);
+  });
+
   it('shards merge, of a range split a moment ago', async () => {
     const map = await succeeds<ShardsListResult>('shards:list');
     const first = map.ranges[0]!;
