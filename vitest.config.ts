@@ -11,6 +11,7 @@ export default defineConfig({
       { find: /^@orgplane\/embedded$/, replacement: src('./embedded/src/index.ts') },
       { find: /^@orgplane\/runtime\/rules$/, replacement: src('./runtime/src/rules.ts') },
       { find: /^@orgplane\/runtime\/wire$/, replacement: src('./runtime/src/wire.ts') },
+      { find: /^@orgplane\/runtime\/guards$/, replacement: src('./runtime/src/guards/index.ts') },
       { find: /^@orgplane\/runtime$/, replacement: src('./runtime/src/index.ts') },
       { find: /^@orgplane\/control-plane\/api\/rules$/, replacement: src('./control-plane/src/api/rules.ts') },
       { find: /^@orgplane\/control-plane\/api$/, replacement: src('./control-plane/src/api/index.ts') },
