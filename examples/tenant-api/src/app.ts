@@ -27,6 +27,8 @@ export interface TenantApiOptions {
   redisTimeoutMs?: number;
   leaseTtlMs?: number;
   inProgressSeconds?: number;
+  /** Unexpected errors (answered 500 without details). */
+  onError?: (error: Error) => void;
 }
 
 const RESOURCES = {
@@ -121,6 +123,7 @@ export async function buildTenantApi(
   app.setErrorHandler(async (error: Error & { statusCode?: number; code?: string }, _request, reply) => {
     if (error instanceof HttpError) return reply.code(error.statusCode).send({ error: { code: error.code, message: error.message } });
     const status = error.statusCode && error.statusCode < 500 ? error.statusCode : 500;
+    if (status === 500) options.onError?.(error);
     return reply.code(status).send({
       error: {
         code: status === 500 ? 'INTERNAL' : (error.code ?? 'BAD_REQUEST'),

@@ -10,9 +10,10 @@ const runtime = createRuntime({
   url: config.controlPlaneUrl,
   token: config.token,
   ...(config.cacheDir === undefined ? {} : { cacheDir: config.cacheDir }),
-  ...(config.dbUser === undefined
-    ? {}
-    : { credentials: { user: config.dbUser, ...(config.dbPassword === undefined ? {} : { password: config.dbPassword }) } }),
+  credentials: {
+    ...(config.dbUser === undefined ? {} : { user: config.dbUser }),
+    ...(config.dbPassword === undefined ? {} : { password: config.dbPassword }),
+  },
 });
 // enableOfflineQueue off: with Redis down a command fails at once and the guard's
 // documented fallback applies, instead of queueing until the timeout.
@@ -22,7 +23,14 @@ const subscriber = config.guards === 'on' ? new Redis(config.redisUrl, redisOpti
 redis?.on('error', () => {});
 subscriber?.on('error', () => {});
 await runtime.ready(30_000);
-const { app } = await buildTenantApi({ runtime, redis, subscriber, guards: config.guards, instanceId: config.instanceId });
+const { app } = await buildTenantApi({
+  runtime,
+  redis,
+  subscriber,
+  guards: config.guards,
+  instanceId: config.instanceId,
+  onError: (err) => process.stderr.write(`${new Date().toISOString()} ${config.instanceId}: ${err.stack ?? err.message}\n`),
+});
 const address = await app.listen({ host: config.host, port: config.port });
 process.stdout.write(`tenant-api ${config.instanceId} listening on ${address} (guards ${config.guards})\n`);
 
