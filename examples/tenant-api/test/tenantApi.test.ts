@@ -3,9 +3,12 @@
 // make exactly one row; limits changed through the control plane apply within a second on
 // both instances; event streams are capped across the instances.
 import { randomUUID } from 'node:crypto';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { createTestDatabase, DEFAULT_REDIS_URL, ensureRedis } from '@orgplane/embedded';
 import { createRuntime, type Runtime } from '@orgplane/runtime';
 import { ORG_ID_MAX } from '@orgplane/runtime/wire';
+import { execa } from 'execa';
 import type { FastifyInstance } from 'fastify';
 import { Redis } from 'ioredis';
 import pg from 'pg';
@@ -14,6 +17,7 @@ import { seedOrgs } from '../../../cli/src/lab/seed.js';
 import { type Fixture, startFixture } from '../../../control-plane/test/helpers.js';
 import { buildTenantApi, EXPENSE_TOTALS_FLAG } from '../src/index.js';
 
+const repoRoot = path.join(path.dirname(fileURLToPath(import.meta.url)), '..', '..', '..');
 const REDIS_URL = process.env.REDIS_URL ?? DEFAULT_REDIS_URL;
 const password = decodeURIComponent(new URL(inject('pgAdminUrl')).password);
 
@@ -26,6 +30,7 @@ interface Instance {
 }
 
 let f: Fixture;
+let cpUrl: string;
 let tenant: pg.Pool;
 const instances: Instance[] = [];
 // Org ids unique to this run (the shared Redis keeps keys between runs).
@@ -56,7 +61,7 @@ async function startInstance(name: string, cpUrl: string): Promise<Instance> {
 beforeAll(async () => {
   await ensureRedis(REDIS_URL);
   f = await startFixture({ env: { ORGPLANE_LOG_LEVEL: 'warn' } });
-  const cpUrl = await f.cp.app.listen({ host: '127.0.0.1', port: 0 });
+  cpUrl = await f.cp.app.listen({ host: '127.0.0.1', port: 0 });
   const tenantUrl = await createTestDatabase(inject('pgAdminUrl'), 'tenant');
   await seedOrgs(tenantUrl, base, base + 3);
   tenant = new pg.Pool({ connectionString: tenantUrl, max: 2 });
@@ -162,9 +167,30 @@ describe('reads', () => {
 });
 
 describe('rate limits from the control plane', () => {
-  it('applies a limit set through the API within a second, on both instances sharing it', async () => {
-    const set = await f.api.as(f.tokens.operator).put(`/v1/limits/orgs/${ORGS.d}/org/reads`, { limit: 3, windowSeconds: 60 });
-    expect(set.status).toBe(200);
+  it('applies a limit set with the CLI within a second, on both instances sharing it', async () => {
+    const cli = await execa(
+      process.execPath,
+      [
+        path.join(repoRoot, 'cli/bin/run.js'),
+        'limits',
+        'set',
+        '--org',
+        String(ORGS.d),
+        '--route-class',
+        'reads',
+        '--limit',
+        '3',
+        '--window',
+        '1m',
+        '--json',
+      ],
+      {
+        env: { ORGPLANE_URL: cpUrl, ORGPLANE_TOKEN: f.tokens.operator, ORGPLANE_LAB_DIR: undefined },
+        reject: false,
+      },
+    );
+    expect(cli.exitCode, cli.stdout).toBe(0);
+    const set = { body: JSON.parse(cli.stdout) };
     const changedAt = Date.now();
     await expect
       .poll(() => Math.min(...instances.map((i) => i.runtime.version ?? 0)), { timeout: 1000, interval: 10 })
