@@ -5,6 +5,7 @@
 import * as Args from '@oclif/core/args';
 import * as Flags from '@oclif/core/flags';
 import { CliError, ExitCode } from './errors.js';
+import { parseGuardName, parseOrigin, parseRate, parseSubject, parseWindow } from './guards/parse.js';
 import { parseOrgId, parseOrgIdRange } from './orgIds.js';
 import { parseCheck, parseDuration, parsePercent, parseStagePercents, readOrgIdFile } from './rollouts/parse.js';
 import { parseScope, parseTokenId, parseTokenName } from './tokens.js';
@@ -125,3 +126,16 @@ export const replicaSpecFlag = Flags.custom<{ id: string; url: string }>({
     return { id, url };
   },
 });
+/** Requests per window or a burst: a whole number >= 1 (INVALID_RATE_LIMIT). */
+export const rateFlag = Flags.custom<number>({ helpValue: '<n>', parse: async (raw, _ctx, flag) => parseRate(raw, flag.name) });
+/** A rate-limit window, 1s..24h (INVALID_WINDOW). */
+export const windowFlag = Flags.custom<number>({ helpValue: '<60s|1m>', parse: async (raw, _ctx, flag) => parseWindow(raw, flag.name) });
+/** A tier or route-class name (INVALID_NAME). */
+export const guardNameFlag = Flags.custom<string>({
+  helpValue: '<name>',
+  parse: async (raw, _ctx, flag) => parseGuardName(raw, flag.name),
+});
+/** `org` or `user` (INVALID_SUBJECT). */
+export const subjectFlag = Flags.custom<'org' | 'user'>({ helpValue: '<org|user>', parse: async (raw) => parseSubject(raw) });
+/** An origin, canonical (INVALID_ORIGIN). */
+export const originArg = Args.custom<string>({ parse: async (raw) => parseOrigin(raw) });

@@ -232,8 +232,11 @@ describe('orgplane against the lab', () => {
       ...status.json.clusters.flatMap((c: any) => [c.primary.pid, ...c.replicas.map((r: any) => r.pid)]),
       // The lab's Prometheus, which .ci/run installs (the lab runs without it when absent).
       ...(status.json.prometheus.state === 'running' ? [status.json.prometheus.pid] : []),
+      // The tenant API's two instances (REDIS_URL answers wherever the tests run).
+      // biome-ignore lint/suspicious/noExplicitAny: a --json document
+      ...(status.json.tenantApi?.instances ?? []).map((i: any) => i.pid),
     ];
-    expect(pids).toHaveLength(1 + 1 + 3 * 2 + (status.json.prometheus.state === 'running' ? 1 : 0));
+    expect(pids).toHaveLength(1 + 1 + 3 * 2 + (status.json.prometheus.state === 'running' ? 1 : 0) + 2);
     for (const pid of pids) expect(existsSync(`/proc/${pid}`), `pid ${pid} before`).toBe(true);
     const down = await cli(['lab', 'down', '--json']);
     expect(down.exitCode, down.stderr).toBe(0);

@@ -215,6 +215,15 @@ describe('--json documents match cli/schemas', () => {
     await fails(['replicas', 'drain', 'nope'], 'REPLICA_NOT_FOUND');
   });
 
+  it('limits list, set and unset; cors list, add and remove', async () => {
+    await succeeds('limits:set', ['--org', '8', '--subject', 'user', '--limit', '10', '--window', '1s', '--reason', 'schemas']);
+    await succeeds('limits:list');
+    await succeeds('limits:unset', ['--org', '8', '--subject', 'user', '--yes']);
+    await succeeds('cors:add', ['https://schemas.example.com']);
+    await succeeds('cors:list');
+    await succeeds('cors:remove', ['https://schemas.example.com', '--yes']);
+  });
+
   it('shards merge, of a range split a moment ago', async () => {
     const map = await succeeds<ShardsListResult>('shards:list');
     const first = map.ranges[0]!;
@@ -232,7 +241,8 @@ describe('--json documents match cli/schemas', () => {
   it('shards history and audit list, with every kind of delta', async () => {
     const history = await succeeds<ShardsHistoryResult>('shards:history', ['--limit', '100']);
     const parts = new Set(history.changes.flatMap((c) => Object.keys(c.delta as object)));
-    expect([...parts].sort()).toEqual(['action', 'clusters', 'placements', 'ranges', 'replicas', 'version']);
+    // limits and cors changes (made above) are config versions too.
+    expect([...parts].sort()).toEqual(['action', 'clusters', 'corsOrigins', 'placements', 'ranges', 'rateLimits', 'replicas', 'version']);
     await succeeds('audit:list', ['--limit', '100']);
   });
 

@@ -24,6 +24,9 @@ const ALL_IDS = [
   'primary-3-replica-1',
   'control-plane',
   'prometheus',
+  // examples/tenant-api, two instances (REDIS_URL answers in tests and CI).
+  'tenant-api-1',
+  'tenant-api-2',
 ];
 
 const bin = path.join(path.dirname(fileURLToPath(import.meta.url)), '..', 'bin', 'run.js');
@@ -191,6 +194,7 @@ function pidsOf(s: LabPresent): number[] {
     s.prometheus.pid,
     s.controlDb.pid,
     ...s.clusters.flatMap((c) => [c.primary.pid, ...c.replicas.map((r) => r.pid)]),
+    ...(s.tenantApi?.instances.map((i) => i.pid) ?? []),
   ].filter((p): p is number => typeof p === 'number');
 }
 
@@ -648,7 +652,8 @@ describe('lab down, then up', () => {
     expect([...down.stopped].sort()).toEqual([...ALL_IDS].sort());
     expect(down.stopped.indexOf('primary-1-replica-1')).toBeLessThan(down.stopped.indexOf('primary-1'));
     expect(down.stopped.indexOf('primary-1')).toBeLessThan(down.stopped.indexOf('control-db'));
-    expect(down.stopped[0]).toBe('prometheus');
+    // The tenant API first (it follows the control plane and reads the clusters), then Prometheus.
+    expect(down.stopped.slice(0, 3)).toEqual(['tenant-api-1', 'tenant-api-2', 'prometheus']);
     expect(down.purged).toBe(false);
     for (const pid of pids) expect(alive(pid), `pid ${pid}`).toBe(false);
     expect(postgresUnder(dir)).toEqual([]);

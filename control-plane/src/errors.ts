@@ -309,6 +309,33 @@ export class OrgNotFoundError extends AppError {
   }
 }
 
+export class RateLimitNotFoundError extends AppError {
+  constructor(owner: string, subject: string, routeClass: string) {
+    super('RATE_LIMIT_NOT_FOUND', 404, `${owner} has no ${subject} rate limit for route class '${routeClass}'`, {
+      hint: 'list the policies with GET /v1/limits (orgplane limits list)',
+      details: { owner, subject, routeClass },
+    });
+  }
+}
+
+export class InvalidOriginError extends AppError {
+  constructor(origin: string) {
+    super('INVALID_ORIGIN', 400, `'${origin.slice(0, 300)}' is not an origin`, {
+      hint: 'give scheme://host[:port] exactly, e.g. https://app.example.com: no path, no trailing slash, no wildcard',
+      details: [{ field: 'origin', message: 'must be http(s)://host[:port]' }],
+    });
+  }
+}
+
+export class CorsOriginNotFoundError extends AppError {
+  constructor(origin: string) {
+    super('CORS_ORIGIN_NOT_FOUND', 404, `origin ${origin} is not on the CORS allow-list`, {
+      hint: 'list the allowed origins with GET /v1/cors (orgplane cors list)',
+      details: { origin },
+    });
+  }
+}
+
 export class MoveNotFoundError extends AppError {
   constructor(moveId: string) {
     super('MOVE_NOT_FOUND', 404, `move '${moveId}' does not exist`, { hint: 'list moves with GET /v1/moves', details: { moveId } });

@@ -8,6 +8,7 @@ import { ClusterService } from './features/clusters/ClusterService.js';
 import { CohortService, type CohortServiceOptions } from './features/cohorts/CohortService.js';
 import { ConfigHub } from './features/config/ConfigHub.js';
 import { ConfigSnapshotService } from './features/config/ConfigSnapshotService.js';
+import { GuardConfigService } from './features/guards/GuardConfigService.js';
 import { MoveService } from './features/moves/MoveService.js';
 import { OrgLocationReadModel } from './features/orgs/OrgLocationReadModel.js';
 import { PlacementService } from './features/placements/PlacementService.js';
@@ -38,6 +39,7 @@ export interface Services {
   moves: MoveService;
   unleash: UnleashService;
   replicaHealth: ReplicaHealthService;
+  guards: GuardConfigService;
 }
 
 export interface ServiceOptions {
@@ -92,5 +94,6 @@ export function createServices(config: Config, pool: pg.Pool, log: Logger, optio
     moves: new MoveService(db, log),
     unleash: new UnleashService(db, () => snapshots.loadRollouts()),
     replicaHealth: new ReplicaHealthService(db),
+    guards: new GuardConfigService(db),
   };
 }

@@ -5,6 +5,7 @@ import { ApiTokenStore } from './features/auth/ApiTokenStore.js';
 import { ClusterStore } from './features/clusters/ClusterStore.js';
 import { CohortStore } from './features/cohorts/CohortStore.js';
 import { ConfigLogStore } from './features/config/ConfigLogStore.js';
+import { GuardConfigStore } from './features/guards/GuardConfigStore.js';
 import { MoveBatchStore } from './features/moves/MoveBatchStore.js';
 import { MoveStore } from './features/moves/MoveStore.js';
 import { PlacementStore } from './features/placements/PlacementStore.js';
@@ -30,6 +31,7 @@ export interface Stores {
   moveBatches: MoveBatchStore;
   unleashImport: UnleashImportStore;
   unleashClients: UnleashClientStore;
+  guards: GuardConfigStore;
 }
 
 export function createStores(db: Queryable): Stores {
@@ -48,5 +50,6 @@ export function createStores(db: Queryable): Stores {
     moveBatches: new MoveBatchStore(db),
     unleashImport: new UnleashImportStore(db),
     unleashClients: new UnleashClientStore(db),
+    guards: new GuardConfigStore(db),
   };
 }

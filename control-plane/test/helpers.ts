@@ -154,6 +154,14 @@ export async function waitFor(what: string, check: () => boolean | Promise<boole
   }
 }
 
+/** The rate-limit policies migrations/control-plane/1764400000000_request-guards.sql seeds. */
+export const SEEDED_RATE_LIMITS = [
+  { tier: 'default', orgId: null, subject: 'org', routeClass: 'all', limit: 1200, windowSeconds: 60, burst: 200, shadow: false },
+  { tier: 'default', orgId: null, subject: 'user', routeClass: 'all', limit: 300, windowSeconds: 60, burst: 60, shadow: false },
+  { tier: 'enterprise', orgId: null, subject: 'org', routeClass: 'all', limit: 6000, windowSeconds: 60, burst: 1000, shadow: false },
+  { tier: 'starter', orgId: null, subject: 'org', routeClass: 'all', limit: 600, windowSeconds: 60, burst: 100, shadow: false },
+];
+
 export const WHOLE_MAP = (clusterId: string) => [{ lo: 0, hi: ORG_ID_MAX, clusterId }];
 
 /** A fresh tenant database (the tenant migrations applied, no orgs) to register as a cluster's primary. */

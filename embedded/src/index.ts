@@ -3,4 +3,5 @@
 // production package: installing the control plane must not pull Postgres binaries.
 export * from './postgresServer.js';
 export * from './prometheus.js';
+export * from './redis.js';
 export { createTestDatabase, startTestPostgres, TEMPLATE_DB, type TestPostgres } from './testing.js';

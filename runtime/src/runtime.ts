@@ -31,7 +31,7 @@ import {
   WAL_POSITION_SQL,
 } from './readRouting.js';
 import { Router } from './router.js';
-import type { ConfigDelta, ConfigSnapshot, WirePlacement } from './wire.js';
+import type { ConfigDelta, ConfigSnapshot, WirePlacement, WireRateLimitPolicy } from './wire.js';
 
 export type { ConfigSource } from './metrics.js';
 
@@ -202,6 +202,14 @@ export class Runtime extends EventEmitter<RuntimeEvents> {
   /** Config version in use, or null before the first config is loaded. */
   get version(): number | null {
     return this.meta?.version ?? null;
+  }
+
+  /**
+   * The request guards' config at the version in use (`@orgplane/runtime/guards` reads it on
+   * every request): empty lists before the first config or from a control plane without it.
+   */
+  guardConfig(): { rateLimits: readonly WireRateLimitPolicy[]; corsOrigins: readonly string[] } {
+    return { rateLimits: this.meta?.rateLimits ?? [], corsOrigins: this.meta?.corsOrigins ?? [] };
   }
 
   /** Where the config in use came from; null before the first one. */
@@ -556,6 +564,8 @@ export class Runtime extends EventEmitter<RuntimeEvents> {
     this.router.applyDelta(delta);
     this.flags = flags;
     this.meta = { ...this.meta!, version: delta.version, ...(delta.replicas ? { replicas: delta.replicas } : {}) };
+    if (delta.rateLimits !== undefined) this.meta.rateLimits = delta.rateLimits;
+    if (delta.corsOrigins !== undefined) this.meta.corsOrigins = delta.corsOrigins;
     this.configSource = 'network';
     this.lastCurrentAt = performance.now();
     this.saveLater();

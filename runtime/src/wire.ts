@@ -87,6 +87,10 @@ export interface ConfigSnapshot {
   rollouts: WireRollout[];
   /** Only cohorts that some rollout names as its pilot; others stay in the control DB. */
   cohorts: WireCohort[];
+  /** Request guards' rate-limit policies (absent from control planes that predate them). */
+  rateLimits?: WireRateLimitPolicy[];
+  /** The CORS allow-list: canonical origins (`canonicalOrigin`), sorted. */
+  corsOrigins?: string[];
 }
 
 /**
@@ -135,6 +139,63 @@ export interface ConfigDelta {
    * added or removed). Lag figures in it are as of the change; they are not versioned.
    */
   replicas?: WireReplicaHealth[];
+  /** The complete new list of rate-limit policies. */
+  rateLimits?: WireRateLimitPolicy[];
+  /** The complete new CORS allow-list. */
+  corsOrigins?: string[];
+}
+
+/** What a rate limit counts: all requests of an org, or those of one user in an org. */
+export type RateLimitSubject = 'org' | 'user';
+export const RATE_LIMIT_SUBJECTS: readonly RateLimitSubject[] = ['org', 'user'];
+/** The route class that counts every route of the service together. */
+export const ROUTE_CLASS_ALL = 'all';
+/** Tier and route-class names: lowercase letters, digits, `_`, `-`. */
+export const GUARD_NAME_MAX_LENGTH = 63;
+export const GUARD_NAME_PATTERN = `^[a-z0-9][a-z0-9_-]{0,${GUARD_NAME_MAX_LENGTH - 1}}$`;
+/** The tier whose policies apply when an org's own tier has none. */
+export const DEFAULT_TIER = 'default';
+export const RATE_LIMIT_MAX = 1_000_000_000;
+/** One day. */
+export const RATE_WINDOW_SECONDS_MAX = 86_400;
+export const CORS_ORIGINS_MAX = 1000;
+export const ORIGIN_MAX_LENGTH = 253 + 16;
+
+/**
+ * A GCRA limit: `limit` requests per `windowSeconds`, of which up to `burst` may come at
+ * once. Exactly one of `tier` (a tier's default) and `orgId` (one org's override) is set.
+ * For a request of org O (tier T), user U and route class C the guard applies, for each
+ * subject and for each of C and `all`: O's override, else T's policy, else `default`'s.
+ */
+export interface WireRateLimitPolicy {
+  tier: string | null;
+  orgId: number | null;
+  subject: RateLimitSubject;
+  routeClass: string;
+  limit: number;
+  windowSeconds: number;
+  burst: number;
+  /** Decide and count, but never refuse (a new limit watched before it bites). */
+  shadow: boolean;
+}
+
+/**
+ * The canonical form of a browser Origin (`scheme://host[:port]`, lowercase, default port
+ * dropped), or null when `text` is not exactly one: no path, query, user or wildcard.
+ */
+export function canonicalOrigin(text: unknown): string | null {
+  if (typeof text !== 'string' || text.length === 0 || text.length > ORIGIN_MAX_LENGTH) return null;
+  let url: URL;
+  try {
+    url = new URL(text);
+  } catch {
+    return null;
+  }
+  if (url.protocol !== 'https:' && url.protocol !== 'http:') return null;
+  if (url.username !== '' || url.password !== '') return null;
+  if (!/^(?:[a-z0-9-]+(?:\.[a-z0-9-]+)*|\[[0-9a-f:.]+\])$/.test(url.hostname)) return null;
+  // Nothing after the authority: not even the `/` that URL would add.
+  return /^https?:\/\/[^/?#\\]+$/i.test(text) ? url.origin : null;
 }
 
 /**

@@ -14,6 +14,7 @@ import { seedOrgs } from './seed.js';
 import { CONTROL_DB_ID, CONTROL_PLANE_ID, type LabState, labPaths, writeState } from './state.js';
 import { statusOf } from './status.js';
 import { logged, logTo, type StepReport, type StepRunner } from './steps.js';
+import { startTenantApiStep } from './tenantApiProcess.js';
 import type { LabUpResult } from './up.js';
 
 export async function createLab(dir: string, config: LabConfig, main: string, runSteps: StepRunner): Promise<LabUpResult> {
@@ -65,6 +66,7 @@ export async function createLab(dir: string, config: LabConfig, main: string, ru
           },
           startPrometheusStep(dir, state, fleet, launched),
           { title: 'Register the clusters and the shard map', run: () => register(state, fleet) },
+          startTenantApiStep(dir, state, fleet, launched),
           ...catchUpSteps(fleet),
         ],
         log,

@@ -9,6 +9,7 @@ import { postgresProcessesUnder, processesUnder, waitUntilReaped } from './proce
 import { PROMETHEUS_ID, stopPrometheus } from './prometheusProcess.js';
 import { CONTROL_PLANE_ID, hasState, type LabState, labPaths, readState, resolveLabDir, writeState } from './state.js';
 import { runQuietly, type Step, type StepRunner } from './steps.js';
+import { stopTenantApi } from './tenantApiProcess.js';
 
 export interface LabDownResult {
   stopped: string[];
@@ -93,6 +94,14 @@ function stopSteps(dir: string, state: LabState, stopped: string[], pids: number
   const [controlDb, ...primaries] = primariesOf(fleet);
   const replicas = replicasOf(fleet);
   return [
+    {
+      title: 'Stop the tenant API',
+      async run(report) {
+        const ids = await stopTenantApi(state);
+        if (ids.length === 0) return report.skip('not running');
+        stopped.push(...ids);
+      },
+    },
     {
       // First, so that it records no failed scrapes of a control plane on its way down.
       title: 'Stop Prometheus',

@@ -7,6 +7,7 @@ import { freePort } from '@orgplane/embedded';
 import { controlPlaneUrl, spawnControlPlane, stopControlPlane, waitReady } from './controlPlaneProcess.js';
 import { hintOf, LabError } from './errors.js';
 import { CONTROL_DB, ensureSlots, type Fleet, type LabServer, primariesOf, replicasOf, startStopped, waitForReplicas } from './fleet.js';
+import { terminate } from './processes.js';
 import {
   findPrometheus,
   isPrometheusRunning,
@@ -20,21 +21,24 @@ import {
 } from './prometheusProcess.js';
 import { type LabState, labPaths, type PrometheusSlot, writeSecretJson, writeState } from './state.js';
 import type { Log, Step } from './steps.js';
+import { ensureTenantApiSlot, isTenantApiRunning } from './tenantApiProcess.js';
 
 /** What this call started, so a failure can stop exactly that. */
 export interface Launched {
   servers: LabServer[];
   controlPlanePid: number | null;
   prometheusPid: number | null;
+  tenantApiPids: number[];
   /** Ids in the order they started. */
   ids: string[];
 }
 
-export const nothingLaunched = (): Launched => ({ servers: [], controlPlanePid: null, prometheusPid: null, ids: [] });
+export const nothingLaunched = (): Launched => ({ servers: [], controlPlanePid: null, prometheusPid: null, tenantApiPids: [], ids: [] });
 
 /** Run `work`; if it fails, stop what this call started and explain where to look. */
 export async function guard<T>(dir: string, launched: Launched, fresh: boolean, log: Log, work: () => Promise<T>): Promise<T> {
   const stopLaunched = async () => {
+    for (const pid of launched.tenantApiPids) if (isTenantApiRunning(pid)) await terminate(pid, 5_000).catch(() => {});
     await stopPrometheus(dir, launched.prometheusPid, 5_000).catch(() => {});
     await stopControlPlane(launched.controlPlanePid, 5_000).catch(() => {});
     // 'fast', not 'immediate': the next start must not begin with crash recovery.
@@ -139,7 +143,11 @@ export function startPrometheusStep(dir: string, state: LabState, fleet: Fleet, 
         await writeCredentials(dir, token);
         slot.tokenId = id;
       }
-      await writePrometheusConfig(dir, state.controlPlane.port);
+      await writePrometheusConfig(
+        dir,
+        state.controlPlane.port,
+        (await ensureTenantApiSlot(state)).instances.map((i) => i.port),
+      );
       const pid = spawnPrometheus(binary, dir, slot.port);
       launched.prometheusPid = pid;
       slot.pid = pid;

@@ -47,11 +47,15 @@ export function isPrometheusRunning(dir: string, pid: number | null | undefined)
  * Writes prometheus.yml: the control plane's /metrics every second, with the bearer token
  * read from the credentials file (0600, beside the config), never from the config itself.
  */
-export async function writePrometheusConfig(dir: string, controlPlanePort: number): Promise<void> {
+export async function writePrometheusConfig(dir: string, controlPlanePort: number, tenantApiPorts: readonly number[] = []): Promise<void> {
   const paths = labPaths(dir).prometheus;
   await mkdir(paths.dir, { recursive: true, mode: 0o700 });
   const config = prometheusConfig(
-    [{ job: CONTROL_PLANE_JOB, targets: [`127.0.0.1:${controlPlanePort}`], credentialsFile: paths.credentials }],
+    [
+      { job: CONTROL_PLANE_JOB, targets: [`127.0.0.1:${controlPlanePort}`], credentialsFile: paths.credentials },
+      // The tenant API's /metrics (latency by route and status, the guards' decisions) is open.
+      ...(tenantApiPorts.length ? [{ job: 'tenant-api', targets: tenantApiPorts.map((p) => `127.0.0.1:${p}`) }] : []),
+    ],
     1,
   );
   await writeFile(paths.config, config, { mode: 0o600 });

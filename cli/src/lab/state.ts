@@ -5,6 +5,7 @@ import { chmod, readFile, rename, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import type { LabConfig } from './config.js';
 import { LabError } from './errors.js';
+import type { TenantApiSlot } from './tenantApiProcess.js';
 
 export interface ServerSlot {
   id: string;
@@ -32,6 +33,8 @@ export interface LabState extends LabConfig {
   /** Labs made before the lab ran Prometheus have none until their next `labUp`. */
   prometheus?: PrometheusSlot;
   fleet: ClusterSlot[];
+  /** The tenant API's instances and their Redis; labs made before it have none until their next `labUp`. */
+  tenantApi?: TenantApiSlot;
 }
 
 export interface PrometheusSlot {

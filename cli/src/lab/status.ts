@@ -4,6 +4,7 @@ import { controlPlaneUrl, isControlPlaneRunning } from './controlPlaneProcess.js
 import { CONTROL_DB, fleetOf, isRunning, replayLagBytes, TENANT_DB } from './fleet.js';
 import { findPrometheus, isPrometheusRunning, PROMETHEUS_INSTALL_HINT, prometheusUrl } from './prometheusProcess.js';
 import { hasState, type LabState, labPaths, readState, resolveLabDir } from './state.js';
+import { isTenantApiRunning, type TenantApiSlot, tenantApiLog, tenantApiUrl } from './tenantApiProcess.js';
 
 export interface ServerStatus {
   url: string;
@@ -60,6 +61,14 @@ export interface LabPresent {
   prometheus: PrometheusStatus;
   controlDb: ServerStatus;
   clusters: ClusterStatus[];
+  /** The tenant API's instances (absent in labs made before it, until their next `labUp`). */
+  tenantApi?: TenantApiStatus;
+}
+
+export interface TenantApiStatus {
+  instances: { id: string; url: string; pid: number | null; running: boolean; logFile: string }[];
+  /** The Redis its guards use; `startedByLab`: the lab runs it and `lab down` stops it. */
+  redis: { url: string; startedByLab: boolean };
 }
 
 export type LabStatus = LabAbsent | LabPresent;
@@ -114,6 +123,17 @@ export async function statusOf(dir: string, state: LabState): Promise<LabPresent
     prometheus,
     controlDb,
     clusters,
+    ...(state.tenantApi ? { tenantApi: tenantApiStatus(dir, state.tenantApi) } : {}),
+  };
+}
+
+function tenantApiStatus(dir: string, slot: TenantApiSlot): TenantApiStatus {
+  return {
+    instances: slot.instances.map((i) => {
+      const running = isTenantApiRunning(i.pid);
+      return { id: i.id, url: tenantApiUrl(i.port), pid: running ? i.pid : null, running, logFile: tenantApiLog(dir, i.id) };
+    }),
+    redis: { url: slot.redis.url, startedByLab: slot.redis.pid !== null },
   };
 }
 

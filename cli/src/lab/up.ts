@@ -19,6 +19,7 @@ import {
 import { CONTROL_PLANE_ID, hasState, type LabState, labPaths, readState, resolveLabDir } from './state.js';
 import { type LabPresent, statusOf } from './status.js';
 import { logged, logTo, runQuietly, type StepRunner } from './steps.js';
+import { startTenantApiStep } from './tenantApiProcess.js';
 
 export interface LabUpOptions extends Partial<LabConfig> {
   /** Default: <cwd>/.orgplane/lab. */
@@ -90,6 +91,7 @@ async function resume(dir: string, state: LabState, runSteps: StepRunner): Promi
             },
           },
           startPrometheusStep(dir, state, fleet, launched),
+          startTenantApiStep(dir, state, fleet, launched),
           ...catchUpSteps(fleet),
         ],
         log,

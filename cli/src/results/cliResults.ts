@@ -56,6 +56,23 @@ const labFields = {
     minItems: 1,
     maxItems: 10,
   }),
+  tenantApi: Type.Optional(
+    closed(
+      {
+        instances: Type.Array(
+          closed({
+            id: ResourceId,
+            url: Type.String({ format: 'uri', pattern: '^http://127\\.0\\.0\\.1:[0-9]+$' }),
+            pid: Pid,
+            running: Type.Boolean(),
+            logFile: AbsolutePath,
+          }),
+        ),
+        redis: closed({ url: Type.String({ pattern: '^rediss?://' }), startedByLab: Type.Boolean() }),
+      },
+      "TenantApiStatus: the tenant API's instances (Prometheus scrapes them as job tenant-api) and the Redis of their guards.",
+    ),
+  ),
 };
 
 export const LabStatusResult = closed(

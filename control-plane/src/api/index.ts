@@ -16,6 +16,7 @@ export * from '../features/auth/tokenSchemas.js';
 export * from '../features/clusters/clusterSchemas.js';
 export * from '../features/cohorts/cohortSchemas.js';
 export * from '../features/config/configSchemas.js';
+export * from '../features/guards/guardSchemas.js';
 export * from '../features/moves/moveSchemas.js';
 export * from '../features/orgs/orgSchemas.js';
 export * from '../features/placements/placementSchemas.js';

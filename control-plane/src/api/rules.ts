@@ -6,12 +6,19 @@ import { SCOPES, type Scope } from '../features/auth/Actor.js';
 import { MOVE_STATES } from '../features/moves/Move.js';
 
 export {
+  canonicalOrigin,
+  DEFAULT_TIER,
   GROUP_ID_MAX_LENGTH,
   GROUP_ID_PATTERN,
+  GUARD_NAME_PATTERN,
   ORG_ID_MAX,
   ORG_ID_MIN,
   PERCENT_MAX,
   PERCENT_MIN,
+  RATE_LIMIT_MAX,
+  RATE_LIMIT_SUBJECTS,
+  RATE_WINDOW_SECONDS_MAX,
+  ROUTE_CLASS_ALL,
 } from '@orgplane/runtime/wire';
 export { MOVE_STATES, SCOPES, type Scope };
 

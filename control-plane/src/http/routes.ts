@@ -8,6 +8,7 @@ import { registerTokenRoutes } from '../features/auth/tokenRoutes.js';
 import { registerClusterRoutes } from '../features/clusters/clusterRoutes.js';
 import { registerCohortRoutes } from '../features/cohorts/cohortRoutes.js';
 import { registerConfigRoutes } from '../features/config/configRoutes.js';
+import { registerGuardRoutes } from '../features/guards/guardRoutes.js';
 import { registerHealthRoutes } from '../features/health/healthRoutes.js';
 import type { Metrics } from '../features/health/Metrics.js';
 import { registerMoveRoutes } from '../features/moves/moveRoutes.js';
@@ -46,4 +47,5 @@ export async function registerRoutes(app: FastifyInstance, { pool, services, met
   registerMoveRoutes(app, services.moves);
   registerUnleashRoutes(app, services.unleash);
   registerReplicaHealthRoutes(app, services.replicaHealth);
+  registerGuardRoutes(app, services.guards);
 }

@@ -5,10 +5,14 @@ import {
   type ConfigDelta,
   type ConfigSnapshot,
   GROUP_ID_PATTERN,
+  GUARD_NAME_PATTERN,
+  RATE_LIMIT_MAX,
+  RATE_WINDOW_SECONDS_MAX,
   type WireCluster,
   type WireCohort,
   type WirePlacement,
   type WireRange,
+  type WireRateLimitPolicy,
   type WireReplicaHealth,
   type WireRollout,
 } from '@orgplane/runtime/wire';
@@ -66,6 +70,26 @@ export const WireCohortSchema = Doc(
   { description: 'WireCohort: a pilot cohort, sorted.' },
 );
 
+export const GuardName = Type.String({ pattern: GUARD_NAME_PATTERN, description: 'Lowercase letters, digits, `_`, `-`.' });
+export const RateLimitSubject = Type.Enum(['org', 'user'], { description: "What is counted: an org's requests, or one user's." });
+export const RateLimit = Type.Integer({ minimum: 1, maximum: RATE_LIMIT_MAX, description: 'Requests per window.' });
+export const RateWindowSeconds = Type.Integer({ minimum: 1, maximum: RATE_WINDOW_SECONDS_MAX, description: 'The window, in seconds.' });
+export const RateBurst = Type.Integer({ minimum: 1, maximum: RATE_LIMIT_MAX, description: 'Requests allowed at once (GCRA burst).' });
+export const WireRateLimitPolicySchema = Doc(
+  {
+    tier: Nullable(GuardName),
+    orgId: Nullable(OrgId),
+    subject: RateLimitSubject,
+    routeClass: GuardName,
+    limit: RateLimit,
+    windowSeconds: RateWindowSeconds,
+    burst: RateBurst,
+    shadow: Type.Boolean(),
+  },
+  { description: "WireRateLimitPolicy: a tier's default (tier set) or an org's override (orgId set)." },
+);
+export const CorsOrigin = Type.String({ description: 'A canonical origin: scheme://host[:port], lowercase.' });
+
 export const ConfigDeltaSchema = Doc(
   {
     version: Version,
@@ -76,6 +100,8 @@ export const ConfigDeltaSchema = Doc(
     rollouts: Type.Optional(Type.Array(WireRolloutSchema)),
     cohorts: Type.Optional(Doc({ upsert: Type.Array(WireCohortSchema), remove: Type.Array(Type.String()) })),
     replicas: Type.Optional(Type.Array(WireReplicaHealthSchema)),
+    rateLimits: Type.Optional(Type.Array(WireRateLimitPolicySchema)),
+    corsOrigins: Type.Optional(Type.Array(CorsOrigin)),
   },
   { description: 'ConfigDelta: one committed change; a part is present only when it changed.' },
 );
@@ -90,6 +116,8 @@ export const ConfigSnapshotSchema = Doc(
     replicas: Type.Array(WireReplicaHealthSchema),
     rollouts: Type.Array(WireRolloutSchema),
     cohorts: Type.Array(WireCohortSchema),
+    rateLimits: Type.Optional(Type.Array(WireRateLimitPolicySchema)),
+    corsOrigins: Type.Optional(Type.Array(CorsOrigin)),
   },
   { description: 'ConfigSnapshot: the whole configuration at one version.' },
 );
@@ -103,5 +131,6 @@ agree<Same<Static<typeof WirePlacementSchema>, WirePlacement>>();
 agree<Same<Static<typeof WireReplicaHealthSchema>, WireReplicaHealth>>();
 agree<Same<Static<typeof WireRolloutSchema>, WireRollout>>();
 agree<Same<Static<typeof WireCohortSchema>, WireCohort>>();
+agree<Same<Static<typeof WireRateLimitPolicySchema>, WireRateLimitPolicy>>();
 agree<Same<Static<typeof ConfigDeltaSchema>, ConfigDelta>>();
 agree<Same<Static<typeof ConfigSnapshotSchema>, ConfigSnapshot>>();

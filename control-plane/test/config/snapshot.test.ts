@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type Fixture, ORG_ID_MAX, startFixture, waitFor } from '../helpers.js';
+import { type Fixture, ORG_ID_MAX, SEEDED_RATE_LIMITS, startFixture, waitFor } from '../helpers.js';
 
 let f: Fixture;
 beforeAll(async () => {
@@ -23,6 +23,8 @@ describe('GET /v1/config', () => {
       replicas: [],
       rollouts: [],
       cohorts: [],
+      rateLimits: SEEDED_RATE_LIMITS,
+      corsOrigins: [],
     });
   });
 
@@ -52,6 +54,8 @@ describe('GET /v1/config', () => {
       replicas: [{ id: 'replica-1a', clusterId: 'primary-1', state: 'unknown', lagSeconds: null, lagBytes: null, checkedAt: null }],
       rollouts: [],
       cohorts: [],
+      rateLimits: SEEDED_RATE_LIMITS,
+      corsOrigins: [],
     });
     expect(res.text).not.toMatch(/pw1|pw2/);
   });

@@ -36,7 +36,11 @@ export type AuditAction =
   | 'move.abort'
   | 'move.rollback'
   | 'move.complete'
-  | 'unleash.import';
+  | 'unleash.import'
+  | 'limits.set'
+  | 'limits.unset'
+  | 'cors.add'
+  | 'cors.remove';
 
 export interface AuditEntryInput {
   actor: Actor;

@@ -28,6 +28,7 @@ export const ALLOW = {
   replicaWrite: ['operator'],
   auditRead: ['operator'],
   rolloutWrite: ['rollout'],
+  guardsWrite: ['operator'],
   admin: [],
   unleashClient: ['sdk:read'],
 } as const satisfies Record<string, readonly Scope[]>;

@@ -40,6 +40,8 @@ export class ConfigSnapshotService {
         const cohorts = await stores.cohorts.wire(await stores.rollouts.pilotCohorts());
         // `unknown` until the health checker has probed a replica.
         const replicas: WireReplicaHealth[] = await stores.replicaHealth.wire();
+        const rateLimits = await stores.guards.listPolicies();
+        const corsOrigins = await stores.guards.listOrigins();
         return {
           version,
           generatedAt: new Date().toISOString(),
@@ -49,6 +51,8 @@ export class ConfigSnapshotService {
           replicas,
           rollouts: rollouts.map(toWireRollout),
           cohorts,
+          rateLimits,
+          corsOrigins,
         };
       },
       { isolation: 'repeatable read', readOnly: true },
