@@ -4,6 +4,7 @@
 // 401/403 stops it for good. It never throws: problems go to `handlers.error`.
 
 import { backoffMs, sleep } from '@orgplane/kit';
+import { COMPACT_MEDIA_TYPE, type CompactConfig, decodeCompact } from './compactSnapshot.js';
 import { RuntimeError } from './errors.js';
 import { type SseEvent, SseParser } from './sseParser.js';
 import type { ConfigDelta, ConfigSnapshot, WatchHeartbeat } from './wire.js';
@@ -24,8 +25,8 @@ export interface ConfigClientOptions {
 export interface ConfigClientHandlers {
   /** Version currently applied, or null when there is none (the server then sends a snapshot). */
   version(): number | null;
-  /** Applies a snapshot; throws when it is invalid (nothing must change then). */
-  applySnapshot(snapshot: ConfigSnapshot): void;
+  /** Applies a snapshot (and a compact one's pin columns); throws when it is invalid (nothing must change then). */
+  applySnapshot(snapshot: ConfigSnapshot, pins?: CompactConfig['pins']): void;
   /** Applies the change to version + 1; throws when it is invalid (nothing must change then). */
   applyDelta(delta: ConfigDelta): void;
   /** The server just confirmed that the applied version is its latest. */
@@ -125,16 +126,63 @@ export class ConfigClient {
     return body as ConfigSnapshot;
   }
 
+  /**
+   * `GET /v1/config` once, asking for the compact encoding (JSON from a control plane that
+   * does not speak it), gzip or br: what a writer refused with OPF02 refreshes from.
+   * Throws a RuntimeError after at most `timeoutMs`: NETWORK_ERROR, HTTP_ERROR,
+   * PROTOCOL_ERROR, or SNAPSHOT_CORRUPT (CorruptSnapshotError) for a compact body that is
+   * truncated or damaged.
+   */
+  async fetchConfig(timeoutMs: number): Promise<{ snapshot: ConfigSnapshot; pins?: CompactConfig['pins'] }> {
+    const url = `${this.options.url.replace(/\/+$/, '')}/v1/config`;
+    const signal = AbortSignal.timeout(timeoutMs);
+    let response: Response;
+    let bytes: Uint8Array;
+    try {
+      response = await this.fetchFn(url, {
+        headers: {
+          authorization: `Bearer ${this.options.token}`,
+          accept: `${COMPACT_MEDIA_TYPE}, application/json;q=0.5`,
+          'accept-encoding': 'br, gzip',
+        },
+        signal,
+      });
+      if (!response.ok) {
+        await response.body?.cancel().catch(() => {});
+        throw new RuntimeError('HTTP_ERROR', `config fetch: the control plane answered ${response.status}`, { status: response.status });
+      }
+      bytes = new Uint8Array(await response.arrayBuffer());
+    } catch (cause) {
+      if (cause instanceof RuntimeError) throw cause;
+      const what = signal.aborted ? `no answer within ${timeoutMs} ms` : messageOf(cause);
+      throw new RuntimeError('NETWORK_ERROR', `config fetch: cannot get ${url}: ${what}`, { cause });
+    }
+    const type = (response.headers.get('content-type') ?? '').toLowerCase();
+    if (type.startsWith(COMPACT_MEDIA_TYPE)) return decodeCompact(bytes);
+    let body: unknown;
+    try {
+      body = JSON.parse(new TextDecoder().decode(bytes));
+    } catch (cause) {
+      throw new RuntimeError('PROTOCOL_ERROR', 'config fetch: the answer is neither compact nor JSON', { cause });
+    }
+    if (!isVersion((body as ConfigSnapshot | null)?.version)) {
+      throw new RuntimeError('PROTOCOL_ERROR', 'config fetch: the answer is not a config snapshot');
+    }
+    return { snapshot: body as ConfigSnapshot };
+  }
+
   private async loop(): Promise<void> {
     while (!this.stopped) {
       const outcome = await this.connectOnce();
       if (this.stopped || outcome.final) return;
+      // After a 503 (a reconnect storm) wait Retry-After plus up to as long again, so the
+      // fleet does not come back in one wave.
+      const retryAfter = outcome.retryAfterMs;
+      const floorMs =
+        retryAfter === undefined ? 0 : retryAfter + backoffMs(0, { baseMs: retryAfter, capMs: retryAfter, random: this.random });
       const delayMs = Math.min(
         this.backoffCapMs,
-        Math.max(
-          backoffMs(this.attempt, { baseMs: this.backoffBaseMs, capMs: this.backoffCapMs, random: this.random }),
-          outcome.retryAfterMs ?? 0,
-        ),
+        Math.max(backoffMs(this.attempt, { baseMs: this.backoffBaseMs, capMs: this.backoffCapMs, random: this.random }), floorMs),
       );
       this.attempt++;
       this.safely(() => this.handlers.reconnecting(delayMs));
@@ -229,6 +277,7 @@ export class ConfigClient {
 
   /** Handles one event; true when it proved the stream alive and in sync. */
   private onEvent(event: SseEvent, controller: AbortController): boolean {
+    if (event.event === 'compact-snapshot') return this.onCompactSnapshot(event.data, controller);
     let payload: unknown;
     try {
       payload = JSON.parse(event.data);
@@ -257,6 +306,26 @@ export class ConfigClient {
       this.handlers.applySnapshot(snapshot);
     } catch (cause) {
       this.report(asRuntimeError(cause, `config watch: snapshot ${snapshot.version} could not be applied`));
+      this.drop(controller, 'invalid snapshot');
+      return false;
+    }
+    return this.inSync();
+  }
+
+  /** `compact-snapshot`: base64 of a compact snapshot; a damaged one is refused and the config kept. */
+  private onCompactSnapshot(data: string, controller: AbortController): boolean {
+    let decoded: CompactConfig;
+    try {
+      decoded = decodeCompact(Buffer.from(data, 'base64'));
+    } catch (cause) {
+      this.report(asRuntimeError(cause, 'config watch: compact snapshot could not be decoded'));
+      this.drop(controller, 'invalid snapshot');
+      return false;
+    }
+    try {
+      this.handlers.applySnapshot(decoded.snapshot, decoded.pins);
+    } catch (cause) {
+      this.report(asRuntimeError(cause, `config watch: snapshot ${decoded.snapshot.version} could not be applied`));
       this.drop(controller, 'invalid snapshot');
       return false;
     }
@@ -334,7 +403,8 @@ export class ConfigClient {
   private watchUrl(): string {
     const base = this.options.url.replace(/\/+$/, '');
     const version = this.wantSnapshot ? null : this.handlers.version();
-    return version === null ? `${base}/v1/config/watch` : `${base}/v1/config/watch?since=${version}`;
+    // format=compact: a snapshot comes as a `compact-snapshot` event (compactSnapshot.ts).
+    return version === null ? `${base}/v1/config/watch?format=compact` : `${base}/v1/config/watch?since=${version}&format=compact`;
   }
 
   private report(error: RuntimeError): void {
