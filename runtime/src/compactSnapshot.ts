@@ -2,7 +2,7 @@
 // JSON object per pin. The runtime owns this format (like wire.ts): the control plane
 // encodes it for `GET /v1/config` with `Accept: application/vnd.orgplane.config+compact`,
 // and the runtime writes its disk cache in it. A million pins take about 5 MB instead of
-// 69 MB of JSON, and decoding fills typed arrays without one object per pin.
+// 69 MB of JSON, and installing one reads its pins from the bytes, without one object per pin.
 //
 // Layout (all integers little-endian):
 //   0   4 bytes  magic "OPC" + format version 0x01
@@ -33,10 +33,22 @@ const TRAILER = 4;
 const MAX_VARINT_BYTES = 8;
 const MAX_CLUSTER_IDS = 0x10000;
 
-/** A decoded compact snapshot: the snapshot (its `placements` empty) and the pin columns. */
+/**
+ * The pins of a decoded compact snapshot, read straight from its bytes: installing a
+ * million of them allocates nothing but the pin table they go into.
+ */
+export interface PinSource {
+  readonly count: number;
+  /** The cluster ids that `clusterIndex` refers to. */
+  readonly clusterIds: readonly string[];
+  /** Every pin in org id order; `state` indexes PLACEMENT_STATES. */
+  forEach(fn: (orgId: number, clusterIndex: number, state: number, epoch: number) => void): void;
+}
+
+/** A decoded compact snapshot: the snapshot (its `placements` empty) and its pins. */
 export interface CompactConfig {
   snapshot: ConfigSnapshot;
-  pins: PinsExport;
+  pins: PinSource;
 }
 
 /** A compact snapshot that is truncated, corrupt or not one at all (wire or disk). */
@@ -151,50 +163,55 @@ export function decodeCompact(bytes: Uint8Array): CompactConfig {
   if (typeof version !== 'number' || !Number.isSafeInteger(version) || version < 0) {
     throw new CorruptSnapshotError('its header has no valid version');
   }
-  const pins: PinsExport = {
-    count,
-    orgIds: new Float64Array(count),
-    clusterIndexes: new Uint16Array(count),
-    states: new Uint8Array(count),
-    epochs: new Float64Array(count),
-    clusterIds,
-  };
-  const cursor = { at: FIXED_HEAD + headerLength };
+  // One pass checks every column without allocating; forEach() reads them again, trusted.
+  const columns = { ids: FIXED_HEAD + headerLength, clusters: 0, states: 0, epochs: 0 };
+  const cursor = { at: columns.ids };
   let previous = -1;
   for (let i = 0; i < count; i++) {
     const gap = readVarint(bytes, cursor, end, 'org id');
     const orgId = previous < 0 ? gap : previous + gap;
     if ((previous >= 0 && gap === 0) || !isValidOrgId(orgId)) throw new CorruptSnapshotError(`pin ${i} has an invalid or repeated org id`);
-    pins.orgIds[i] = orgId;
     previous = orgId;
   }
+  columns.clusters = cursor.at;
   for (let i = 0; i < count; i++) {
     const c = readVarint(bytes, cursor, end, 'cluster index');
     if (c >= clusterIds.length) throw new CorruptSnapshotError(`pin ${i} names cluster index ${c} of ${clusterIds.length}`);
-    pins.clusterIndexes[i] = c;
   }
+  columns.states = cursor.at;
   if (cursor.at + count > end) throw new CorruptSnapshotError('the state column runs past the end');
   for (let i = 0; i < count; i++) {
     const s = bytes[cursor.at++]!;
     if (s >= PLACEMENT_STATES.length) throw new CorruptSnapshotError(`pin ${i} has state ${s}`);
-    pins.states[i] = s;
   }
-  for (let i = 0; i < count; i++) pins.epochs[i] = readVarint(bytes, cursor, end, 'epoch');
+  columns.epochs = cursor.at;
+  for (let i = 0; i < count; i++) readVarint(bytes, cursor, end, 'epoch');
   if (cursor.at !== end) throw new CorruptSnapshotError(`${end - cursor.at} bytes follow the last column`);
+  const pins: PinSource = {
+    count,
+    clusterIds,
+    forEach(fn) {
+      const ids = { at: columns.ids };
+      const clusters = { at: columns.clusters };
+      const epochs = { at: columns.epochs };
+      let state = columns.states;
+      let orgId = -1;
+      for (let i = 0; i < count; i++) {
+        const gap = readVarint(bytes, ids, end, 'org id');
+        orgId = orgId < 0 ? gap : orgId + gap;
+        fn(orgId, readVarint(bytes, clusters, end, 'cluster index'), bytes[state++]!, readVarint(bytes, epochs, end, 'epoch'));
+      }
+    },
+  };
   return { snapshot: { ...(snapshot as Omit<ConfigSnapshot, 'placements'>), placements: [] }, pins };
 }
 
 /** The pins as wire objects (one object per pin: for tests and tools, not the runtime's load path). */
-export function placementsOf(pins: PinsExport): WirePlacement[] {
+export function placementsOf(pins: PinSource): WirePlacement[] {
   const out: WirePlacement[] = [];
-  for (let i = 0; i < pins.count; i++) {
-    out.push({
-      orgId: pins.orgIds[i]!,
-      clusterId: pins.clusterIds[pins.clusterIndexes[i]!]!,
-      state: PLACEMENT_STATES[pins.states[i]!]!,
-      epoch: pins.epochs[i]!,
-    });
-  }
+  pins.forEach((orgId, cluster, state, epoch) => {
+    out.push({ orgId, clusterId: pins.clusterIds[cluster]!, state: PLACEMENT_STATES[state]!, epoch });
+  });
   return out;
 }
 

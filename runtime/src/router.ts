@@ -2,6 +2,7 @@
 // search over at most a few hundred ranges, no allocation (cluster ids are interned, so it
 // returns a string that already exists).
 
+import type { PinSource } from './compactSnapshot.js';
 import { InvalidOrgIdError, NoRouteError, RuntimeError } from './errors.js';
 import { type PinExport, PinTable } from './pinTable.js';
 import { ownerOf } from './rules.js';
@@ -107,7 +108,7 @@ export class Router {
    * `columns` (a decoded compact snapshot's pins, already checked by its decoder) are added
    * to `snapshot.placements` without one object per pin.
    */
-  applySnapshot(snapshot: ConfigSnapshot, columns?: PinsExport): void {
+  applySnapshot(snapshot: ConfigSnapshot, columns?: PinSource): void {
     const clusters = validateClusters(snapshot.clusters);
     validatePlacements(snapshot.placements);
     const ranges = validateRanges(snapshot.ranges);
@@ -122,9 +123,7 @@ export class Router {
     for (const p of snapshot.placements) pins.set(p.orgId, interned.index(p.clusterId), STATE_INDEX.get(p.state)!, p.epoch);
     if (columns) {
       const index = columns.clusterIds.map((id) => interned.index(id));
-      for (let i = 0; i < columns.count; i++) {
-        pins.set(columns.orgIds[i]!, index[columns.clusterIndexes[i]!]!, columns.states[i]!, columns.epochs[i]!);
-      }
+      columns.forEach((orgId, cluster, state, epoch) => pins.set(orgId, index[cluster]!, state, epoch));
     }
     this.clusterIds = interned.ids;
     this.clusterIndex = interned.map;

@@ -7,6 +7,7 @@ import { performance } from 'node:perf_hooks';
 import { inTransaction } from '@orgplane/kit';
 import pg from 'pg';
 import { Registry } from 'prom-client';
+import type { PinSource } from './compactSnapshot.js';
 import { ConfigClient } from './configClient.js';
 import { DiskCache } from './diskCache.js';
 import { RuntimeError } from './errors.js';
@@ -21,7 +22,7 @@ import {
 import { FlagSet, INVALID_ORG_ID } from './flags.js';
 import { type ConfigSource, createRuntimeMetrics, type RuntimeMetrics } from './metrics.js';
 import { claimedQuery, claimStatement } from './ownership.js';
-import { type PinsExport, Router } from './router.js';
+import { Router } from './router.js';
 import type { ConfigDelta, ConfigSnapshot, WirePlacement } from './wire.js';
 
 export type { ConfigSource } from './metrics.js';
@@ -408,7 +409,7 @@ export class Runtime extends EventEmitter<RuntimeEvents> {
     if (!this.closing) this.client.start();
   }
 
-  private install(snapshot: ConfigSnapshot, source: ConfigSource, pins?: PinsExport): void {
+  private install(snapshot: ConfigSnapshot, source: ConfigSource, pins?: PinSource): void {
     // Both validate before they change anything; the flags are swapped in only once the
     // router took the snapshot too.
     const flags = FlagSet.fromSnapshot(snapshot.rollouts, snapshot.cohorts);
