@@ -123,7 +123,9 @@ export class Router {
     for (const p of snapshot.placements) pins.set(p.orgId, interned.index(p.clusterId), STATE_INDEX.get(p.state)!, p.epoch);
     if (columns) {
       const index = columns.clusterIds.map((id) => interned.index(id));
-      columns.forEach((orgId, cluster, state, epoch) => pins.set(orgId, index[cluster]!, state, epoch));
+      columns.forEach((orgId, cluster, state, epoch) => {
+        pins.set(orgId, index[cluster]!, state, epoch);
+      });
     }
     this.clusterIds = interned.ids;
     this.clusterIndex = interned.map;
