@@ -2,6 +2,7 @@
 // The runtime side of bench:config-scale, in its own process so that its peak RSS is the
 // runtime's (it loads nothing of the control plane): `ready` starts one runtime and reports
 // its time to ready and peak RSS; `fleet` holds COUNT runtimes for the storm figures.
+import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { createRuntime } from '../runtime/dist/index.js';
@@ -39,7 +40,10 @@ async function readyChild() {
 function report(ms, source) {
   globalThis.gc?.();
   const heapMB = process.memoryUsage().heapUsed / MB;
-  process.send?.({ ms, source, peakRssMB: process.resourceUsage().maxRSS / 1024, heapMB });
+  // VmHWM, not resourceUsage().maxRSS: Linux carries ru_maxrss over fork and exec, so a
+  // child would report its parent's size at fork when that was larger.
+  const hwmKB = Number(/VmHWM:\s+(\d+)/.exec(readFileSync('/proc/self/status', 'utf8'))?.[1]);
+  process.send?.({ ms, source, peakRssMB: hwmKB / 1024, heapMB });
 }
 
 // ---- child: a fleet of runtimes ---------------------------------------------------------
