@@ -3,8 +3,9 @@
 // a gap in versions or a silent stream makes it reconnect from the last applied version;
 // 401/403 stops it for good. It never throws: problems go to `handlers.error`.
 
+import { gunzipSync } from 'node:zlib';
 import { backoffMs, sleep } from '@orgplane/kit';
-import { COMPACT_MEDIA_TYPE, type CompactConfig, decodeCompact } from './compactSnapshot.js';
+import { COMPACT_MEDIA_TYPE, type CompactConfig, CorruptSnapshotError, decodeCompact } from './compactSnapshot.js';
 import { RuntimeError } from './errors.js';
 import { type SseEvent, SseParser } from './sseParser.js';
 import type { ConfigDelta, ConfigSnapshot, WatchHeartbeat } from './wire.js';
@@ -41,6 +42,8 @@ export interface ConfigClientHandlers {
 export const DEFAULT_HEARTBEAT_TIMEOUT_MS = 45_000;
 export const DEFAULT_BACKOFF_BASE_MS = 100;
 export const DEFAULT_BACKOFF_CAP_MS = 30_000;
+/** A compact snapshot larger than this once gunzipped is refused (a gzip bomb, not a config). */
+const MAX_SNAPSHOT_BYTES = 1 << 30;
 
 interface Outcome {
   reason: string;
@@ -312,11 +315,11 @@ export class ConfigClient {
     return this.inSync();
   }
 
-  /** `compact-snapshot`: base64 of a compact snapshot; a damaged one is refused and the config kept. */
+  /** `compact-snapshot`: base64 of a gzipped compact snapshot; a damaged one is refused and the config kept. */
   private onCompactSnapshot(data: string, controller: AbortController): boolean {
     let decoded: CompactConfig;
     try {
-      decoded = decodeCompact(Buffer.from(data, 'base64'));
+      decoded = decodeCompact(gunzipEvent(data));
     } catch (cause) {
       this.report(asRuntimeError(cause, 'config watch: compact snapshot could not be decoded'));
       this.drop(controller, 'invalid snapshot');
@@ -418,6 +421,15 @@ export class ConfigClient {
     } catch {
       // The owner reports its own failures; there is no one else to tell here.
     }
+  }
+}
+
+/** The bytes of a `compact-snapshot` event; CorruptSnapshotError when they do not gunzip. */
+function gunzipEvent(data: string): Uint8Array {
+  try {
+    return gunzipSync(Buffer.from(data, 'base64'), { maxOutputLength: MAX_SNAPSHOT_BYTES });
+  } catch (cause) {
+    throw new CorruptSnapshotError(`the compact-snapshot event is not base64 of gzip data: ${messageOf(cause)}`, { cause });
   }
 }
 

@@ -126,8 +126,8 @@ export interface ConfigDelta {
  * - `change`: data is a ConfigDelta, with `id: <version>`, in version order;
  * - `heartbeat`: data is a WatchHeartbeat, at least every 15 s.
  * A reconnecting client may send `Last-Event-ID` instead of `since`. With
- * `&format=compact` a snapshot comes as `compact-snapshot` instead: data is the base64 of a
- * compact snapshot (compactSnapshot.ts; about a tenth of the JSON's bytes).
+ * `&format=compact` a snapshot comes as `compact-snapshot` instead: data is the base64 of
+ * the gzipped compact snapshot (compactSnapshot.ts; about a twentieth of the JSON's bytes).
  */
 export type WatchEventName = 'snapshot' | 'compact-snapshot' | 'change' | 'heartbeat';
 

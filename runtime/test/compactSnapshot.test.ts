@@ -3,7 +3,7 @@
 // deltas first from a disk snapshot, and Retry-After with jitter after a 503.
 import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { crc32 } from 'node:zlib';
+import { crc32, gzipSync } from 'node:zlib';
 import { describe, expect, it } from 'vitest';
 import { CorruptSnapshotError, decodeCompact, encodeCompact, isCompact, pinsFromPlacements, placementsOf } from '../src/compactSnapshot.js';
 import { ConfigClient } from '../src/configClient.js';
@@ -154,7 +154,7 @@ describe('runtime and the compact snapshot', () => {
     const before = runtime.route(fx.server.placements.values().next().value!.orgId);
     // A corrupt snapshot event on the open stream: refused, nothing changes, it reconnects.
     const good = fx.server.compactSnapshot();
-    fx.server.broadcastRaw('compact-snapshot', Buffer.from(good.subarray(0, good.length - 9)).toString('base64'));
+    fx.server.broadcastRaw('compact-snapshot', gzipSync(good.subarray(0, good.length - 9)).toString('base64'));
     await until('SNAPSHOT_CORRUPT', () => errors.find((e) => e.code === 'SNAPSHOT_CORRUPT'));
     expect(errors.find((e) => e.code === 'SNAPSHOT_CORRUPT')).toBeInstanceOf(CorruptSnapshotError);
     expect(runtime.version).toBe(10);

@@ -2,6 +2,7 @@
 // tests. It is our own protocol; the real control plane has its own tests.
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { gzipSync } from 'node:zlib';
 import { encodeCompact, pinsFromPlacements } from '../src/compactSnapshot.js';
 import type { ConfigDelta, ConfigSnapshot, WireCluster, WireCohort, WirePlacement, WireRange, WireRollout } from '../src/wire.js';
 
@@ -179,7 +180,7 @@ export class FakeControlPlane {
         const bytes = this.mangleCompact ? this.mangleCompact(this.compactSnapshot()) : this.compactSnapshot();
         this.mangleCompact = undefined;
         this.snapshotsSent.push('compact');
-        res.write(`event: compact-snapshot\ndata: ${Buffer.from(bytes).toString('base64')}\n\n`);
+        res.write(`event: compact-snapshot\ndata: ${gzipSync(bytes).toString('base64')}\n\n`);
       } else {
         this.snapshotsSent.push('json');
         res.write(`event: snapshot\ndata: ${JSON.stringify(this.snapshot())}\n\n`);

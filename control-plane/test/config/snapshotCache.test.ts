@@ -188,7 +188,7 @@ describe('the watch stream serves the cached snapshot', () => {
     await reader.cancel();
     const match = event.exec(text);
     expect(match).not.toBeNull();
-    const decoded = decodeCompact(Buffer.from(match![1]!, 'base64'));
+    const decoded = decodeCompact(gunzipSync(Buffer.from(match![1]!, 'base64')));
     expect(decoded.snapshot.version).toBe(json.version);
     expect(placementsOf(decoded.pins)).toEqual(json.placements);
   });

@@ -31,10 +31,16 @@ export class CachedSnapshot {
     this.compact = new EncodedBody(Buffer.from(compact.buffer, compact.byteOffset, compact.byteLength));
   }
 
-  /** The compact body in base64: the data of a watch stream's `compact-snapshot` event. */
-  compactBase64(): Buffer {
-    this.base64 ??= Buffer.from(this.compact.identity.toString('base64'), 'latin1');
+  /** The data of a watch stream's `compact-snapshot` event: base64 of the gzipped compact body. */
+  compactEvent(): Buffer {
+    if (this.base64 === undefined) throw new Error('compactEvent() before prepare()');
     return this.base64;
+  }
+
+  /** Makes what the watch stream sends synchronously (once per version). */
+  async prepare(): Promise<this> {
+    this.base64 ??= Buffer.from((await this.compact.get('gzip')).toString('base64'), 'latin1');
+    return this;
   }
 
   body(format: SnapshotFormat): EncodedBody {
@@ -82,7 +88,7 @@ export class SnapshotCache {
   private async build(): Promise<CachedSnapshot> {
     try {
       const snapshot = await this.source.load();
-      const cached = new CachedSnapshot(snapshot.version, snapshot);
+      const cached = await new CachedSnapshot(snapshot.version, snapshot).prepare();
       this.builds++;
       if (this.latest === null || cached.version > this.latest.version) this.latest = cached;
       return cached;

@@ -39,7 +39,7 @@ export class SseSink implements WatchSink {
     let shared = 0;
     if (data instanceof CachedSnapshot) {
       // The version's body, serialized once and shared by every stream (no copy per watcher).
-      const body = this.compact ? data.compactBase64() : data.json.identity;
+      const body = this.compact ? data.compactEvent() : data.json.identity;
       shared = body.length;
       this.res.cork();
       this.res.write(`${idLine}event: ${this.compact ? 'compact-snapshot' : event}\ndata: `);

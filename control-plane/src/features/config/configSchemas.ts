@@ -8,7 +8,7 @@ export const WatchQuery = Query({
   since: Type.Optional(Digits),
   format: Type.Optional(
     Type.Union([Type.Literal('json'), Type.Literal('compact')], {
-      description: '`compact`: a snapshot comes as a `compact-snapshot` event (base64 of the compact encoding) instead of JSON',
+      description: '`compact`: a snapshot comes as a `compact-snapshot` event (base64 of the gzipped compact encoding) instead of JSON',
     }),
   ),
 });
