@@ -208,7 +208,7 @@ async function snapshotFigures(pgServer) {
       baseline: round(todayMs),
       extra: {
         baseline_is: "today's every request: load + JSON.stringify",
-        what: 'first request of a version: load, JSON and compact bodies',
+        what: 'first request of a version: load, JSON and compact bodies, the compact gzip the watch stream sends',
         then_json_gzip_ms: round(gzipMs),
         then_compact_gzip_ms: round(compactGzipMs),
         then_compact_br_ms: round(compactBrMs),
