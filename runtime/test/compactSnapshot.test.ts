@@ -216,6 +216,38 @@ describe('runtime and the compact snapshot', () => {
   });
 });
 
+describe('ConfigClient.fetchConfig (the refresh after OPF02)', () => {
+  const handlers = {
+    version: () => null,
+    applySnapshot: () => {},
+    applyDelta: () => {},
+    current: () => {},
+    connected: () => {},
+    disconnected: () => {},
+    reconnecting: () => {},
+    error: () => {},
+  };
+
+  it('asks for the compact form (gzip), and takes JSON from a control plane without it', async () => {
+    const client = new ConfigClient({ url: fx.server.url, token: TOKEN }, handlers);
+    const json = await client.fetchConfig(10_000);
+    expect(json.pins).toBeUndefined();
+    expect(json.snapshot.placements).toHaveLength(2000);
+    fx.server.compactSnapshots = true;
+    const compact = await client.fetchConfig(10_000);
+    expect(fx.server.snapshotsSent).toEqual(['compact']);
+    expect(compact.snapshot.version).toBe(10);
+    expect(placementsOf(compact.pins!)).toEqual(json.snapshot.placements.sort((a, b) => a.orgId - b.orgId));
+  });
+
+  it('refuses a truncated compact body with CorruptSnapshotError', async () => {
+    fx.server.compactSnapshots = true;
+    fx.server.mangleCompact = (bytes) => bytes.subarray(0, bytes.length - 100);
+    const client = new ConfigClient({ url: fx.server.url, token: TOKEN }, handlers);
+    await expect(client.fetchConfig(10_000)).rejects.toBeInstanceOf(CorruptSnapshotError);
+  });
+});
+
 describe('ConfigClient after a 503', () => {
   it('waits Retry-After plus up to as long again (jitter), not the bare backoff', async () => {
     fx.server.refuseWith = 503;

@@ -3,7 +3,7 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { gzipSync } from 'node:zlib';
-import { encodeCompact, pinsFromPlacements } from '../src/compactSnapshot.js';
+import { COMPACT_MEDIA_TYPE, encodeCompact, pinsFromPlacements } from '../src/compactSnapshot.js';
 import type { ConfigDelta, ConfigSnapshot, WireCluster, WireCohort, WirePlacement, WireRange, WireRollout } from '../src/wire.js';
 
 /** What a FakeControlPlane starts with. */
@@ -153,6 +153,16 @@ export class FakeControlPlane {
     }
     if (url.pathname === '/v1/config') {
       this.configRequests++;
+      if (this.compactSnapshots && String(req.headers.accept).includes(COMPACT_MEDIA_TYPE)) {
+        const bytes = this.mangleCompact ? this.mangleCompact(this.compactSnapshot()) : this.compactSnapshot();
+        this.mangleCompact = undefined;
+        this.snapshotsSent.push('compact');
+        const gzip = String(req.headers['accept-encoding']).includes('gzip');
+        res
+          .writeHead(200, { 'content-type': COMPACT_MEDIA_TYPE, ...(gzip ? { 'content-encoding': 'gzip' } : {}) })
+          .end(gzip ? gzipSync(bytes) : bytes);
+        return;
+      }
       res.writeHead(200, { 'content-type': 'application/json', etag: `"${this.version}"` }).end(JSON.stringify(this.snapshot()));
       return;
     }
