@@ -6,7 +6,8 @@
 // reconnect storms of N runtimes (in a few worker processes) with the control plane's
 // CPU and peak RSS.
 //   BENCH_PINS (default 1,000,000), BENCH_STORM_NS (default 500,1000,2000, at
-//   BENCH_STORM_PINS = 10,000 pins), BENCH_STORM_BIG_N (default 40 runtimes at BENCH_PINS).
+//   BENCH_STORM_PINS = 10,000 pins), BENCH_STORM_BIG_N (default 40 runtimes at BENCH_PINS),
+//   BENCH_SNAPSHOT=0 (storms only).
 // Runtimes run in bench/configScaleChild.js processes.
 import { fork } from 'node:child_process';
 import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
@@ -396,7 +397,7 @@ function round(x, digits = 1) {
 async function main() {
   const pgServer = await startTestPostgres();
   try {
-    await snapshotFigures(pgServer);
+    if (process.env.BENCH_SNAPSHOT !== '0') await snapshotFigures(pgServer);
     if (STORM_BIG_N > 0) await stormFigures(pgServer, PINS, [STORM_BIG_N]);
     if (STORM_NS.length > 0) await stormFigures(pgServer, STORM_PINS, STORM_NS);
   } finally {

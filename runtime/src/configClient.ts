@@ -187,7 +187,9 @@ export class ConfigClient {
         this.backoffCapMs,
         Math.max(backoffMs(this.attempt, { baseMs: this.backoffBaseMs, capMs: this.backoffCapMs, random: this.random }), floorMs),
       );
-      this.attempt++;
+      // A server that names a wait is pacing the fleet: growing the backoff on top of it
+      // would leave runtimes idle long after it has room again.
+      if (!(retryAfter !== undefined && retryAfter > 0)) this.attempt++;
       this.safely(() => this.handlers.reconnecting(delayMs));
       await sleep(delayMs, { signal: this.stopping.signal, unref: true });
     }

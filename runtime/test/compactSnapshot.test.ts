@@ -216,6 +216,34 @@ describe('runtime and the compact snapshot', () => {
   });
 });
 
+describe('ConfigClient paced by Retry-After', () => {
+  it('does not grow its backoff on top of a Retry-After: the server paces the fleet', async () => {
+    fx.server.refuseWith = 503;
+    fx.server.retryAfter = '1';
+    const delays: number[] = [];
+    const client = new ConfigClient(
+      // A base this large would wait up to 4 s, 8 s, ... if 503s counted as failed attempts.
+      { url: fx.server.url, token: TOKEN, backoffBaseMs: 2000, backoffCapMs: 60_000, random: () => 0.999 },
+      {
+        version: () => null,
+        applySnapshot: () => {},
+        applyDelta: () => {},
+        current: () => {},
+        connected: () => {},
+        disconnected: () => {},
+        reconnecting: (delayMs) => {
+          delays.push(delayMs);
+        },
+        error: () => {},
+      },
+    );
+    client.start();
+    await until('three refusals', () => delays.length >= 3, 20_000);
+    await client.stop();
+    expect(delays.slice(0, 3).every((d) => d >= 1998 && d < 2000)).toBe(true);
+  }, 30_000);
+});
+
 describe('ConfigClient.fetchConfig (the refresh after OPF02)', () => {
   const handlers = {
     version: () => null,
