@@ -97,39 +97,6 @@ export class ConfigClient {
   }
 
   /**
-   * `GET /v1/config` once, outside the stream: for a writer that learnt from the database
-   * that its map is stale and cannot wait for the stream. Throws a RuntimeError
-   * (NETWORK_ERROR, HTTP_ERROR, PROTOCOL_ERROR) after at most `timeoutMs`. The caller
-   * applies the snapshot, and only when it is newer than what it has.
-   */
-  async fetchSnapshot(timeoutMs: number): Promise<ConfigSnapshot> {
-    const url = `${this.options.url.replace(/\/+$/, '')}/v1/config`;
-    const signal = AbortSignal.timeout(timeoutMs);
-    let response: Response;
-    let body: unknown;
-    try {
-      response = await this.fetchFn(url, {
-        headers: { authorization: `Bearer ${this.options.token}`, accept: 'application/json' },
-        signal,
-      });
-      if (!response.ok) {
-        await response.body?.cancel().catch(() => {});
-        throw new RuntimeError('HTTP_ERROR', `config fetch: the control plane answered ${response.status}`, { status: response.status });
-      }
-      body = await response.json();
-    } catch (cause) {
-      if (cause instanceof RuntimeError) throw cause;
-      if (cause instanceof SyntaxError) throw new RuntimeError('PROTOCOL_ERROR', 'config fetch: the answer is not JSON', { cause });
-      const what = signal.aborted ? `no answer within ${timeoutMs} ms` : messageOf(cause);
-      throw new RuntimeError('NETWORK_ERROR', `config fetch: cannot get ${this.options.url}/v1/config: ${what}`, { cause });
-    }
-    if (!isVersion((body as ConfigSnapshot | null)?.version)) {
-      throw new RuntimeError('PROTOCOL_ERROR', 'config fetch: the answer is not a config snapshot');
-    }
-    return body as ConfigSnapshot;
-  }
-
-  /**
    * `GET /v1/config` once, asking for the compact encoding (JSON from a control plane that
    * does not speak it), gzip or br: what a writer refused with OPF02 refreshes from.
    * Throws a RuntimeError after at most `timeoutMs`: NETWORK_ERROR, HTTP_ERROR,

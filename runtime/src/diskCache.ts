@@ -9,13 +9,11 @@ import { mkdir, open, readFile, rename, unlink } from 'node:fs/promises';
 import { join } from 'node:path';
 import { type CompactConfig, decodeCompact, encodeCompact, isCompact, placementsOf } from './compactSnapshot.js';
 import { RuntimeError } from './errors.js';
-import { type PinsExport, PLACEMENT_STATES } from './router.js';
+import type { PinsExport } from './router.js';
 import type { ConfigSnapshot } from './wire.js';
 
 export const CACHE_FILE_NAME = 'orgplane-config.json';
 export const DEFAULT_CACHE_DEBOUNCE_MS = 250;
-/** Placements are serialised this many at a time, so a million pins never make one giant string. */
-const PLACEMENTS_PER_CHUNK = 8192;
 
 /** What gets written: the snapshot without its placements, plus a copy of the pin table. */
 export interface CacheImage {
@@ -139,26 +137,6 @@ export class DiskCache {
       );
     }
   }
-}
-
-/** The image as JSON text, in pieces (the format runtimes before the compact encoding wrote). */
-export function* serialise(image: CacheImage): Generator<string> {
-  const head = JSON.stringify(image.snapshot);
-  yield `${head.slice(0, -1)},"placements":[`;
-  const { count, orgIds, clusterIndexes, states, epochs, clusterIds } = image.pins;
-  const quotedIds = clusterIds.map((id) => JSON.stringify(id));
-  const quotedStates = PLACEMENT_STATES.map((s) => JSON.stringify(s));
-  for (let start = 0; start < count; start += PLACEMENTS_PER_CHUNK) {
-    const end = Math.min(count, start + PLACEMENTS_PER_CHUNK);
-    const parts: string[] = [];
-    for (let i = start; i < end; i++) {
-      parts.push(
-        `{"orgId":${orgIds[i]},"clusterId":${quotedIds[clusterIndexes[i]!]},"state":${quotedStates[states[i]!]},"epoch":${epochs[i]}}`,
-      );
-    }
-    yield (start === 0 ? '' : ',') + parts.join(',');
-  }
-  yield ']}';
 }
 
 function looksLikeSnapshot(value: unknown): value is ConfigSnapshot {
