@@ -12,8 +12,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type Fixture, ORG_ID_MAX, seedClusters, startFixture, waitFor } from '../helpers.js';
 
 const PINS = 5000;
-const FRESH = 150;
-const FROM_DISK = 100;
+const FRESH = 300;
+const FROM_DISK = 200;
 const LIMIT = 8;
 let f: Fixture;
 let url: string;
