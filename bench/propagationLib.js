@@ -64,14 +64,17 @@ export async function api(url, token, method, p, body) {
 
 /**
  * The control plane (control-plane/dist/main.js) in its own process on a fresh control
- * DB of `pg`, with an admin and an sdk:read token. `stop()` ends it.
+ * DB of `pg`, with an admin and an sdk:read token. `stop()` ends it. `options.reuse`
+ * starts another process on the same DB, tokens and port (a restart); `options.env` adds
+ * settings.
  * @param {import('../embedded/dist/index.js').TestPostgres} pg
+ * @param {{ env?: Record<string, string>, reuse?: { dbUrl: string, port: number, adminToken: string, sdkToken: string } }} [options]
  */
-export async function startControlPlane(pg) {
-  const dbUrl = await createTestDatabase(pg.adminUrl, 'control-plane');
-  const admin = await createApiToken(dbUrl, { name: 'bench-admin', scope: 'admin' });
-  const sdk = await createApiToken(dbUrl, { name: 'bench-sdk', scope: 'sdk:read' });
-  const port = await freePort();
+export async function startControlPlane(pg, options = {}) {
+  const dbUrl = options.reuse?.dbUrl ?? (await createTestDatabase(pg.adminUrl, 'control-plane'));
+  const adminToken = options.reuse?.adminToken ?? (await createApiToken(dbUrl, { name: 'bench-admin', scope: 'admin' })).token;
+  const sdkToken = options.reuse?.sdkToken ?? (await createApiToken(dbUrl, { name: 'bench-sdk', scope: 'sdk:read' })).token;
+  const port = options.reuse?.port ?? (await freePort());
   const url = `http://127.0.0.1:${port}`;
   const child = spawn(process.execPath, [path.join(root, 'control-plane/dist/main.js')], {
     env: {
@@ -80,6 +83,7 @@ export async function startControlPlane(pg) {
       ORGPLANE_PORT: String(port),
       ORGPLANE_LOG_LEVEL: 'warn',
       ORGPLANE_MIGRATE: 'false',
+      ...options.env,
     },
     stdio: ['ignore', 'ignore', 'inherit'],
   });
@@ -91,8 +95,11 @@ export async function startControlPlane(pg) {
   }
   return {
     url,
-    adminToken: admin.token,
-    sdkToken: sdk.token,
+    dbUrl,
+    port,
+    pid: /** @type {number} */ (child.pid),
+    adminToken,
+    sdkToken,
     async stop() {
       child.kill('SIGTERM');
       await new Promise((r) => child.once('close', r));

@@ -11,6 +11,10 @@ export interface Config {
   logLevel: LogLevel;
   /** Interval between `heartbeat` events on every config watch stream. */
   heartbeatMs: number;
+  /** Config snapshots sent at once (GET /v1/config, watch snapshot events); beyond it 503 + Retry-After. */
+  maxSnapshotSends: number;
+  /** The Retry-After of that 503, in seconds (runtimes add jitter). */
+  snapshotRetryAfterSeconds: number;
   /** Apply pending control-plane migrations before listening. */
   migrateOnBoot: boolean;
   /**
@@ -71,6 +75,8 @@ export function loadConfig(env: Env = process.env): Config {
     port: integer(env, 'ORGPLANE_PORT', 7070, 0, 65535),
     logLevel,
     heartbeatMs: integer(env, 'ORGPLANE_HEARTBEAT_MS', 15_000, 10, 15_000),
+    maxSnapshotSends: integer(env, 'ORGPLANE_CONFIG_MAX_SNAPSHOT_SENDS', 64, 1, 100_000),
+    snapshotRetryAfterSeconds: integer(env, 'ORGPLANE_CONFIG_RETRY_AFTER_S', 1, 1, 600),
     migrateOnBoot: boolean(env, 'ORGPLANE_MIGRATE', true),
     moves: {
       executor: boolean(env, 'ORGPLANE_MOVE_EXECUTOR', true),

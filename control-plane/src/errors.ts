@@ -482,6 +482,21 @@ export class PrometheusUnavailableError extends AppError {
   }
 }
 
+/**
+ * Too many snapshots are being sent at once (a reconnect storm): come back after
+ * `retryAfterSeconds`. The route sets Retry-After; runtimes add jitter to it.
+ */
+export class SnapshotSendsBusyError extends AppError {
+  constructor(
+    readonly limit: number,
+    readonly retryAfterSeconds: number,
+  ) {
+    super('SNAPSHOT_SENDS_BUSY', 503, `${limit} config snapshots are being sent already; retry after ${retryAfterSeconds} s`, {
+      hint: 'runtimes retry on their own (Retry-After plus jitter); raise ORGPLANE_CONFIG_MAX_SNAPSHOT_SENDS if this persists',
+    });
+  }
+}
+
 export class InternalError extends AppError {
   constructor() {
     super('INTERNAL', 500, 'the control plane failed to handle this request', {

@@ -8,6 +8,7 @@ import { ClusterService } from './features/clusters/ClusterService.js';
 import { CohortService, type CohortServiceOptions } from './features/cohorts/CohortService.js';
 import { ConfigHub } from './features/config/ConfigHub.js';
 import { ConfigSnapshotService } from './features/config/ConfigSnapshotService.js';
+import { SnapshotCache } from './features/config/SnapshotCache.js';
 import { GuardConfigService } from './features/guards/GuardConfigService.js';
 import { MoveService } from './features/moves/MoveService.js';
 import { OrgLocationReadModel } from './features/orgs/OrgLocationReadModel.js';
@@ -19,6 +20,7 @@ import { ShardMapService } from './features/shard-map/ShardMapService.js';
 import { PrometheusClient } from './features/slo-gates/PrometheusClient.js';
 import { promqlValidator } from './features/slo-gates/promqlValidator.js';
 import { UnleashService } from './features/unleash/UnleashService.js';
+import { SendLimiter } from './http/sendLimiter.js';
 import type { Logger } from './logger.js';
 import { createStores, type Stores } from './stores.js';
 
@@ -32,6 +34,10 @@ export interface Services {
   locations: OrgLocationReadModel;
   snapshots: ConfigSnapshotService;
   hub: ConfigHub;
+  /** The snapshot serialized (and compressed) once per version. */
+  snapshotCache: SnapshotCache;
+  /** Bounds the snapshots being sent at once. */
+  snapshotSends: SendLimiter;
   /** The Prometheus the SLO gates read (ORGPLANE_PROMETHEUS_URL), or null. */
   prometheus: PrometheusClient | null;
   rollouts: RolloutService;
@@ -67,11 +73,12 @@ export function createPool(config: Pick<Config, 'databaseUrl'>, log: Logger): pg
 export function createServices(config: Config, pool: pg.Pool, log: Logger, options: ServiceOptions = {}): Services {
   const db = new Database(pool, createStores);
   const snapshots = new ConfigSnapshotService(db);
+  const snapshotCache = new SnapshotCache(snapshots);
   const hub = new ConfigHub({
     databaseUrl: config.databaseUrl,
     log,
     changes: db.stores.configLog,
-    loadSnapshot: () => snapshots.load(),
+    loadSnapshot: () => snapshotCache.current(),
     heartbeatMs: config.heartbeatMs,
     ...(options.maxBufferedDeltas === undefined ? {} : { maxBufferedDeltas: options.maxBufferedDeltas }),
     ...(options.onDelta === undefined ? {} : { onDelta: options.onDelta }),
@@ -88,6 +95,8 @@ export function createServices(config: Config, pool: pg.Pool, log: Logger, optio
     locations: new OrgLocationReadModel(pool),
     snapshots,
     hub,
+    snapshotCache,
+    snapshotSends: new SendLimiter(config.maxSnapshotSends, config.snapshotRetryAfterSeconds),
     prometheus,
     rollouts: new RolloutService(db, { validateQuery: promqlValidator(prometheus, log), ...options.rollouts }),
     cohorts: new CohortService(db, options.cohorts),

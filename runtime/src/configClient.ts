@@ -3,7 +3,9 @@
 // a gap in versions or a silent stream makes it reconnect from the last applied version;
 // 401/403 stops it for good. It never throws: problems go to `handlers.error`.
 
+import { gunzipSync } from 'node:zlib';
 import { backoffMs, sleep } from '@orgplane/kit';
+import { COMPACT_MEDIA_TYPE, type CompactConfig, CorruptSnapshotError, decodeCompact } from './compactSnapshot.js';
 import { RuntimeError } from './errors.js';
 import { type SseEvent, SseParser } from './sseParser.js';
 import type { ConfigDelta, ConfigSnapshot, WatchHeartbeat } from './wire.js';
@@ -24,8 +26,8 @@ export interface ConfigClientOptions {
 export interface ConfigClientHandlers {
   /** Version currently applied, or null when there is none (the server then sends a snapshot). */
   version(): number | null;
-  /** Applies a snapshot; throws when it is invalid (nothing must change then). */
-  applySnapshot(snapshot: ConfigSnapshot): void;
+  /** Applies a snapshot (and a compact one's pin columns); throws when it is invalid (nothing must change then). */
+  applySnapshot(snapshot: ConfigSnapshot, pins?: CompactConfig['pins']): void;
   /** Applies the change to version + 1; throws when it is invalid (nothing must change then). */
   applyDelta(delta: ConfigDelta): void;
   /** The server just confirmed that the applied version is its latest. */
@@ -40,6 +42,8 @@ export interface ConfigClientHandlers {
 export const DEFAULT_HEARTBEAT_TIMEOUT_MS = 45_000;
 export const DEFAULT_BACKOFF_BASE_MS = 100;
 export const DEFAULT_BACKOFF_CAP_MS = 30_000;
+/** A compact snapshot larger than this once gunzipped is refused (a gzip bomb, not a config). */
+const MAX_SNAPSHOT_BYTES = 1 << 30;
 
 interface Outcome {
   reason: string;
@@ -93,50 +97,66 @@ export class ConfigClient {
   }
 
   /**
-   * `GET /v1/config` once, outside the stream: for a writer that learnt from the database
-   * that its map is stale and cannot wait for the stream. Throws a RuntimeError
-   * (NETWORK_ERROR, HTTP_ERROR, PROTOCOL_ERROR) after at most `timeoutMs`. The caller
-   * applies the snapshot, and only when it is newer than what it has.
+   * `GET /v1/config` once, asking for the compact encoding (JSON from a control plane that
+   * does not speak it), gzip or br: what a writer refused with OPF02 refreshes from.
+   * Throws a RuntimeError after at most `timeoutMs`: NETWORK_ERROR, HTTP_ERROR,
+   * PROTOCOL_ERROR, or SNAPSHOT_CORRUPT (CorruptSnapshotError) for a compact body that is
+   * truncated or damaged.
    */
-  async fetchSnapshot(timeoutMs: number): Promise<ConfigSnapshot> {
+  async fetchConfig(timeoutMs: number): Promise<{ snapshot: ConfigSnapshot; pins?: CompactConfig['pins'] }> {
     const url = `${this.options.url.replace(/\/+$/, '')}/v1/config`;
     const signal = AbortSignal.timeout(timeoutMs);
     let response: Response;
-    let body: unknown;
+    let bytes: Uint8Array;
     try {
       response = await this.fetchFn(url, {
-        headers: { authorization: `Bearer ${this.options.token}`, accept: 'application/json' },
+        headers: {
+          authorization: `Bearer ${this.options.token}`,
+          accept: `${COMPACT_MEDIA_TYPE}, application/json;q=0.5`,
+          'accept-encoding': 'br, gzip',
+        },
         signal,
       });
       if (!response.ok) {
         await response.body?.cancel().catch(() => {});
         throw new RuntimeError('HTTP_ERROR', `config fetch: the control plane answered ${response.status}`, { status: response.status });
       }
-      body = await response.json();
+      bytes = new Uint8Array(await response.arrayBuffer());
     } catch (cause) {
       if (cause instanceof RuntimeError) throw cause;
-      if (cause instanceof SyntaxError) throw new RuntimeError('PROTOCOL_ERROR', 'config fetch: the answer is not JSON', { cause });
       const what = signal.aborted ? `no answer within ${timeoutMs} ms` : messageOf(cause);
-      throw new RuntimeError('NETWORK_ERROR', `config fetch: cannot get ${this.options.url}/v1/config: ${what}`, { cause });
+      throw new RuntimeError('NETWORK_ERROR', `config fetch: cannot get ${url}: ${what}`, { cause });
+    }
+    const type = (response.headers.get('content-type') ?? '').toLowerCase();
+    if (type.startsWith(COMPACT_MEDIA_TYPE)) return decodeCompact(bytes);
+    let body: unknown;
+    try {
+      body = JSON.parse(new TextDecoder().decode(bytes));
+    } catch (cause) {
+      throw new RuntimeError('PROTOCOL_ERROR', 'config fetch: the answer is neither compact nor JSON', { cause });
     }
     if (!isVersion((body as ConfigSnapshot | null)?.version)) {
       throw new RuntimeError('PROTOCOL_ERROR', 'config fetch: the answer is not a config snapshot');
     }
-    return body as ConfigSnapshot;
+    return { snapshot: body as ConfigSnapshot };
   }
 
   private async loop(): Promise<void> {
     while (!this.stopped) {
       const outcome = await this.connectOnce();
       if (this.stopped || outcome.final) return;
+      // After a 503 (a reconnect storm) wait Retry-After plus up to as long again, so the
+      // fleet does not come back in one wave.
+      const retryAfter = outcome.retryAfterMs;
+      const floorMs =
+        retryAfter === undefined ? 0 : retryAfter + backoffMs(0, { baseMs: retryAfter, capMs: retryAfter, random: this.random });
       const delayMs = Math.min(
         this.backoffCapMs,
-        Math.max(
-          backoffMs(this.attempt, { baseMs: this.backoffBaseMs, capMs: this.backoffCapMs, random: this.random }),
-          outcome.retryAfterMs ?? 0,
-        ),
+        Math.max(backoffMs(this.attempt, { baseMs: this.backoffBaseMs, capMs: this.backoffCapMs, random: this.random }), floorMs),
       );
-      this.attempt++;
+      // A server that names a wait is pacing the fleet: growing the backoff on top of it
+      // would leave runtimes idle long after it has room again.
+      if (!(retryAfter !== undefined && retryAfter > 0)) this.attempt++;
       this.safely(() => this.handlers.reconnecting(delayMs));
       await sleep(delayMs, { signal: this.stopping.signal, unref: true });
     }
@@ -229,6 +249,7 @@ export class ConfigClient {
 
   /** Handles one event; true when it proved the stream alive and in sync. */
   private onEvent(event: SseEvent, controller: AbortController): boolean {
+    if (event.event === 'compact-snapshot') return this.onCompactSnapshot(event.data, controller);
     let payload: unknown;
     try {
       payload = JSON.parse(event.data);
@@ -257,6 +278,26 @@ export class ConfigClient {
       this.handlers.applySnapshot(snapshot);
     } catch (cause) {
       this.report(asRuntimeError(cause, `config watch: snapshot ${snapshot.version} could not be applied`));
+      this.drop(controller, 'invalid snapshot');
+      return false;
+    }
+    return this.inSync();
+  }
+
+  /** `compact-snapshot`: base64 of a gzipped compact snapshot; a damaged one is refused and the config kept. */
+  private onCompactSnapshot(data: string, controller: AbortController): boolean {
+    let decoded: CompactConfig;
+    try {
+      decoded = decodeCompact(gunzipEvent(data));
+    } catch (cause) {
+      this.report(asRuntimeError(cause, 'config watch: compact snapshot could not be decoded'));
+      this.drop(controller, 'invalid snapshot');
+      return false;
+    }
+    try {
+      this.handlers.applySnapshot(decoded.snapshot, decoded.pins);
+    } catch (cause) {
+      this.report(asRuntimeError(cause, `config watch: snapshot ${decoded.snapshot.version} could not be applied`));
       this.drop(controller, 'invalid snapshot');
       return false;
     }
@@ -334,7 +375,8 @@ export class ConfigClient {
   private watchUrl(): string {
     const base = this.options.url.replace(/\/+$/, '');
     const version = this.wantSnapshot ? null : this.handlers.version();
-    return version === null ? `${base}/v1/config/watch` : `${base}/v1/config/watch?since=${version}`;
+    // format=compact: a snapshot comes as a `compact-snapshot` event (compactSnapshot.ts).
+    return version === null ? `${base}/v1/config/watch?format=compact` : `${base}/v1/config/watch?since=${version}&format=compact`;
   }
 
   private report(error: RuntimeError): void {
@@ -348,6 +390,15 @@ export class ConfigClient {
     } catch {
       // The owner reports its own failures; there is no one else to tell here.
     }
+  }
+}
+
+/** The bytes of a `compact-snapshot` event; CorruptSnapshotError when they do not gunzip. */
+function gunzipEvent(data: string): Uint8Array {
+  try {
+    return gunzipSync(Buffer.from(data, 'base64'), { maxOutputLength: MAX_SNAPSHOT_BYTES });
+  } catch (cause) {
+    throw new CorruptSnapshotError(`the compact-snapshot event is not base64 of gzip data: ${messageOf(cause)}`, { cause });
   }
 }
 

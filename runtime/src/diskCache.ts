@@ -1,19 +1,19 @@
 // The last good config on disk, so that a service can start while the control plane is
-// unreachable. The file is a ConfigSnapshot (the whole current config, not the last delta),
-// written to a temporary file, fsynced, then renamed over the old one: a reader sees the
-// old file or the new one, never half of one.
+// unreachable. The file is the whole current config (not the last delta) in the compact
+// encoding (compactSnapshot.ts; a file an older runtime wrote as a JSON ConfigSnapshot is
+// read too), written to a temporary file, fsynced, then renamed over the old one: a
+// reader sees the old file or the new one, never half of one.
 
 import { randomBytes } from 'node:crypto';
 import { mkdir, open, readFile, rename, unlink } from 'node:fs/promises';
 import { join } from 'node:path';
+import { type CompactConfig, decodeCompact, encodeCompact, isCompact, placementsOf } from './compactSnapshot.js';
 import { RuntimeError } from './errors.js';
-import { type PinsExport, PLACEMENT_STATES } from './router.js';
+import type { PinsExport } from './router.js';
 import type { ConfigSnapshot } from './wire.js';
 
 export const CACHE_FILE_NAME = 'orgplane-config.json';
 export const DEFAULT_CACHE_DEBOUNCE_MS = 250;
-/** Placements are serialised this many at a time, so a million pins never make one giant string. */
-const PLACEMENTS_PER_CHUNK = 8192;
 
 /** What gets written: the snapshot without its placements, plus a copy of the pin table. */
 export interface CacheImage {
@@ -39,25 +39,45 @@ export class DiskCache {
     this.debounceMs = options.debounceMs ?? DEFAULT_CACHE_DEBOUNCE_MS;
   }
 
-  /** The cached snapshot; null when there is no file; throws CACHE_CORRUPT when it is unusable. */
+  /** The cached snapshot with one object per pin (tools, tests); see loadConfig. */
   async load(): Promise<ConfigSnapshot | null> {
-    let text: string;
+    const loaded = await this.loadConfig();
+    if (loaded === null || loaded.pins === undefined) return loaded?.snapshot ?? null;
+    return { ...loaded.snapshot, placements: [...loaded.snapshot.placements, ...placementsOf(loaded.pins)] };
+  }
+
+  /**
+   * The cached config: a compact file's pins stay columns (what the runtime installs, with
+   * bounded memory). Null when there is no file; throws CACHE_CORRUPT (its cause a
+   * CorruptSnapshotError for a damaged compact file) when it is unusable.
+   */
+  async loadConfig(): Promise<{ snapshot: ConfigSnapshot; pins?: CompactConfig['pins'] } | null> {
+    let bytes: Buffer;
     try {
-      text = await readFile(this.path, 'utf8');
+      bytes = await readFile(this.path);
     } catch (cause) {
       if ((cause as NodeJS.ErrnoException).code === 'ENOENT') return null;
       throw new RuntimeError('CACHE_CORRUPT', `config cache ${this.path} cannot be read: ${(cause as Error).message}`, { cause });
     }
+    if (isCompact(bytes)) {
+      try {
+        return decodeCompact(bytes);
+      } catch (cause) {
+        throw new RuntimeError('CACHE_CORRUPT', `config cache ${this.path} is unusable; ignoring it: ${(cause as Error).message}`, {
+          cause,
+        });
+      }
+    }
     let parsed: unknown;
     try {
-      parsed = JSON.parse(text);
+      parsed = JSON.parse(bytes.toString('utf8'));
     } catch (cause) {
       throw new RuntimeError('CACHE_CORRUPT', `config cache ${this.path} is not valid JSON; ignoring it`, { cause });
     }
     if (!looksLikeSnapshot(parsed)) {
       throw new RuntimeError('CACHE_CORRUPT', `config cache ${this.path} is not a config snapshot; ignoring it`);
     }
-    return parsed;
+    return { snapshot: parsed };
   }
 
   /**
@@ -104,15 +124,7 @@ export class DiskCache {
       await mkdir(this.options.dir, { recursive: true });
       const file = await open(tmp, 'w', 0o600);
       try {
-        let buffered = '';
-        for (const chunk of serialise(image)) {
-          buffered += chunk;
-          if (buffered.length >= 1 << 20) {
-            await file.write(buffered);
-            buffered = '';
-          }
-        }
-        await file.write(buffered);
+        await file.write(encodeCompact(image.snapshot, image.pins));
         await file.sync();
       } finally {
         await file.close();
@@ -125,26 +137,6 @@ export class DiskCache {
       );
     }
   }
-}
-
-/** The image as JSON text, in pieces. */
-export function* serialise(image: CacheImage): Generator<string> {
-  const head = JSON.stringify(image.snapshot);
-  yield `${head.slice(0, -1)},"placements":[`;
-  const { count, orgIds, clusterIndexes, states, epochs, clusterIds } = image.pins;
-  const quotedIds = clusterIds.map((id) => JSON.stringify(id));
-  const quotedStates = PLACEMENT_STATES.map((s) => JSON.stringify(s));
-  for (let start = 0; start < count; start += PLACEMENTS_PER_CHUNK) {
-    const end = Math.min(count, start + PLACEMENTS_PER_CHUNK);
-    const parts: string[] = [];
-    for (let i = start; i < end; i++) {
-      parts.push(
-        `{"orgId":${orgIds[i]},"clusterId":${quotedIds[clusterIndexes[i]!]},"state":${quotedStates[states[i]!]},"epoch":${epochs[i]}}`,
-      );
-    }
-    yield (start === 0 ? '' : ',') + parts.join(',');
-  }
-  yield ']}';
 }
 
 function looksLikeSnapshot(value: unknown): value is ConfigSnapshot {

@@ -14,6 +14,7 @@ export type RuntimeErrorCode =
   | 'VERSION_GAP'
   | 'HEARTBEAT_TIMEOUT'
   | 'CACHE_CORRUPT'
+  | 'SNAPSHOT_CORRUPT'
   | 'CACHE_WRITE_FAILED'
   | 'POOL_ERROR'
   | 'INVALID_ARGUMENT'

@@ -1,6 +1,8 @@
 // @orgplane/runtime: route each org to its cluster and follow the control plane's config.
 // The public SDK API only. The wire contract is also at `@orgplane/runtime/wire`, and the
 // pure rules (ownerOf, rolloutBucket) at `@orgplane/runtime/rules`.
+
+export { COMPACT_MEDIA_TYPE, CorruptSnapshotError } from './compactSnapshot.js';
 export {
   InvalidOrgIdError,
   NoRouteError,

@@ -2,6 +2,7 @@
 // search over at most a few hundred ranges, no allocation (cluster ids are interned, so it
 // returns a string that already exists).
 
+import type { PinSource } from './compactSnapshot.js';
 import { InvalidOrgIdError, NoRouteError, RuntimeError } from './errors.js';
 import { type PinExport, PinTable } from './pinTable.js';
 import { ownerOf } from './rules.js';
@@ -102,8 +103,12 @@ export class Router {
     return { ...this.pins.export(), clusterIds: this.clusterIds.slice() };
   }
 
-  /** Replaces everything. Validates first: an invalid snapshot throws and changes nothing. */
-  applySnapshot(snapshot: ConfigSnapshot): void {
+  /**
+   * Replaces everything. Validates first: an invalid snapshot throws and changes nothing.
+   * `columns` (a decoded compact snapshot's pins, already checked by its decoder) are added
+   * to `snapshot.placements` without one object per pin.
+   */
+  applySnapshot(snapshot: ConfigSnapshot, columns?: PinSource): void {
     const clusters = validateClusters(snapshot.clusters);
     validatePlacements(snapshot.placements);
     const ranges = validateRanges(snapshot.ranges);
@@ -111,10 +116,17 @@ export class Router {
     for (const c of clusters) interned.add(c.id);
     for (const r of ranges) interned.add(r.clusterId);
     for (const p of snapshot.placements) interned.add(p.clusterId);
+    for (const id of columns?.clusterIds ?? []) interned.add(id);
     interned.check();
 
-    const pins = new PinTable(snapshot.placements.length);
+    const pins = new PinTable(snapshot.placements.length + (columns?.count ?? 0));
     for (const p of snapshot.placements) pins.set(p.orgId, interned.index(p.clusterId), STATE_INDEX.get(p.state)!, p.epoch);
+    if (columns) {
+      const index = columns.clusterIds.map((id) => interned.index(id));
+      columns.forEach((orgId, cluster, state, epoch) => {
+        pins.set(orgId, index[cluster]!, state, epoch);
+      });
+    }
     this.clusterIds = interned.ids;
     this.clusterIndex = interned.map;
     this.setClusterList(clusters);

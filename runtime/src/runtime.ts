@@ -7,6 +7,7 @@ import { performance } from 'node:perf_hooks';
 import { inTransaction } from '@orgplane/kit';
 import pg from 'pg';
 import { Registry } from 'prom-client';
+import type { PinSource } from './compactSnapshot.js';
 import { ConfigClient } from './configClient.js';
 import { DiskCache } from './diskCache.js';
 import { RuntimeError } from './errors.js';
@@ -161,7 +162,7 @@ export class Runtime extends EventEmitter<RuntimeEvents> {
       },
       {
         version: () => this.version,
-        applySnapshot: (snapshot) => this.install(snapshot, 'network'),
+        applySnapshot: (snapshot, pins) => this.install(snapshot, 'network', pins),
         applyDelta: (delta) => this.applyChange(delta),
         current: () => {
           this.lastCurrentAt = performance.now();
@@ -493,9 +494,9 @@ export class Runtime extends EventEmitter<RuntimeEvents> {
 
   private async fetchNewerConfig(): Promise<void> {
     try {
-      const snapshot = await this.client.fetchSnapshot(this.options.refreshTimeoutMs ?? DEFAULT_REFRESH_TIMEOUT_MS);
+      const { snapshot, pins } = await this.client.fetchConfig(this.options.refreshTimeoutMs ?? DEFAULT_REFRESH_TIMEOUT_MS);
       // The watch stream may have overtaken the fetch; never go back.
-      if (!this.closing && (this.version === null || snapshot.version > this.version)) this.install(snapshot, 'network');
+      if (!this.closing && (this.version === null || snapshot.version > this.version)) this.install(snapshot, 'network', pins);
     } catch (cause) {
       const error =
         cause instanceof RuntimeError
@@ -525,8 +526,8 @@ export class Runtime extends EventEmitter<RuntimeEvents> {
   private async start(): Promise<void> {
     if (this.cache) {
       try {
-        const cached = await this.cache.load();
-        if (cached && !this.closing && this.meta === undefined) this.install(cached, 'disk');
+        const cached = await this.cache.loadConfig();
+        if (cached && !this.closing && this.meta === undefined) this.install(cached.snapshot, 'disk', cached.pins);
       } catch (error) {
         this.report(
           error instanceof RuntimeError && error.code === 'CACHE_CORRUPT'
@@ -540,11 +541,11 @@ export class Runtime extends EventEmitter<RuntimeEvents> {
     if (!this.closing) this.client.start();
   }
 
-  private install(snapshot: ConfigSnapshot, source: ConfigSource): void {
+  private install(snapshot: ConfigSnapshot, source: ConfigSource, pins?: PinSource): void {
     // Both validate before they change anything; the flags are swapped in only once the
     // router took the snapshot too.
     const flags = FlagSet.fromSnapshot(snapshot.rollouts, snapshot.cohorts);
-    this.router.applySnapshot(snapshot);
+    this.router.applySnapshot(snapshot, pins);
     this.flags = flags;
     const { placements: _p, clusters: _c, ranges: _r, rollouts: _ro, cohorts: _co, ...meta } = snapshot;
     this.meta = meta;

@@ -204,9 +204,11 @@ export function canonicalOrigin(text: unknown): string | null {
  *   ahead of the server, or has no version);
  * - `change`: data is a ConfigDelta, with `id: <version>`, in version order;
  * - `heartbeat`: data is a WatchHeartbeat, at least every 15 s.
- * A reconnecting client may send `Last-Event-ID` instead of `since`.
+ * A reconnecting client may send `Last-Event-ID` instead of `since`. With
+ * `&format=compact` a snapshot comes as `compact-snapshot` instead: data is the base64 of
+ * the gzipped compact snapshot (compactSnapshot.ts; about a twentieth of the JSON's bytes).
  */
-export type WatchEventName = 'snapshot' | 'change' | 'heartbeat';
+export type WatchEventName = 'snapshot' | 'compact-snapshot' | 'change' | 'heartbeat';
 
 export interface WatchHeartbeat {
   version: number;

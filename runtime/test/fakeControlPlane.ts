@@ -2,6 +2,8 @@
 // tests. It is our own protocol; the real control plane has its own tests.
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { gzipSync } from 'node:zlib';
+import { COMPACT_MEDIA_TYPE, encodeCompact, pinsFromPlacements } from '../src/compactSnapshot.js';
 import type { ConfigDelta, ConfigSnapshot, WireCluster, WireCohort, WirePlacement, WireRange, WireRollout } from '../src/wire.js';
 
 /** What a FakeControlPlane starts with. */
@@ -37,6 +39,14 @@ export class FakeControlPlane {
   refuseWith: number | undefined;
   /** How many more watch requests get `refuseWith`; undefined = all of them. */
   refuseCount: number | undefined;
+  /** Retry-After sent with `refuseWith` (seconds). */
+  retryAfter = '0';
+  /** Answer `format=compact` watchers with a `compact-snapshot` event (a control plane that speaks it). */
+  compactSnapshots = false;
+  /** Replaces the bytes of the next compact snapshot sent (corruption tests). */
+  mangleCompact: ((bytes: Uint8Array) => Uint8Array) | undefined;
+  /** Every snapshot event sent, by kind. */
+  readonly snapshotsSent: ('json' | 'compact')[] = [];
   private readonly streams = new Set<ServerResponse>();
   private server: Server | undefined;
   private port = 0;
@@ -107,6 +117,17 @@ export class FakeControlPlane {
     this.broadcast('heartbeat', { version, time: new Date().toISOString() });
   }
 
+  /** Sends an event whose data is written as is (not JSON). */
+  broadcastRaw(event: string, data: string): void {
+    for (const res of this.streams) res.write(`event: ${event}\ndata: ${data}\n\n`);
+  }
+
+  /** The current config in the compact encoding. */
+  compactSnapshot(): Uint8Array {
+    const snapshot = this.snapshot();
+    return encodeCompact(snapshot, pinsFromPlacements(snapshot.placements));
+  }
+
   /** Sends an arbitrary event, e.g. one with a wrong version. */
   broadcast(event: string, data: unknown, id?: number): void {
     const text = `${id === undefined ? '' : `id: ${id}\n`}event: ${event}\ndata: ${JSON.stringify(data)}\n\n`;
@@ -132,6 +153,16 @@ export class FakeControlPlane {
     }
     if (url.pathname === '/v1/config') {
       this.configRequests++;
+      if (this.compactSnapshots && String(req.headers.accept).includes(COMPACT_MEDIA_TYPE)) {
+        const bytes = this.mangleCompact ? this.mangleCompact(this.compactSnapshot()) : this.compactSnapshot();
+        this.mangleCompact = undefined;
+        this.snapshotsSent.push('compact');
+        const gzip = String(req.headers['accept-encoding']).includes('gzip');
+        res
+          .writeHead(200, { 'content-type': COMPACT_MEDIA_TYPE, ...(gzip ? { 'content-encoding': 'gzip' } : {}) })
+          .end(gzip ? gzipSync(bytes) : bytes);
+        return;
+      }
       res.writeHead(200, { 'content-type': 'application/json', etag: `"${this.version}"` }).end(JSON.stringify(this.snapshot()));
       return;
     }
@@ -144,7 +175,7 @@ export class FakeControlPlane {
     if (this.refuseWith !== undefined && (this.refuseCount === undefined || this.refuseCount > 0)) {
       if (this.refuseCount !== undefined) this.refuseCount--;
       res
-        .writeHead(this.refuseWith, { 'content-type': 'application/json', 'retry-after': '0' })
+        .writeHead(this.refuseWith, { 'content-type': 'application/json', 'retry-after': this.retryAfter })
         .end('{"error":{"code":"X","message":"refused"}}');
       return;
     }
@@ -155,7 +186,15 @@ export class FakeControlPlane {
     const from = since === null ? Number.NaN : Number(since);
     const canReplay = Number.isSafeInteger(from) && from <= this.version && (from === this.version || this.history.has(from + 1));
     if (!canReplay) {
-      res.write(`event: snapshot\ndata: ${JSON.stringify(this.snapshot())}\n\n`);
+      if (this.compactSnapshots && url.searchParams.get('format') === 'compact') {
+        const bytes = this.mangleCompact ? this.mangleCompact(this.compactSnapshot()) : this.compactSnapshot();
+        this.mangleCompact = undefined;
+        this.snapshotsSent.push('compact');
+        res.write(`event: compact-snapshot\ndata: ${gzipSync(bytes).toString('base64')}\n\n`);
+      } else {
+        this.snapshotsSent.push('json');
+        res.write(`event: snapshot\ndata: ${JSON.stringify(this.snapshot())}\n\n`);
+      }
       return;
     }
     for (let v = from + 1; v <= this.version; v++) {

@@ -70,7 +70,7 @@ describe('runtime following the config stream', () => {
     });
     expect((await change)[0]).toEqual({ version: 11, action: 'placement.set' });
     expect(runtime.route(5)).toBe('primary-2');
-    expect(urls).toEqual([`${fx.server.url}/v1/config/watch`]);
+    expect(urls).toEqual([`${fx.server.url}/v1/config/watch?format=compact`]);
   });
 
   it('after the server drops the stream, reconnects with since=N and misses no change', async () => {

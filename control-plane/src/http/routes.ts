@@ -41,7 +41,7 @@ export async function registerRoutes(app: FastifyInstance, { pool, services, met
   registerPlacementRoutes(app, services.placements);
   registerOrgRoutes(app, services.locations);
   registerAuditRoutes(app, services.db.stores.audit);
-  registerConfigRoutes(app, services.snapshots, services.hub);
+  registerConfigRoutes(app, services.snapshotCache, services.hub, services.snapshotSends);
   registerRolloutRoutes(app, services.rollouts);
   registerCohortRoutes(app, services.cohorts);
   registerMoveRoutes(app, services.moves);

@@ -4,7 +4,7 @@
 // watcher resumes without a snapshot; when its LISTEN connection drops it reconnects
 // with backoff and reads everything it missed, so no version is ever skipped.
 import { backoffMs } from '@orgplane/kit';
-import type { ConfigDelta, ConfigSnapshot, WatchEventName, WatchHeartbeat } from '@orgplane/runtime/wire';
+import type { ConfigDelta, WatchEventName, WatchHeartbeat } from '@orgplane/runtime/wire';
 import pg from 'pg';
 import type { Logger } from '../../logger.js';
 import { CONFIG_CHANNEL, type ConfigLogStore, type StoredChange } from './ConfigLogStore.js';
@@ -21,7 +21,8 @@ export interface ConfigHubOptions {
   databaseUrl: string;
   log: Logger;
   changes: ConfigLogStore;
-  loadSnapshot: () => Promise<ConfigSnapshot>;
+  /** The snapshot at the current version: what the sink writes as the `snapshot` event (cached per version). */
+  loadSnapshot: () => Promise<{ version: number }>;
   heartbeatMs: number;
   /** Deltas kept in memory; a watcher further behind gets a snapshot. */
   maxBufferedDeltas?: number;
@@ -121,6 +122,11 @@ export class ConfigHub {
     const client = this.client;
     this.client = null;
     await Promise.all([client?.end().catch(() => {}), this.syncing]);
+  }
+
+  /** True when a watcher starting at `since` would be sent a whole snapshot (the route bounds those). */
+  needsSnapshot(since: number | null): boolean {
+    return since === null || !(this.canResume(since) || (this.started && since > this.lastVersion));
   }
 
   private canResume(since: number): boolean {

@@ -1,6 +1,7 @@
 import type { ServerResponse } from 'node:http';
 import type { WatchEventName } from '@orgplane/runtime/wire';
 import type { WatchSink } from './ConfigHub.js';
+import { CachedSnapshot } from './SnapshotCache.js';
 
 /** A client that lets this much pile up unread is dropped; it reconnects with Last-Event-ID. */
 const MAX_BUFFERED_BYTES = 16 * 1024 * 1024;
@@ -15,16 +16,41 @@ export const SSE_HEADERS = {
 
 /** Server-sent events on a raw response: `id:` (changes only), `event:`, one `data:` line. */
 export class SseSink implements WatchSink {
+  private readonly maxBufferedBytes: number;
+  private readonly compact: boolean;
+  /** Called once the first event has been handed to the socket (frees a snapshot-send slot). */
+  private onFirstWritten: (() => void) | undefined;
+
   constructor(
     private readonly res: ServerResponse,
-    private readonly maxBufferedBytes = MAX_BUFFERED_BYTES,
-  ) {}
+    options: { maxBufferedBytes?: number; compact?: boolean; onFirstWritten?: (() => void) | undefined } = {},
+  ) {
+    this.maxBufferedBytes = options.maxBufferedBytes ?? MAX_BUFFERED_BYTES;
+    this.compact = options.compact ?? false;
+    this.onFirstWritten = options.onFirstWritten;
+  }
 
   send(event: WatchEventName, data: unknown, id?: number): boolean {
     if (this.res.writableEnded || this.res.destroyed) return false;
     const idLine = id === undefined ? '' : `id: ${id}\n`;
-    this.res.write(`${idLine}event: ${event}\ndata: ${JSON.stringify(data)}\n\n`);
-    return this.res.writableLength <= this.maxBufferedBytes;
+    const done = this.onFirstWritten;
+    this.onFirstWritten = undefined;
+    const written = done && (() => done());
+    let shared = 0;
+    if (data instanceof CachedSnapshot) {
+      // The version's body, serialized once and shared by every stream (no copy per watcher).
+      const body = this.compact ? data.compactEvent() : data.json.identity;
+      shared = body.length;
+      this.res.cork();
+      this.res.write(`${idLine}event: ${this.compact ? 'compact-snapshot' : event}\ndata: `);
+      this.res.write(body);
+      this.res.write('\n\n', written);
+      this.res.uncork();
+    } else {
+      this.res.write(`${idLine}event: ${event}\ndata: ${JSON.stringify(data)}\n\n`, written);
+    }
+    // A shared snapshot body is referenced, not copied: it does not count against the limit.
+    return this.res.writableLength <= this.maxBufferedBytes + shared;
   }
 
   close(): void {

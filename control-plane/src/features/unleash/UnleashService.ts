@@ -5,6 +5,7 @@
 import type { ConfigSnapshot } from '@orgplane/runtime/wire';
 import type { Database } from '../../db/Database.js';
 import { InvalidInputError } from '../../errors.js';
+import { EncodedBody } from '../../http/contentCoding.js';
 import { etagMatches } from '../../http/etag.js';
 import type { Stores } from '../../stores.js';
 import type { Actor } from '../auth/Actor.js';
@@ -35,7 +36,8 @@ export interface FeaturesQuery {
  */
 export type FeaturesFormat = 'full' | 'delta';
 
-export type FeaturesAnswer = { etag: string; notModified: true } | { etag: string; notModified: false; body: string };
+/** `body` is compressed on demand (once per revision for the unfiltered document). */
+export type FeaturesAnswer = { etag: string; notModified: true } | { etag: string; notModified: false; body: EncodedBody };
 
 export interface ImportResult {
   revision: number;
@@ -48,8 +50,8 @@ interface Built {
   version: number;
   revision: number;
   document: UnleashFeaturesDocument;
-  /** The unfiltered document, serialized once per format. */
-  json: Record<FeaturesFormat, string>;
+  /** The unfiltered document, serialized once per format (and compressed once per coding). */
+  json: Record<FeaturesFormat, EncodedBody>;
 }
 
 /** Each change bumps the version or the revision, so their sum orders the states. */
@@ -121,7 +123,7 @@ export class UnleashService {
       },
     };
     const body = format === 'full' ? JSON.stringify(document) : deltaBody(document, eventIdOf(built.version, built.revision));
-    return { etag, notModified: false, body };
+    return { etag, notModified: false, body: new EncodedBody(Buffer.from(body)) };
   }
 
   /** Replace what was imported before; audited as `unleash.import`. */
@@ -194,7 +196,10 @@ export class UnleashService {
     const features: UnleashFeature[] = [...rolloutFeatures, ...imported.features.filter((f) => !taken.has(f.name))];
     const segments: UnleashSegment[] = imported.segments;
     const document: UnleashFeaturesDocument = { version: 2, features, segments };
-    const json = { full: JSON.stringify(document), delta: deltaBody(document, eventIdOf(state.version, imported.revision)) };
+    const json = {
+      full: new EncodedBody(Buffer.from(JSON.stringify(document))),
+      delta: new EncodedBody(Buffer.from(deltaBody(document, eventIdOf(state.version, imported.revision)))),
+    };
     const built: Built = { version: state.version, revision: imported.revision, document, json };
     if (!this.built || (built.version >= this.built.version && built.revision >= this.built.revision)) this.built = built;
     return built;

@@ -43,9 +43,11 @@ export function registerUnleashRoutes(app: FastifyInstance, unleash: UnleashServ
           typeof ifNoneMatch === 'string' ? ifNoneMatch : undefined,
           format,
         );
-        reply.header('etag', answer.etag).header('cache-control', 'no-cache');
+        reply.header('etag', answer.etag).header('cache-control', 'no-cache').header('vary', 'Accept-Encoding');
         if (answer.notModified) return reply.code(304).send();
-        return reply.type('application/json; charset=utf-8').send(answer.body);
+        const { coding, body } = await answer.body.negotiate(request.headers['accept-encoding']);
+        if (coding !== 'identity') reply.header('content-encoding', coding);
+        return reply.type('application/json; charset=utf-8').send(body);
       },
     );
   }
