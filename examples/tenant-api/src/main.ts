@@ -18,7 +18,8 @@ const runtime = createRuntime({
 // enableOfflineQueue off: with Redis down a command fails at once and the guard's
 // documented fallback applies, instead of queueing until the timeout.
 const redisOptions = { enableOfflineQueue: false, maxRetriesPerRequest: 1, retryStrategy: (n: number) => Math.min(2000, 100 * n) };
-const redis = config.guards === 'on' ? new Redis(config.redisUrl, redisOptions) : null;
+// Auto-pipelining: the guards' scripts of concurrent requests share one write to Redis.
+const redis = config.guards === 'on' ? new Redis(config.redisUrl, { ...redisOptions, enableAutoPipelining: true }) : null;
 const subscriber = config.guards === 'on' ? new Redis(config.redisUrl, redisOptions) : null;
 redis?.on('error', () => {});
 subscriber?.on('error', () => {});
