@@ -6,6 +6,7 @@
 // decides the states).
 import pg from 'pg';
 import { LeaderLock } from '../../db/LeaderLock.js';
+import { Ticker } from '../../db/Ticker.js';
 import type { Logger } from '../../logger.js';
 import type { ReplicaHealthService, StateChange } from './ReplicaHealthService.js';
 import type { ProbeFigures, ReplicaHealthRecord, ReplicaHealthStore } from './ReplicaHealthStore.js';
@@ -38,13 +39,16 @@ export class ReplicaHealthWorker {
   private readonly intervalMs: number;
   private readonly trackers = new Map<string, Tracker>();
   private latest: LastProbe[] = [];
-  private timer: NodeJS.Timeout | null = null;
-  private ticking: Promise<void> | null = null;
-  private stopped = false;
+  private readonly ticker: Ticker;
 
   constructor(private readonly options: ReplicaHealthWorkerOptions) {
     this.intervalMs = options.probeIntervalMs ?? 1000;
     this.log = options.log.child({ component: 'replica-health' });
+    this.ticker = new Ticker(
+      this.intervalMs,
+      () => this.round(),
+      (err) => this.log.warn({ err }, 'replica health: a probe round failed; trying again next tick'),
+    );
     this.lock = new LeaderLock({
       databaseUrl: options.databaseUrl,
       key: options.lockKey ?? REPLICA_HEALTH_LOCK_KEY,
@@ -71,33 +75,21 @@ export class ReplicaHealthWorker {
   }
 
   start(): void {
-    if (this.timer || this.stopped) return;
-    this.timer = setInterval(() => void this.tick(), this.intervalMs);
-    this.timer.unref();
-    void this.tick();
+    this.ticker.start();
   }
 
   async stop(): Promise<void> {
-    this.stopped = true;
-    if (this.timer) clearInterval(this.timer);
-    this.timer = null;
-    await this.ticking;
+    await this.ticker.stop();
     await this.lock.release();
   }
 
   /** One round; rounds never overlap (a slow round skips the ticks it overlaps). Exposed for tests. */
   tick(): Promise<void> {
-    if (this.ticking) return this.ticking;
-    this.ticking = this.round()
-      .catch((err) => this.log.warn({ err }, 'replica health: a probe round failed; trying again next tick'))
-      .finally(() => {
-        this.ticking = null;
-      });
-    return this.ticking;
+    return this.ticker.tick();
   }
 
   private async round(): Promise<void> {
-    if (this.stopped || !(await this.lock.acquire())) return;
+    if (this.ticker.stopped || !(await this.lock.acquire())) return;
     const settings = await this.options.store.settings();
     const replicas = await this.options.store.list();
     const primaryLsns = new Map<string, Promise<bigint | null>>();

@@ -4,6 +4,7 @@
 // on every tick). Every tick it evaluates the rollouts whose analysis interval is due,
 // records each check's analysis, and advances, pauses or rolls back per gateRules.
 import { LeaderLock } from '../../db/LeaderLock.js';
+import { Ticker } from '../../db/Ticker.js';
 import type { Logger } from '../../logger.js';
 import type { GateMetrics } from './GateMetrics.js';
 import {
@@ -90,9 +91,7 @@ export class GateWorker {
   private readonly now: () => Date;
   private readonly log: Logger;
   private readonly lock: LeaderLock;
-  private timer: NodeJS.Timeout | null = null;
-  private ticking: Promise<void> | null = null;
-  private stopped = false;
+  private readonly ticker: Ticker;
   private readonly tracked = new Map<string, Tracked>();
 
   constructor(private readonly options: GateWorkerOptions) {
@@ -100,6 +99,11 @@ export class GateWorker {
     this.lockKey = options.lockKey ?? GATE_WORKER_LOCK_KEY;
     this.now = options.now ?? (() => new Date());
     this.log = options.log.child({ component: 'gate-worker' });
+    this.ticker = new Ticker(
+      this.tickMs,
+      () => this.runTick(),
+      (err) => this.log.error({ err }, 'gate worker tick failed'),
+    );
     this.lock = new LeaderLock({
       databaseUrl: options.databaseUrl,
       key: this.lockKey,
@@ -124,39 +128,29 @@ export class GateWorker {
   }
 
   start(): void {
-    if (this.timer || this.stopped) return;
-    this.timer = setInterval(() => void this.tick(), this.tickMs);
-    this.timer.unref();
-    void this.tick();
+    this.ticker.start();
   }
 
   /** Stop ticking, wait for a running tick, release the lock (by closing its connection). */
   async stop(): Promise<void> {
-    this.stopped = true;
-    if (this.timer) clearInterval(this.timer);
-    this.timer = null;
-    await this.ticking;
+    await this.ticker.stop();
     await this.lock.release();
     this.options.metrics?.setLeader(false);
   }
 
   /** One pass; ticks never overlap. Exposed for tests. */
   tick(): Promise<void> {
-    if (this.ticking) return this.ticking;
-    this.ticking = this.runTick().finally(() => {
-      this.ticking = null;
-    });
-    return this.ticking;
+    return this.ticker.tick();
   }
 
   private async runTick(): Promise<void> {
-    if (this.stopped) return;
+    if (this.ticker.stopped) return;
     try {
       if (!(await this.lock.acquire())) return;
       const due = await this.options.port.dueRollouts(this.now());
       for (const rollout of due) {
         // Lost the lock meanwhile: another instance may be running the gates already.
-        if (this.stopped || !this.leader) return;
+        if (this.ticker.stopped || !this.leader) return;
         await this.evaluate(rollout).catch((err: unknown) => this.log.error({ err, flag: rollout.flag }, 'gate evaluation failed'));
       }
     } catch (err) {
