@@ -77,18 +77,21 @@ export const tokenNameFlag = Flags.custom<string>({ helpValue: '<name>', parse: 
 /** A token id as `tokens list` shows it, never the whole token (INVALID_TOKEN_ID). */
 export const tokenIdArg = Args.custom<string>({ parse: async (raw) => parseTokenId(raw) });
 
+/** postgres:// or postgresql:// with a host. */
+function isPostgresUrl(text: string): boolean {
+  try {
+    const url = new URL(text);
+    return (url.protocol === 'postgres:' || url.protocol === 'postgresql:') && url.hostname !== '';
+  } catch {
+    return false;
+  }
+}
+
 /** A postgres:// or postgresql:// URL (INVALID_INPUT naming the flag); the value is never echoed, it may hold a password. */
 export const postgresUrlFlag = Flags.custom<string>({
   helpValue: '<postgres://...>',
   parse: async (raw, _ctx, flag) => {
-    let ok = false;
-    try {
-      const url = new URL(raw);
-      ok = (url.protocol === 'postgres:' || url.protocol === 'postgresql:') && url.hostname !== '';
-    } catch {
-      ok = false;
-    }
-    if (!ok) {
+    if (!isPostgresUrl(raw)) {
       throw new CliError(
         'INVALID_INPUT',
         `--${flag.name} is not a Postgres URL`,
@@ -108,14 +111,7 @@ export const replicaSpecFlag = Flags.custom<{ id: string; url: string }>({
     const eq = raw.indexOf('=');
     const id = raw.slice(0, eq);
     const url = raw.slice(eq + 1);
-    let ok = eq > 0;
-    try {
-      const parsed = new URL(url);
-      ok &&= (parsed.protocol === 'postgres:' || parsed.protocol === 'postgresql:') && parsed.hostname !== '';
-    } catch {
-      ok = false;
-    }
-    if (!ok) {
+    if (eq <= 0 || !isPostgresUrl(url)) {
       throw new CliError(
         'INVALID_INPUT',
         `--${flag.name} must be <id>=<postgres URL>${eq > 0 ? ` (replica '${id}' has no Postgres URL)` : ''}`,

@@ -31,7 +31,11 @@ export interface CallOptions {
 }
 
 /** `target` is read at each call, so a suite can fill it in its beforeAll. */
-export function cliHarness(target: () => CliTarget) {
+/**
+ * `state`, when given, reads everything a refused command must leave as it was (see
+ * rowsOf): `refused` then checks it is the same before and after.
+ */
+export function cliHarness(target: () => CliTarget, state?: () => Promise<unknown>) {
   async function cli(args: string[], opts: CallOptions = {}): Promise<CliRun> {
     const t = target();
     const res = await execa(process.execPath, [bin, ...args], {
@@ -78,7 +82,16 @@ export function cliHarness(target: () => CliTarget) {
     return { status: res.status, body: (await res.json()) as Record<string, unknown> };
   }
 
-  return { cli, ok, fails, api };
+  /** As fails(), and the harness's `state` is the same before and after: nothing changed. */
+  async function refused(args: string[], code: string, exitCode: number): Promise<CliRun['json']> {
+    if (state === undefined) throw new Error('cliHarness: refused() needs the state reader');
+    const before = await state();
+    const error = await fails(args, code, exitCode);
+    expect(await state(), `orgplane ${args.join(' ')} changed something`).toEqual(before);
+    return error;
+  }
+
+  return { cli, ok, fails, refused, api };
 }
 
 /** Each query's rows by name, read on one connection: what a refused command must leave as it was. */

@@ -10,7 +10,7 @@ import { createTestDatabase } from '@orgplane/embedded';
 import { ORG_ID_MAX } from '@orgplane/runtime/wire';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { seedOrgs } from '../src/lab/seed.js';
-import { type CliRun, cliHarness, rowsOf } from './cliHarness.js';
+import { cliHarness, rowsOf } from './cliHarness.js';
 
 let cp: ControlPlane;
 let url: string;
@@ -18,7 +18,7 @@ let controlDb: string;
 let operator: string;
 let dir: string;
 
-const { cli, ok, fails, api } = cliHarness(() => ({ dir, url, token: operator }));
+const { cli, ok, api, refused } = cliHarness(() => ({ dir, url, token: operator }), snapshot);
 
 function snapshot(): Promise<unknown> {
   return rowsOf(controlDb, {
@@ -28,13 +28,6 @@ function snapshot(): Promise<unknown> {
       'SELECT tier, org_id::int, subject, route_class, limit_count::int, window_seconds, burst::int, shadow FROM rate_limit_policies ORDER BY id',
     origins: 'SELECT origin FROM cors_origins ORDER BY origin',
   });
-}
-
-async function refused(args: string[], code: string, exitCode: number): Promise<CliRun['json']> {
-  const before = await snapshot();
-  const error = await fails(args, code, exitCode);
-  expect(await snapshot(), `orgplane ${args.join(' ')} changed something`).toEqual(before);
-  return error;
 }
 
 beforeAll(async () => {

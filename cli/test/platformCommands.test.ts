@@ -12,7 +12,7 @@ import { createTestDatabase } from '@orgplane/embedded';
 import { ORG_ID_MAX } from '@orgplane/runtime/wire';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { seedOrgs } from '../src/lab/seed.js';
-import { type CliRun, cliHarness, rowsOf } from './cliHarness.js';
+import { cliHarness, rowsOf } from './cliHarness.js';
 
 let cp: ControlPlane;
 let other: ControlPlane;
@@ -22,15 +22,7 @@ let controlDb: string;
 let admin: string;
 let dir: string;
 
-const { cli, ok, fails, api } = cliHarness(() => ({ dir, url, token: admin }));
-
-/** The command must fail with this code and exit code, print the error document, and change nothing. */
-async function refused(args: string[], code: string, exitCode: number): Promise<CliRun['json']> {
-  const before = await snapshot();
-  const error = await fails(args, code, exitCode);
-  expect(await snapshot(), `orgplane ${args.join(' ')} changed something`).toEqual(before);
-  return error;
-}
+const { cli, ok, api, refused } = cliHarness(() => ({ dir, url, token: admin }), snapshot);
 
 /** Everything a refused command must leave as it was. */
 function snapshot(): Promise<unknown> {

@@ -7,7 +7,7 @@ import path from 'node:path';
 import { buildApp, type ControlPlane, createApiToken, createLogger, loadConfig } from '@orgplane/control-plane';
 import { createTestDatabase } from '@orgplane/embedded';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import { type CliRun, cliHarness, rowsOf } from './cliHarness.js';
+import { cliHarness, rowsOf } from './cliHarness.js';
 
 let cp: ControlPlane;
 let url: string;
@@ -15,7 +15,7 @@ let controlDb: string;
 let admin: string;
 let dir: string;
 
-const { cli, ok, fails } = cliHarness(() => ({ dir, url, token: admin }));
+const { cli, ok, refused } = cliHarness(() => ({ dir, url, token: admin }), snapshot);
 
 function snapshot(): Promise<unknown> {
   return rowsOf(controlDb, {
@@ -26,13 +26,6 @@ function snapshot(): Promise<unknown> {
     health: 'SELECT replica_id, drained FROM replica_health ORDER BY replica_id',
     settings: 'SELECT lag_warn_seconds, lag_critical_seconds FROM replica_health_settings',
   });
-}
-
-async function refused(args: string[], code: string, exitCode: number): Promise<CliRun['json']> {
-  const before = await snapshot();
-  const error = await fails(args, code, exitCode);
-  expect(await snapshot(), `orgplane ${args.join(' ')} changed something`).toEqual(before);
-  return error;
 }
 
 beforeAll(async () => {
