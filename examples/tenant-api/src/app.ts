@@ -1,6 +1,7 @@
 // The tenant API: properties, users and expenses of an org, and an SSE stream of its
 // events, over the tenant tables. It embeds the runtime the way a product service would:
-// writes in runtime.transaction on the org's primary, reads through runtime.query, a flag
+// writes in runtime.transaction on the org's primary, reads through runtime.read (a healthy
+// replica that has replayed the caller's writes, else the primary), a flag
 // choosing a code path, and every request guard on (@orgplane/runtime/guards).
 import type { IncomingMessage } from 'node:http';
 import type { Runtime } from '@orgplane/runtime';
@@ -11,6 +12,9 @@ import type { Redis } from 'ioredis';
 import type pg from 'pg';
 import { Histogram, type Registry } from 'prom-client';
 import { OrgEvents } from './OrgEvents.js';
+
+/** The header that carries a read token from a create to later reads, on any instance. */
+export const READ_AFTER_HEADER = 'x-orgplane-read-after';
 
 /** When on for an org, the expense list carries totals by category (the flag's code path). */
 export const EXPENSE_TOTALS_FLAG = 'tenant-api.expense-totals';
@@ -65,7 +69,7 @@ class TierCache {
   async get(orgId: number): Promise<string | null> {
     const hit = this.tiers.get(orgId);
     if (hit && hit.until > Date.now()) return hit.tier;
-    const { rows } = await this.runtime.query<{ plan: string }>(orgId, 'SELECT plan FROM organizations WHERE org_id = $1', [orgId]);
+    const { rows } = await this.runtime.read<{ plan: string }>(orgId, 'SELECT plan FROM organizations WHERE org_id = $1', [orgId]);
     const tier = rows[0]?.plan ?? null;
     if (this.tiers.size > 100_000) this.tiers.clear();
     this.tiers.set(orgId, { tier, until: Date.now() + 60_000 });
@@ -146,11 +150,19 @@ export async function buildTenantApi(
     const spec = RESOURCES[resource];
     app.get<{ Params: { orgId: string } }>(`/orgs/:orgId/${resource}`, async (request, reply) => {
       const orgId = await orgOf(request.params.orgId);
-      const { rows } = await runtime.query(
-        orgId,
-        `SELECT ${spec.columns} FROM ${spec.table} WHERE org_id = $1 ORDER BY ${spec.id} LIMIT 500`,
-        [orgId],
-      );
+      // A healthy replica that has replayed this instance's writes of the org, and those of
+      // the instance whose read token the caller carries (READ_AFTER_HEADER); else the primary.
+      const after = request.headers[READ_AFTER_HEADER];
+      const { rows } = await runtime
+        .read(orgId, `SELECT ${spec.columns} FROM ${spec.table} WHERE org_id = $1 ORDER BY ${spec.id} LIMIT 500`, [orgId], {
+          after: typeof after === 'string' ? after : undefined,
+        })
+        .catch((err: unknown) => {
+          if ((err as { code?: string }).code === 'INVALID_ARGUMENT') {
+            throw new HttpError(400, 'INVALID_READ_TOKEN', `${READ_AFTER_HEADER} is not a read token of org ${orgId}`);
+          }
+          throw err;
+        });
       const doc: Record<string, unknown> = { orgId, [resource]: rows };
       if (resource === 'expenses' && runtime.isEnabled(EXPENSE_TOTALS_FLAG, { orgId })) {
         const totals: Record<string, number> = {};
@@ -166,6 +178,9 @@ export async function buildTenantApi(
       const values = validate(resource, request.body);
       const row = await insert(runtime, orgId, resource, values);
       events.publish({ type: `${resource}.created`, orgId, id: Number(row.id), at: new Date().toISOString() });
+      // Any instance honours it: carried back in READ_AFTER_HEADER, the next list sees this row.
+      const token = runtime.readToken(orgId);
+      if (token !== null) reply.header(READ_AFTER_HEADER, token);
       return reply.code(201).header('location', `/orgs/${orgId}/${resource}/${row.id}`).send(row);
     });
   }

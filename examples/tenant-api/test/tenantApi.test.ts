@@ -15,7 +15,7 @@ import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { seedOrgs } from '../../../cli/src/lab/seed.js';
 import { type Fixture, startFixture } from '../../../control-plane/test/helpers.js';
-import { buildTenantApi, EXPENSE_TOTALS_FLAG } from '../src/index.js';
+import { buildTenantApi, EXPENSE_TOTALS_FLAG, READ_AFTER_HEADER } from '../src/index.js';
 
 const repoRoot = path.join(path.dirname(fileURLToPath(import.meta.url)), '..', '..', '..');
 const REDIS_URL = process.env.REDIS_URL ?? DEFAULT_REDIS_URL;
@@ -146,6 +146,14 @@ describe('creates with an Idempotency-Key', () => {
 });
 
 describe('reads', () => {
+  it('refuses a read token that is not one, or is another org’s, with 400 INVALID_READ_TOKEN', async () => {
+    for (const token of ['nonsense', `rw1.${ORGS.b}.1a2b.${Date.now() + 30_000}`]) {
+      const res = await fetch(`${one().url}/orgs/${ORGS.a}/properties`, { headers: { [READ_AFTER_HEADER]: token } });
+      expect(res.status, token).toBe(400);
+      expect((await json(res)).error.code).toBe('INVALID_READ_TOKEN');
+    }
+  });
+
   it('lists with org-scoped cache headers and answers 304 to the ETag', async () => {
     const res = await fetch(`${one().url}/orgs/${ORGS.a}/properties`);
     expect(res.status).toBe(200);
