@@ -609,6 +609,14 @@ export class Runtime extends EventEmitter<RuntimeEvents> {
     pool.on('error', (cause) => {
       this.report(new RuntimeError('POOL_ERROR', `pool for cluster ${clusterId}: ${cause.message}`, { cause }));
     });
+    // pg-pool listens on a client only while it is idle. A checked-out client whose server
+    // goes away (a replica stopped under load) emits 'error' too; the runtime's own
+    // sessions listen (kit's withSession), but a session a caller took through pool()
+    // may not, and a late 'error' can come after a session was given back and removed.
+    // Every client keeps this listener: its next query fails, which its caller sees.
+    pool.on('connect', (client) => {
+      client.on('error', () => {});
+    });
     return pool;
   }
 

@@ -292,6 +292,16 @@ describe('writes that are not about moves', () => {
     expect(await orgRows(source, 111)).toBe(0);
   });
 
+  it("a session taken through pool() whose connection is killed while checked out does not crash the host (pg's 'error')", async () => {
+    const client = await runtime.pool(160, { intent: 'write' }).connect();
+    const { rows } = await client.query<{ pid: number }>('SELECT pg_backend_pid() AS pid');
+    // Killed from outside while the caller holds the session and runs nothing on it.
+    await source.query('SELECT pg_terminate_backend($1)', [rows[0]!.pid]);
+    await sleep(300);
+    expect(await client.query('SELECT 1').catch((e: unknown) => e)).toBeInstanceOf(Error);
+    client.release(true);
+  });
+
   it('bad input is refused by name and writes nothing', async () => {
     await expect(runtime.transaction(-1, insertOrg(-1, { n: 0 }))).rejects.toMatchObject({ code: 'INVALID_ORG_ID' });
     await expect(runtime.transaction(112, 'nope' as never)).rejects.toMatchObject({ code: 'INVALID_ARGUMENT' });
