@@ -17,8 +17,8 @@ const CONNECT_TIMEOUT_MS = 5000;
  */
 const QUERY_TIMEOUT_MS = 30_000;
 
-/** One session on the cluster's primary for `fn`, closed after it. */
-export async function withCluster<T>(primaryUrl: string, fn: (client: pg.Client) => Promise<T>): Promise<T> {
+/** A session on the cluster's primary, not yet connected. */
+function clusterClient(primaryUrl: string): pg.Client {
   const client = new pg.Client({
     connectionString: primaryUrl,
     application_name: APPLICATION_NAME,
@@ -27,6 +27,12 @@ export async function withCluster<T>(primaryUrl: string, fn: (client: pg.Client)
   });
   // An error on an idle client (the server went away) must not crash the process.
   client.on('error', () => {});
+  return client;
+}
+
+/** One session on the cluster's primary for `fn`, closed after it. */
+export async function withCluster<T>(primaryUrl: string, fn: (client: pg.Client) => Promise<T>): Promise<T> {
+  const client = clusterClient(primaryUrl);
   try {
     await client.connect();
     return await fn(client);
@@ -37,13 +43,10 @@ export async function withCluster<T>(primaryUrl: string, fn: (client: pg.Client)
 
 /** Every org id on the cluster within [lo, hi], ascending, a page at a time. */
 export async function* sourceOrgIds(primaryUrl: string, range: { lo: number; hi: number }): AsyncGenerator<number[]> {
-  const client = new pg.Client({
-    connectionString: primaryUrl,
-    application_name: APPLICATION_NAME,
-    connectionTimeoutMillis: CONNECT_TIMEOUT_MS,
-  });
-  await client.connect();
+  // Not withCluster: a generator cannot yield from inside its callback.
+  const client = clusterClient(primaryUrl);
   try {
+    await client.connect();
     let after = range.lo - 1;
     for (;;) {
       const { rows } = await client.query<{ org_id: string }>(
