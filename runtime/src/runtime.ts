@@ -388,7 +388,7 @@ export class Runtime extends EventEmitter<RuntimeEvents> {
   /**
    * One statement on the primary that owns `orgId`, in its own (implicit) transaction,
    * after the same ownership check as transaction() (one more round trip) and with the
-   * same retries. For reads that may use a replica, use `pool(orgId, {intent: 'read'})`.
+   * same retries. Reads that may go to a replica: read().
    */
   // biome-ignore lint/suspicious/noExplicitAny: pg's own default row type
   query<R extends pg.QueryResultRow = any>(
