@@ -39,7 +39,7 @@ try {
   await seedBigOrg(sourceUrl, ORG, ROWS, ROWS);
   const mover = createTenantMover({
     moveId: 'mv_bench',
-    orgId: ORG,
+    scope: { kind: 'org', orgId: ORG },
     sourceUrl,
     targetUrl,
     fenceDeadlineMs: 1000,

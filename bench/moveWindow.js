@@ -59,7 +59,7 @@ async function measureSize(urls, orgId, rows, log) {
     const from = owner;
     const mover = createTenantMover({
       moveId: `mv_bench_${orgId}_${round}`,
-      orgId,
+      scope: { kind: 'org', orgId },
       sourceUrl: ownerUrl(),
       targetUrl: /** @type {string} */ (urls[1 - from]),
       fenceDeadlineMs: DEADLINE_MS,

@@ -377,6 +377,62 @@ export class OrgAlreadyMovingError extends AppError {
   }
 }
 
+type Span = { lo: number; hi: number };
+
+/** A range move names a span that does not start and end on shard-map range bounds. */
+export class RangeNotAlignedError extends AppError {
+  constructor(span: Span, message: string, options: { hint: string; range: unknown }) {
+    super('RANGE_NOT_ALIGNED', 422, message, { hint: options.hint, details: { ...span, range: options.range } });
+  }
+}
+
+export class RangeSpansClustersError extends AppError {
+  constructor(span: Span, clusterIds: readonly string[]) {
+    super('RANGE_SPANS_CLUSTERS', 422, `[${span.lo}, ${span.hi}] covers ranges of ${clusterIds.map((c) => `'${c}'`).join(' and ')}`, {
+      hint: 'a range move takes ranges of one cluster: move a smaller span',
+      details: { ...span, clusterIds },
+    });
+  }
+}
+
+export class RangeAlreadyMovingError extends AppError {
+  constructor(span: Span, moveId: string | null) {
+    super('RANGE_ALREADY_MOVING', 409, `an unfinished range move${moveId ? ` (${moveId})` : ''} overlaps [${span.lo}, ${span.hi}]`, {
+      hint: moveId ? `follow it with orgplane moves show ${moveId}; finish, abort or roll it back first` : 'list moves with GET /v1/moves',
+      details: { ...span, ...(moveId ? { moveId } : {}) },
+    });
+  }
+}
+
+export class RangeHasMovingOrgsError extends AppError {
+  constructor(span: Span, moving: ReadonlyMap<number, string>) {
+    const orgIds = [...moving.keys()].slice(0, 20);
+    super('RANGE_HAS_MOVING_ORGS', 409, `${moving.size} orgs of [${span.lo}, ${span.hi}] have unfinished org moves`, {
+      hint: 'finish, abort or roll those moves back first (orgplane moves list --state ...)',
+      details: { ...span, count: moving.size, orgIds, moveIds: orgIds.map((id) => moving.get(id)) },
+    });
+  }
+}
+
+/** A pin, an org move or a shard-map change would touch a span whose range move is unfinished. */
+export class RangeMovingError extends AppError {
+  constructor(what: string, span: Span & { moveId: string }) {
+    super('RANGE_MOVING', 409, `${what}: range move ${span.moveId} of [${span.lo}, ${span.hi}] is unfinished`, {
+      hint: `wait for it to complete (orgplane moves show ${span.moveId} --follow), or abort or roll it back`,
+      details: span,
+    });
+  }
+}
+
+export class ClusterHasNoOrgsError extends AppError {
+  constructor(clusterId: string) {
+    super('CLUSTER_HAS_NO_ORGS', 422, `cluster '${clusterId}' holds no orgs by range: nothing to rebalance`, {
+      hint: 'rebalance from a cluster that serves ranges with orgs (orgplane shards list)',
+      details: { clusterId },
+    });
+  }
+}
+
 export class InvalidMoveStateError extends AppError {
   constructor(moveId: string, action: string, state: string, allowed: readonly string[]) {
     super('INVALID_MOVE_STATE', 409, `cannot ${action} move '${moveId}': it is ${state}`, {
@@ -419,19 +475,20 @@ export class TenantMoveStateError extends AppError {
 
 /** Transactions older than the capture did not end in time; the copy would miss their writes. */
 export class CaptureWaitTimeoutError extends AppError {
-  constructor(orgId: number, waitedMs: number, pids: number[], waitingFor: 'capture' | 'complete' = 'capture') {
+  /** `what`: "org 7", "range [0, 99]". */
+  constructor(what: string, waitedMs: number, pids: number[], waitingFor: 'capture' | 'complete' = 'capture') {
     super(
       'CAPTURE_WAIT_TIMEOUT',
       503,
       waitingFor === 'capture'
-        ? `transactions that started before org ${orgId}'s capture are still open after ${waitedMs} ms`
-        : `transactions that started before org ${orgId}'s flip are still open on the source after ${waitedMs} ms; its rows are kept until they end`,
+        ? `transactions that started before ${what}'s capture are still open after ${waitedMs} ms`
+        : `transactions that started before ${what}'s flip are still open on the source after ${waitedMs} ms; its rows are kept until they end`,
       {
         hint:
           waitingFor === 'capture'
             ? 'end the long-running transactions on the source (see details.pids in pg_stat_activity), then rerun the move'
             : 'end the long-running transactions on the source (see details.pids in pg_stat_activity); the executor retries `complete`',
-        details: { orgId, waitedMs, pids },
+        details: { scope: what, waitedMs, pids },
       },
     );
   }
@@ -439,10 +496,11 @@ export class CaptureWaitTimeoutError extends AppError {
 
 /** Rows just replayed differ between the clusters: the target does not hold what was sent. */
 export class ReplayMismatchError extends AppError {
-  constructor(orgId: number, tables: unknown[]) {
-    super('MOVE_REPLAY_MISMATCH', 409, `rows of org ${orgId} replayed to the other cluster do not match the sender's`, {
+  /** `what`: "org 7", "range [0, 99]". */
+  constructor(what: string, tables: unknown[]) {
+    super('MOVE_REPLAY_MISMATCH', 409, `rows of ${what} replayed to the other cluster do not match the sender's`, {
       hint: 'look for triggers or writers on the receiving cluster; abort the move and copy again',
-      details: { orgId, tables },
+      details: { scope: what, tables },
     });
   }
 }

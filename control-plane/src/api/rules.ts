@@ -83,6 +83,8 @@ export const COHORT_PAGE_LIMIT_MAX = 100_000;
 // moves
 export const MAX_ORGS_PER_MOVE = 100_000;
 export const MOVE_CONCURRENCY = { minimum: 1, maximum: 32 } as const;
+/** Parallel COPY streams of a range move's bulk copy: bounded so the source is not starved. */
+export const COPY_STREAMS = { minimum: 1, maximum: 16 } as const;
 export const FENCE_DEADLINE_MS = { minimum: 50, maximum: 10_000 } as const;
 /** A week. */
 export const GRACE_SECONDS = { minimum: 0, maximum: 604_800 } as const;

@@ -41,6 +41,12 @@ async function killMoverSessions(): Promise<void> {
   }
 }
 
+/** The org an org move carries. */
+function orgIdOf(options: TenantMoverOptions): number {
+  if (options.scope.kind !== 'org') throw new Error('this test moves orgs');
+  return options.scope.orgId;
+}
+
 /** The real mover, with a look at both sides just before the flip (the fence is held). */
 const instrumented: TenantMoverFactory = (options: TenantMoverOptions) => {
   const real = createTenantMover(options);
@@ -49,6 +55,7 @@ const instrumented: TenantMoverFactory = (options: TenantMoverOptions) => {
   let closed = false;
   const mover: TenantMover = {
     tables: () => real.tables(),
+    estimateRows: () => real.estimateRows(),
     startCapture: () => real.startCapture(),
     copyTable: (table, onProgress) => real.copyTable(table, onProgress),
     catchUp: (max) => real.catchUp(max),
@@ -59,9 +66,10 @@ const instrumented: TenantMoverFactory = (options: TenantMoverOptions) => {
         async flip(verified) {
           const source = clusterOf(options.sourceUrl);
           const target = clusterOf(options.targetUrl);
-          diffAtFlip.set(options.orgId, await diffOrg(pools[source]!, pools[target]!, options.orgId));
-          const crash = crashAt.get(options.orgId);
-          crashAt.delete(options.orgId);
+          const orgId = orgIdOf(options);
+          diffAtFlip.set(orgId, await diffOrg(pools[source]!, pools[target]!, orgId));
+          const crash = crashAt.get(orgId);
+          crashAt.delete(orgId);
           if (crash === 'before-flip') {
             await killMoverSessions();
             throw new Error('injected: the executor died before the flip committed');

@@ -5,6 +5,7 @@
 import { createTestDatabase } from '@orgplane/embedded';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { orgScope } from '../../src/features/moves/tenant/MoveScope.js';
 import { createTenantMover } from '../../src/features/moves/tenant/PgTenantMover.js';
 import type { CutoverHooks, TableVerification, TenantMover } from '../../src/features/moves/tenant/TenantMover.js';
 import { createLogger } from '../../src/logger.js';
@@ -37,7 +38,7 @@ afterAll(async () => {
 function mover(orgId: number, fenceDeadlineMs = 3000): TenantMover {
   const m = createTenantMover({
     moveId: `mv_test_${orgId}`,
-    orgId,
+    scope: orgScope(orgId),
     sourceUrl,
     targetUrl,
     fenceDeadlineMs,
@@ -119,7 +120,7 @@ describe('tenant tables', () => {
     await db.end();
     const m = createTenantMover({
       moveId: 'mv_schema',
-      orgId: 1,
+      scope: orgScope(1),
       sourceUrl,
       targetUrl: other,
       fenceDeadlineMs: 1000,
@@ -171,7 +172,7 @@ describe('capture', () => {
       const { rows } = await older.query('SELECT pg_backend_pid() AS pid');
       const m = createTenantMover({
         moveId: 'mv_wait',
-        orgId,
+        scope: orgScope(orgId),
         sourceUrl,
         targetUrl,
         fenceDeadlineMs: 1000,
@@ -204,7 +205,7 @@ describe('capture', () => {
     expect(() =>
       createTenantMover({
         moveId: 'x',
-        orgId: -1,
+        scope: orgScope(-1),
         sourceUrl,
         targetUrl,
         fenceDeadlineMs: 1000,
@@ -296,7 +297,7 @@ describe('stale writers and writers during the fence', () => {
     await tgt.query("SELECT orgplane_mark_range_moved($1, $1, 'test', '{}')", [orgId]);
     const m = createTenantMover({
       moveId: 'mv_complete_wait',
-      orgId,
+      scope: orgScope(orgId),
       sourceUrl,
       targetUrl,
       fenceDeadlineMs: 3000,

@@ -38,6 +38,8 @@ export interface MoveProgress {
 
 export interface MoveTable {
   table: string;
+  /** Rows of the table in a range move's span, counted when it prepared; null for an org move. */
+  estimatedRows: number | null;
   rowsCopied: number;
   bytesCopied: number;
   sourceRows: number | null;
@@ -53,10 +55,25 @@ export interface MoveEvent {
   message: string;
 }
 
+export type MoveKind = 'org' | 'range';
+export const READ_FROM = ['replica', 'primary'] as const;
+export type ReadFrom = (typeof READ_FROM)[number];
+
 export interface Move {
   id: string;
   batchId: string;
-  orgId: number;
+  /** 'org': one org; 'range': every org of a shard-map span, flipped by reassigning its ranges. */
+  kind: MoveKind;
+  /** The org of an org move; null for a range move. */
+  orgId: number | null;
+  /** The span of a range move; null for an org move. */
+  range: { lo: number; hi: number } | null;
+  /** Orgs of the span left alone because they are pinned (0 for an org move). */
+  pinnedOrgs: number;
+  /** Parallel COPY streams of the bulk copy. */
+  copyStreams: number;
+  /** Where the bulk copy reads: a healthy replica of the source past the capture's start, or the primary. */
+  readFrom: ReadFrom;
   from: string;
   to: string;
   state: MoveState;
@@ -79,8 +96,10 @@ export interface MoveRecord extends Move {
   seq: number;
   resumeState: MoveState | null;
   failures: number;
-  /** The org's pin before the move; null when its range routed it. */
+  /** The org's pin before the move; null when its range routed it (and for a range move). */
   priorPlacement: WirePlacement | null;
+  /** A range move's pinned orgs, left alone. */
+  pinnedOrgIds: number[];
 }
 
 export interface MoveBatch {
@@ -102,6 +121,6 @@ export interface MoveBatch {
 
 /** The API view of a record: the executor's bookkeeping stays inside. */
 export function toMove(record: MoveRecord): Move {
-  const { seq: _seq, resumeState: _resume, failures: _failures, priorPlacement: _prior, ...move } = record;
+  const { seq: _seq, resumeState: _resume, failures: _failures, priorPlacement: _prior, pinnedOrgIds: _pinned, ...move } = record;
   return move;
 }

@@ -14,7 +14,7 @@
 // flip whose markers were set, or fences anew).
 
 import { backoffMs, sleep } from '@orgplane/kit';
-import type { WirePlacement } from '@orgplane/runtime/wire';
+import type { ConfigDelta, WirePlacement, WireRange } from '@orgplane/runtime/wire';
 import type { Database } from '../../db/Database.js';
 import { LeaderLock } from '../../db/LeaderLock.js';
 import { scrubUrlPasswords } from '../../lib/postgresUrl.js';
@@ -23,8 +23,10 @@ import type { Stores } from '../../stores.js';
 import type { AuditAction } from '../audit/AuditStore.js';
 import type { Actor } from '../auth/Actor.js';
 import { commitConfigChange } from '../config/commitConfigChange.js';
+import { assignSpan } from '../shard-map/rangeRules.js';
 import type { MoveRecord, MoveState, TenantMoverFactory } from './Move.js';
 import { MOVES_CHANNEL, type MovePatch } from './MoveStore.js';
+import { type MoveScope, orgScope, scopeLog } from './tenant/MoveScope.js';
 import type { CutoverHooks, CutoverResult, TableVerification, TenantMover, TenantTable } from './tenant/TenantMover.js';
 
 /** The executor's advisory-lock key on the control DB ("opmove"). */
@@ -200,13 +202,16 @@ export class MoveExecutor {
       await this.fail(move, new Error(`cluster '${source ? move.to : move.from}' no longer exists`));
       return;
     }
-    const log = this.options.log.child({ moveId: move.id, orgId: move.orgId });
+    const scope = await this.scopeOf(move);
+    const log = this.options.log.child({ moveId: move.id, ...scopeLog(scope) });
     const mover = this.options.createMover({
       moveId: move.id,
-      orgId: move.orgId,
+      scope,
       sourceUrl: source.primaryUrl,
       targetUrl: target.primaryUrl,
       fenceDeadlineMs: move.fenceDeadlineMs,
+      copyStreams: move.copyStreams,
+      sourceReadUrls: await this.readUrls(move),
       log,
     });
     worker.mover = mover;
@@ -232,6 +237,28 @@ export class MoveExecutor {
     }
   }
 
+  /** What the move carries: its org, or its span with the pins inside it (fixed while it runs). */
+  private async scopeOf(move: MoveRecord): Promise<MoveScope> {
+    if (move.kind === 'org') return orgScope(move.orgId!);
+    const pins = await this.options.db.stores.placements.getMany(move.pinnedOrgIds);
+    const pinnedTo = (clusterId: string) => [...pins.values()].filter((p) => p.clusterId === clusterId).map((p) => p.orgId);
+    return {
+      kind: 'range',
+      lo: move.range!.lo,
+      hi: move.range!.hi,
+      pinned: move.pinnedOrgIds,
+      pinnedToSource: pinnedTo(move.from),
+      pinnedToTarget: pinnedTo(move.to),
+    };
+  }
+
+  /** A range move's bulk copy may read from the source's healthy replicas (the mover checks their replay position). */
+  private async readUrls(move: MoveRecord): Promise<string[]> {
+    if (move.kind !== 'range' || move.readFrom !== 'replica') return [];
+    const replicas = await this.options.db.stores.replicaHealth.list(move.from);
+    return replicas.filter((r) => r.state === 'healthy').map((r) => r.url);
+  }
+
   /** One step; true when the move has more to do right away. */
   private async step(worker: Worker, mover: TenantMover, move: MoveRecord, firstInRun: boolean): Promise<boolean> {
     const { stores } = this.options.db;
@@ -245,6 +272,8 @@ export class MoveExecutor {
           tables.map((t) => t.name),
         );
         await mover.startCapture();
+        // A range move's progress needs a denominator: the span's rows, counted once.
+        if (move.kind === 'range') await stores.moves.setEstimatedRows(move.id, await mover.estimateRows());
         return this.advance(move, { state: 'copying' }, `capturing changes; copying ${tables.length} tables`);
       }
       case 'copying':
@@ -346,7 +375,8 @@ export class MoveExecutor {
     metrics?.rowsCopied(Math.max(0, result.rows - rows));
     metrics?.bytesCopied(Math.max(0, result.bytes - bytes));
     await stores.moves.markCopied(move.id, table.name, result.rows, result.bytes, result.copiedAt);
-    await stores.moves.event(move.id, 'copying', `copied ${table.name}: ${result.rows} rows, ${result.bytes} bytes`);
+    const readFrom = result.readFrom === 'replica' ? ' (read from a replica)' : '';
+    await stores.moves.event(move.id, 'copying', `copied ${table.name}: ${result.rows} rows, ${result.bytes} bytes${readFrom}`);
   }
 
   /** Replay logged changes until few are left (then the cutover drains the rest under the fence). */
@@ -500,29 +530,33 @@ export class MoveExecutor {
   private hooks(move: MoveRecord, direction: 'forward' | 'back'): CutoverHooks {
     const fencedOn = direction === 'forward' ? move.from : move.to;
     const reason = `move ${move.id}`;
+    const flip = async (verified?: TableVerification[]) => {
+      const action: AuditAction = direction === 'forward' ? 'move.flip' : 'move.rollback';
+      const flippedState: MoveState = direction === 'forward' ? 'flipped' : 'rolled_back';
+      try {
+        await this.commitFlip(move, direction, action, reason, verified);
+      } catch (err) {
+        // The commit may have gone through with its answer lost: the tenant side must
+        // not give the org back to the fenced side if the map already routes it away.
+        if (await this.flipCommittedAnyway(move.id, flippedState)) {
+          this.options.log.warn({ err, moveId: move.id }, 'the flip committed although its commit reported an error');
+          return;
+        }
+        throw err;
+      }
+    };
+    // A range is fenced on the clusters only (runtimes wait on the database's fence and
+    // retry on OPF01/OPF02): the map changes once, at the flip.
+    if (move.kind === 'range') return { fenced: async () => {}, flip, released: async () => {} };
+    const orgId = move.orgId!;
     return {
       fenced: async () => {
         await commitConfigChange(this.options.db, { actor: EXECUTOR_ACTOR, action: 'move.fence', reason }, async (stores) => {
-          const before = await stores.placements.get(move.orgId);
-          const placement = await stores.placements.upsert({ orgId: move.orgId, clusterId: fencedOn, state: 'fenced' });
-          return { result: null, before, after: placement, delta: { placements: { upsert: [placement], remove: [] } } };
+          const { before, after, delta } = await upsertPin(stores, orgId, { clusterId: fencedOn, state: 'fenced' });
+          return { result: null, before, after, delta };
         });
       },
-      flip: async (verified?: TableVerification[]) => {
-        const action: AuditAction = direction === 'forward' ? 'move.flip' : 'move.rollback';
-        const flippedState: MoveState = direction === 'forward' ? 'flipped' : 'rolled_back';
-        try {
-          await this.commitFlip(move, direction, action, reason, verified);
-        } catch (err) {
-          // The commit may have gone through with its answer lost: the tenant side must
-          // not give the org back to the fenced side if the map already routes it away.
-          if (await this.flipCommittedAnyway(move.id, flippedState)) {
-            this.options.log.warn({ err, moveId: move.id }, 'the flip committed although its commit reported an error');
-            return;
-          }
-          throw err;
-        }
-      },
+      flip,
       released: async (why: string) => {
         await this.releaseFence(move, fencedOn, why);
       },
@@ -537,11 +571,12 @@ export class MoveExecutor {
     verified: TableVerification[] | undefined,
   ): Promise<void> {
     await commitConfigChange(this.options.db, { actor: EXECUTOR_ACTOR, action, reason }, async (stores) => {
-      const before = await stores.placements.get(move.orgId);
       const change =
-        direction === 'forward'
-          ? await upsertPin(stores, move.orgId, { clusterId: move.to, state: 'active' })
-          : await restorePin(stores, move.orgId, move.priorPlacement);
+        move.kind === 'range'
+          ? await assignSpanTo(stores, move.range!, direction === 'forward' ? move.to : move.from)
+          : direction === 'forward'
+            ? await upsertPin(stores, move.orgId!, { clusterId: move.to, state: 'active' })
+            : await restorePin(stores, move.orgId!, move.priorPlacement);
       const patch: MovePatch =
         direction === 'forward'
           ? {
@@ -559,14 +594,14 @@ export class MoveExecutor {
       const from: MoveState = direction === 'forward' ? 'cutting_over' : 'rolling_back';
       const message =
         direction === 'forward'
-          ? `flipped: org ${move.orgId} is served by ${move.to}`
-          : `rolled back: org ${move.orgId} is served by ${move.from}`;
+          ? `flipped: ${moveLabel(move)} is served by ${move.to}`
+          : `rolled back: ${moveLabel(move)} is served by ${move.from}`;
       if (!(await stores.moves.transition(move.id, [from], patch, message))) {
         throw new Error(`move ${move.id} left ${from} during its cutover; not flipping`);
       }
       // The evidence the flip rests on commits with it.
       if (verified) await stores.moves.setVerification(move.id, verified);
-      return { result: null, before, after: change.after, delta: change.delta };
+      return { result: null, before: change.before, after: change.after, delta: change.delta };
     });
   }
 
@@ -593,20 +628,23 @@ export class MoveExecutor {
    * before the move (or none); back, the target keeps serving. A no-op otherwise.
    */
   private async releaseFence(move: MoveRecord, fencedOn: string, why: string): Promise<void> {
-    const current = await this.options.db.stores.placements.get(move.orgId);
+    // A range move fences nothing in the map (see hooks).
+    if (move.kind === 'range') return;
+    const orgId = move.orgId!;
+    const current = await this.options.db.stores.placements.get(orgId);
     if (current?.state !== 'fenced' || current.clusterId !== fencedOn) return;
     await commitConfigChange(
       this.options.db,
       { actor: EXECUTOR_ACTOR, action: 'move.release', reason: `move ${move.id}: ${why}` },
       async (stores) => {
-        const before = await stores.placements.get(move.orgId);
+        const before = await stores.placements.get(orgId);
         if (before?.state !== 'fenced' || before.clusterId !== fencedOn) {
           return { result: null, before, after: before, delta: {} };
         }
         const change =
           fencedOn === move.from
-            ? await restorePin(stores, move.orgId, move.priorPlacement)
-            : await upsertPin(stores, move.orgId, { clusterId: move.to, state: 'active' });
+            ? await restorePin(stores, orgId, move.priorPlacement)
+            : await upsertPin(stores, orgId, { clusterId: move.to, state: 'active' });
         await stores.moves.event(move.id, move.state, `fence released (${why})`);
         return { result: null, before, after: change.after, delta: change.delta };
       },
@@ -642,7 +680,7 @@ export class MoveExecutor {
       move.id,
       [move.state],
       { state: 'failed', resumeState: move.state, failures, error: message, nextAttemptAt: null },
-      `failed in ${move.state}: ${message}; ${served} serves the org; resume to continue`,
+      `failed in ${move.state}: ${message}; ${served} serves the ${move.kind}; resume to continue`,
     );
   }
 }
@@ -661,21 +699,37 @@ function describeError(err: unknown): string {
   return scrubUrlPasswords(text).slice(0, 1000);
 }
 
-interface PinChange {
-  after: WirePlacement | null;
-  delta: { placements: { upsert: WirePlacement[]; remove: number[] } };
+/** "org 7" or "range [0, 99]", for events. */
+function moveLabel(move: MoveRecord): string {
+  return move.kind === 'org' ? `org ${move.orgId}` : `range [${move.range!.lo}, ${move.range!.hi}]`;
 }
 
-async function upsertPin(stores: Stores, orgId: number, pin: { clusterId: string; state: WirePlacement['state'] }): Promise<PinChange> {
+interface MapChange {
+  before: unknown;
+  after: unknown;
+  delta: Omit<ConfigDelta, 'version' | 'action'>;
+}
+
+/** A range move's flip (or rollback): the ranges of its span go to `clusterId`; no pins. */
+async function assignSpanTo(stores: Stores, span: { lo: number; hi: number }, clusterId: string): Promise<MapChange> {
+  const before = await stores.ranges.list();
+  const ranges = assignSpan(before, span.lo, span.hi, clusterId);
+  await stores.ranges.replaceAll(ranges);
+  const within = (rs: WireRange[]) => rs.filter((r) => r.hi >= span.lo && r.lo <= span.hi);
+  return { before: { ranges: within(before) }, after: { ranges: within(ranges) }, delta: { ranges } };
+}
+
+async function upsertPin(stores: Stores, orgId: number, pin: { clusterId: string; state: WirePlacement['state'] }): Promise<MapChange> {
+  const before = await stores.placements.get(orgId);
   const placement = await stores.placements.upsert({ orgId, ...pin });
-  return { after: placement, delta: { placements: { upsert: [placement], remove: [] } } };
+  return { before, after: placement, delta: { placements: { upsert: [placement], remove: [] } } };
 }
 
 /** The org's pin as it was before the move: none (its range routes it) or the old one. */
-async function restorePin(stores: Stores, orgId: number, prior: WirePlacement | null): Promise<PinChange> {
+async function restorePin(stores: Stores, orgId: number, prior: WirePlacement | null): Promise<MapChange> {
   if (prior === null) {
-    await stores.placements.delete(orgId);
-    return { after: null, delta: { placements: { upsert: [], remove: [orgId] } } };
+    const before = await stores.placements.delete(orgId);
+    return { before, after: null, delta: { placements: { upsert: [], remove: [orgId] } } };
   }
   return upsertPin(stores, orgId, { clusterId: prior.clusterId, state: prior.state === 'fenced' ? 'active' : prior.state });
 }

@@ -14,15 +14,20 @@ import {
   MoveNotFoundError,
   OrgAlreadyMovingError,
   OrgNotFoundError,
+  RangeAlreadyMovingError,
+  RangeHasMovingOrgsError,
+  RangeMovingError,
   RangeNotFoundError,
+  RangeSpansClustersError,
 } from '../../errors.js';
 import { requireOrgId } from '../../lib/orgId.js';
 import type { Logger } from '../../logger.js';
 import type { Stores } from '../../stores.js';
 import type { Actor } from '../auth/Actor.js';
+import { rangeMoveSource } from '../shard-map/rangeRules.js';
 import { assertClustersAcceptOrgs } from '../shard-map/ShardMapService.js';
 import { choosePercent } from './choosePercent.js';
-import { ABORTABLE_STATES, type Move, type MoveBatch, type MoveRecord, type MoveState, toMove } from './Move.js';
+import { ABORTABLE_STATES, type Move, type MoveBatch, type MoveRecord, type MoveState, type ReadFrom, toMove } from './Move.js';
 import type { MovePatch, MoveQuery } from './MoveStore.js';
 import { missingOrgIds, sourceOrgIds } from './SourceOrgIds.js';
 
@@ -35,10 +40,13 @@ export interface CreateMovesInput {
   concurrency?: number | undefined;
   fenceDeadlineMs?: number | undefined;
   graceSeconds?: number | undefined;
+  /** Range moves: parallel COPY streams, and where the bulk copy reads. */
+  copyStreams?: number | undefined;
+  readFrom?: ReadFrom | undefined;
   reason?: string | undefined;
 }
 
-export const MOVE_DEFAULTS = { concurrency: 4, fenceDeadlineMs: 1000, graceSeconds: 3600 } as const;
+export const MOVE_DEFAULTS = { concurrency: 4, fenceDeadlineMs: 1000, graceSeconds: 3600, copyStreams: 4, readFrom: 'replica' } as const;
 
 const newId = (prefix: string) => `${prefix}_${randomBytes(8).toString('hex')}`;
 
@@ -51,6 +59,7 @@ export class MoveService {
   async create(actor: Actor, input: CreateMovesInput): Promise<{ batch: MoveBatch; moves: Move[] }> {
     const hasOrgIds = input.orgIds !== undefined;
     const hasPercent = input.percent !== undefined;
+    if (!hasOrgIds && !hasPercent && input.range !== undefined) return this.createRangeMoves(actor, [input.range], input);
     if (hasOrgIds === hasPercent) {
       throw new InvalidInputError('send either orgIds or percent, not both and not neither', {
         details: [{ field: hasOrgIds ? 'percent' : 'orgIds', message: hasOrgIds ? 'cannot come with orgIds' : 'or percent is required' }],
@@ -98,6 +107,98 @@ export class MoveService {
       return { batch: { ...batch, counts: moves.length > 0 ? { pending: moves.length } : {}, total: moves.length }, moves };
     });
     this.log.info({ batchId, moves: result.moves.length, to: input.to }, 'moves created');
+    return result;
+  }
+
+  /**
+   * One range move per span, in one batch: every org of the span moves together and the
+   * flip reassigns its ranges. Each span must be what a range move can take (one range, or
+   * adjacent ranges on one cluster) with no unfinished move inside it. Orgs of the span
+   * that have a pin are left alone (recorded on the move). Used by POST /v1/moves {range}
+   * and by the rebalancer, which splits the ranges first.
+   */
+  async createRangeMoves(
+    actor: Actor,
+    spans: readonly { lo: unknown; hi: unknown }[],
+    input: Omit<CreateMovesInput, 'range' | 'orgIds' | 'percent'>,
+  ): Promise<{ batch: MoveBatch; moves: Move[] }> {
+    const checked = spans.map((span, i) => {
+      const field = spans.length === 1 ? 'range' : `ranges[${i}]`;
+      return { lo: requireOrgId(span.lo, `${field}.lo`), hi: requireOrgId(span.hi, `${field}.hi`) };
+    });
+    const options = {
+      concurrency: input.concurrency ?? MOVE_DEFAULTS.concurrency,
+      fenceDeadlineMs: input.fenceDeadlineMs ?? MOVE_DEFAULTS.fenceDeadlineMs,
+      graceSeconds: input.graceSeconds ?? MOVE_DEFAULTS.graceSeconds,
+    };
+    const batchId = newId('mb');
+    const result = await this.db.transaction(async (stores) => {
+      // The shard map cannot change under the check: a range move and a map change touching
+      // its span are serialised on the config version row.
+      await stores.configLog.lockVersion();
+      await this.requireClusters(stores, input);
+      const ranges = await stores.ranges.list();
+      const moveIds: string[] = [];
+      let from: string | null = null;
+      const planned = [];
+      for (const span of checked) {
+        const source = rangeMoveSource(ranges, span.lo, span.hi);
+        if (input.from !== undefined && source !== input.from) {
+          throw new InvalidInputError(`[${span.lo}, ${span.hi}] is served by '${source}', not by '${input.from}'`, {
+            details: [{ field: 'from', message: `the range is on ${source}` }],
+            hint: 'leave out from, or name the cluster that serves the range',
+          });
+        }
+        if (source === input.to) throw new AlreadyOnClusterError(null, source);
+        if (from !== null && from !== source) throw new RangeSpansClustersError(span, [from, source]);
+        from = source;
+        const [moving] = await stores.moves.unfinishedRanges(span.lo, span.hi);
+        if (moving) throw new RangeAlreadyMovingError(span, moving.moveId);
+        const movingOrgs = await stores.moves.unfinishedOrgsIn(span.lo, span.hi);
+        if (movingOrgs.size > 0) throw new RangeHasMovingOrgsError(span, movingOrgs);
+        const pins = await stores.placements.inSpans([span]);
+        planned.push({ span, pinnedOrgIds: pins.map((p) => p.orgId) });
+      }
+      const batch = await stores.moveBatches.insert({
+        id: batchId,
+        from,
+        to: input.to,
+        percent: null,
+        range: checked.length === 1 ? checked[0]! : null,
+        ...options,
+        reason: input.reason ?? null,
+        actor: actor.name,
+      });
+      for (const { span, pinnedOrgIds } of planned) {
+        const id = newId('mv');
+        await stores.moves.insertRange({
+          id,
+          batchId,
+          range: span,
+          pinnedOrgIds,
+          from: from!,
+          to: input.to,
+          fenceDeadlineMs: options.fenceDeadlineMs,
+          graceSeconds: options.graceSeconds,
+          copyStreams: input.copyStreams ?? MOVE_DEFAULTS.copyStreams,
+          readFrom: input.readFrom ?? MOVE_DEFAULTS.readFrom,
+        });
+        moveIds.push(id);
+      }
+      await stores.audit.insert({
+        actor,
+        action: 'move.create',
+        reason: input.reason ?? null,
+        before: null,
+        after: { batch, ranges: checked, moveIds },
+        version: null,
+      });
+      await stores.moves.notifyExecutor();
+      const moves: Move[] = [];
+      for (const id of moveIds) moves.push(toMove((await stores.moves.get(id))!));
+      return { batch: { ...batch, counts: { pending: moves.length }, total: moves.length }, moves };
+    });
+    this.log.info({ batchId, ranges: checked, to: input.to }, 'range moves created');
     return result;
   }
 
@@ -202,9 +303,12 @@ export class MoveService {
         const ranges = await stores.ranges.list();
         const placements = await stores.placements.getMany(orgIds);
         const moving = await stores.moves.unfinishedByOrg(orgIds);
+        const movingRanges = await stores.moves.unfinishedRanges(0, ORG_ID_MAX);
         const orgs: PlannedOrg[] = [];
         const ownerOf = ownerLookup(ranges, placements);
         for (const orgId of orgIds) {
+          const inMovingRange = movingRanges.find((r) => orgId >= r.lo && orgId <= r.hi);
+          if (inMovingRange) throw new RangeMovingError(`org ${orgId} cannot move on its own`, inMovingRange);
           const from = ownerOf(orgId);
           if (from === null) {
             throw new RangeNotFoundError(`no range holds org ${orgId}`, {
@@ -248,11 +352,15 @@ export class MoveService {
       throw new InvalidInputError('range.lo is greater than range.hi', { details: [{ field: 'range', message: 'needs lo <= hi' }] });
     }
     const from = input.from;
-    const { sourceUrl, ranges } = await this.db.transaction(
+    const { sourceUrl, ranges, movingRanges } = await this.db.transaction(
       async (stores) => {
         await this.requireClusters(stores, input);
         if (from === input.to) throw new AlreadyOnClusterError(null, from);
-        return { sourceUrl: (await stores.clusters.get(from))!.primaryUrl, ranges: await stores.ranges.list() };
+        return {
+          sourceUrl: (await stores.clusters.get(from))!.primaryUrl,
+          ranges: await stores.ranges.list(),
+          movingRanges: await stores.moves.unfinishedRanges(range.lo, range.hi),
+        };
       },
       { isolation: 'repeatable read', readOnly: true },
     );
@@ -262,8 +370,10 @@ export class MoveService {
       const moving = await this.db.stores.moves.unfinishedByOrg(page);
       const ownerOf = ownerLookup(ranges, placements);
       for (const orgId of page) {
-        // An org already moving, or routed elsewhere (moved away, not yet completed), is not the source's to move.
+        // An org already moving (alone or with its range), or routed elsewhere (moved away,
+        // not yet completed), is not the source's to move.
         if (moving.has(orgId) || ownerOf(orgId) !== from) continue;
+        if (movingRanges.some((r) => orgId >= r.lo && orgId <= r.hi)) continue;
         candidates.push({ orgId, from, prior: placements.get(orgId) ?? null });
       }
     }

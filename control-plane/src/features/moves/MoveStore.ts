@@ -3,8 +3,8 @@
 // in the same statement, so a step that lost a race (an abort came in) changes nothing.
 import type { WirePlacement } from '@orgplane/runtime/wire';
 import { type Queryable, sqlState } from '../../db/Database.js';
-import { OrgAlreadyMovingError } from '../../errors.js';
-import type { MoveEvent, MoveRecord, MoveState, MoveTable } from './Move.js';
+import { OrgAlreadyMovingError, RangeAlreadyMovingError } from '../../errors.js';
+import type { MoveEvent, MoveRecord, MoveState, MoveTable, ReadFrom } from './Move.js';
 import { FINISHED_STATES } from './Move.js';
 import type { TableVerification } from './tenant/TenantMover.js';
 
@@ -12,7 +12,12 @@ interface Row {
   id: string;
   seq: string;
   batch_id: string;
-  org_id: string;
+  org_id: string | null;
+  range_lo: string | null;
+  range_hi: string | null;
+  pinned_org_ids: string[];
+  copy_streams: number;
+  read_from: ReadFrom;
   from_cluster: string;
   to_cluster: string;
   state: MoveState;
@@ -47,7 +52,12 @@ function toRecord(row: Row): MoveRecord {
     id: row.id,
     seq: Number(row.seq),
     batchId: row.batch_id,
-    orgId: Number(row.org_id),
+    kind: row.org_id === null ? 'range' : 'org',
+    orgId: row.org_id === null ? null : Number(row.org_id),
+    range: row.range_lo === null ? null : { lo: Number(row.range_lo), hi: Number(row.range_hi) },
+    pinnedOrgs: row.pinned_org_ids.length,
+    copyStreams: row.copy_streams,
+    readFrom: row.read_from,
     from: row.from_cluster,
     to: row.to_cluster,
     state: row.state,
@@ -69,6 +79,7 @@ function toRecord(row: Row): MoveRecord {
     resumeState: row.resume_state,
     failures: row.failures,
     priorPlacement: row.prior_placement,
+    pinnedOrgIds: row.pinned_org_ids.map(Number),
   };
 }
 
@@ -81,6 +92,26 @@ export interface NewMove {
   fenceDeadlineMs: number;
   graceSeconds: number;
   priorPlacement: WirePlacement | null;
+}
+
+export interface NewRangeMove {
+  id: string;
+  batchId: string;
+  range: { lo: number; hi: number };
+  pinnedOrgIds: readonly number[];
+  from: string;
+  to: string;
+  fenceDeadlineMs: number;
+  graceSeconds: number;
+  copyStreams: number;
+  readFrom: ReadFrom;
+}
+
+/** An unfinished range move and its span. */
+export interface MovingRange {
+  moveId: string;
+  lo: number;
+  hi: number;
 }
 
 /** A state change: `state` plus the columns that change with it (others are kept). */
@@ -147,6 +178,59 @@ export class MoveStore {
       throw err;
     }
     await this.event(move.id, 'pending', `move of org ${move.orgId} from ${move.from} to ${move.to} created`);
+  }
+
+  async insertRange(move: NewRangeMove): Promise<void> {
+    const { lo, hi } = move.range;
+    try {
+      await this.db.query(
+        `INSERT INTO moves (id, batch_id, range_lo, range_hi, pinned_org_ids, from_cluster, to_cluster, fence_deadline_ms,
+                            grace_seconds, copy_streams, read_from)
+         VALUES ($1, $2, $3, $4, $5::bigint[], $6, $7, $8, $9, $10, $11)`,
+        [
+          move.id,
+          move.batchId,
+          lo,
+          hi,
+          move.pinnedOrgIds,
+          move.from,
+          move.to,
+          move.fenceDeadlineMs,
+          move.graceSeconds,
+          move.copyStreams,
+          move.readFrom,
+        ],
+      );
+    } catch (err) {
+      // The exclusion constraint: another range move over the span was created meanwhile.
+      if (sqlState(err) === '23P01') {
+        const [other] = await this.unfinishedRanges(lo, hi);
+        throw new RangeAlreadyMovingError(move.range, other?.moveId ?? null);
+      }
+      throw err;
+    }
+    const pinned = move.pinnedOrgIds.length > 0 ? ` (${move.pinnedOrgIds.length} pinned orgs left alone)` : '';
+    await this.event(move.id, 'pending', `move of range [${lo}, ${hi}] from ${move.from} to ${move.to} created${pinned}`);
+  }
+
+  /** Unfinished range moves whose span overlaps [lo, hi], oldest first. */
+  async unfinishedRanges(lo: number, hi: number): Promise<MovingRange[]> {
+    const { rows } = await this.db.query<{ id: string; range_lo: string; range_hi: string }>(
+      `SELECT id, range_lo, range_hi FROM moves
+        WHERE range_lo IS NOT NULL AND range_lo <= $2 AND range_hi >= $1 AND NOT (state = ANY($3::text[]))
+        ORDER BY seq`,
+      [lo, hi, FINISHED_STATES],
+    );
+    return rows.map((row) => ({ moveId: row.id, lo: Number(row.range_lo), hi: Number(row.range_hi) }));
+  }
+
+  /** Unfinished org moves of orgs in [lo, hi]: org id -> move id. */
+  async unfinishedOrgsIn(lo: number, hi: number): Promise<Map<number, string>> {
+    const { rows } = await this.db.query<{ org_id: string; id: string }>(
+      'SELECT org_id, id FROM moves WHERE org_id BETWEEN $1 AND $2 AND NOT (state = ANY($3::text[])) ORDER BY org_id',
+      [lo, hi, FINISHED_STATES],
+    );
+    return new Map(rows.map((row) => [Number(row.org_id), row.id]));
   }
 
   async get(id: string, options: { forUpdate?: boolean } = {}): Promise<MoveRecord | null> {
@@ -245,9 +329,20 @@ export class MoveStore {
     );
   }
 
+  /** Rows of each table in a range move's span, counted on the source. */
+  async setEstimatedRows(id: string, estimates: ReadonlyMap<string, number>): Promise<void> {
+    await this.db.query(
+      `UPDATE move_tables t SET estimated_rows = e.n
+         FROM unnest($2::text[], $3::bigint[]) AS e(name, n)
+        WHERE t.move_id = $1 AND t.table_name = e.name`,
+      [id, [...estimates.keys()], [...estimates.values()]],
+    );
+  }
+
   async tables(id: string): Promise<MoveTable[]> {
     const { rows } = await this.db.query<{
       table_name: string;
+      estimated_rows: string | null;
       rows_copied: string;
       bytes_copied: string;
       source_rows: string | null;
@@ -259,6 +354,7 @@ export class MoveStore {
     const count = (value: string | null) => (value === null ? null : Number(value));
     return rows.map((row) => ({
       table: row.table_name,
+      estimatedRows: count(row.estimated_rows),
       rowsCopied: Number(row.rows_copied),
       bytesCopied: Number(row.bytes_copied),
       sourceRows: count(row.source_rows),

@@ -1,5 +1,5 @@
 import { Type } from 'typebox';
-import { FENCE_DEADLINE_MS, GRACE_SECONDS, MAX_ORGS_PER_MOVE, MOVE_CONCURRENCY } from '../../api/rules.js';
+import { COPY_STREAMS, FENCE_DEADLINE_MS, GRACE_SECONDS, MAX_ORGS_PER_MOVE, MOVE_CONCURRENCY } from '../../api/rules.js';
 import {
   AnyValue,
   Body,
@@ -15,11 +15,17 @@ import {
   ResourceId,
   Timestamp,
 } from '../../http/schemas.js';
-import { MOVE_STATES } from './Move.js';
+import { MOVE_STATES, READ_FROM } from './Move.js';
 
 export const MoveId = Type.String({ pattern: '^mv_[0-9a-f]{16}$' });
 export const BatchId = Type.String({ pattern: '^mb_[0-9a-f]{16}$' });
 export const MoveStateSchema = Type.Enum(MOVE_STATES);
+export const ReadFromSchema = Type.Enum(READ_FROM, {
+  description:
+    "Where a range move's bulk copy reads: 'replica' (a healthy replica of the source that has replayed past the capture's start; the primary when none has) or 'primary'.",
+});
+export const CopyStreams = Type.Integer(COPY_STREAMS);
+const Span = Doc({ lo: OrgId, hi: OrgId });
 
 export const CreateMovesBody = Body(
   {
@@ -31,9 +37,14 @@ export const CreateMovesBody = Body(
     concurrency: Type.Optional(Type.Integer(MOVE_CONCURRENCY)),
     fenceDeadlineMs: Type.Optional(Type.Integer(FENCE_DEADLINE_MS)),
     graceSeconds: Type.Optional(Type.Integer(GRACE_SECONDS)),
+    copyStreams: Type.Optional(CopyStreams),
+    readFrom: Type.Optional(ReadFromSchema),
     reason: Type.Optional(Reason),
   },
-  { description: 'Which orgs: `orgIds`, or `percent` of `from`, or the orgs of `range`.' },
+  {
+    description:
+      'Which orgs: `orgIds` (one org move each), or `percent` of `from` (optionally within `range`), or `range` alone: ONE range move of the shard-map span (its orgs move together; the flip reassigns its ranges). `copyStreams` and `readFrom` apply to range moves.',
+  },
 );
 export const MoveListQuery = Query({
   state: Type.Optional(Type.String({ description: `One of ${MOVE_STATES.join(', ')}.` })),
@@ -61,6 +72,7 @@ export const MoveTable = Doc(
     sourceChecksum: Nullable(Type.String()),
     targetChecksum: Nullable(Type.String()),
     copiedAt: Nullable(Timestamp),
+    estimatedRows: Nullable(Count),
   },
   { description: 'One tenant table of the move: what was copied, and the verification (null until verified).' },
 );
@@ -69,7 +81,12 @@ export const Move = Doc(
   {
     id: MoveId,
     batchId: BatchId,
-    orgId: OrgId,
+    kind: Type.Enum(['org', 'range']),
+    orgId: Nullable(OrgId),
+    range: Nullable(Span),
+    pinnedOrgs: Count,
+    copyStreams: CopyStreams,
+    readFrom: ReadFromSchema,
     from: ResourceId,
     to: ResourceId,
     state: MoveStateSchema,
@@ -86,7 +103,10 @@ export const Move = Doc(
     tables: Type.Optional(Type.Array(MoveTable)),
     events: Type.Optional(Type.Array(MoveEvent)),
   },
-  { description: "Move: one org's move. `tables` and `events` come with GET /v1/moves/:id." },
+  {
+    description:
+      "Move: one org's move (`kind` 'org'), or a range move (`kind` 'range': every org of `range` but its `pinnedOrgs`). `tables` and `events` come with GET /v1/moves/:id.",
+  },
 );
 export const MoveCounts = Type.Object(
   {},
@@ -98,7 +118,7 @@ export const MoveBatch = Doc(
     from: Nullable(ResourceId),
     to: ResourceId,
     percent: Nullable(Percent),
-    range: Nullable(Doc({ lo: OrgId, hi: OrgId })),
+    range: Nullable(Span),
     concurrency: Type.Integer(MOVE_CONCURRENCY),
     fenceDeadlineMs: Type.Integer(FENCE_DEADLINE_MS),
     graceSeconds: Type.Integer(GRACE_SECONDS),

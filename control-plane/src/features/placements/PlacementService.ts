@@ -6,6 +6,7 @@ import {
   PlacementMoveInFlightError,
   PlacementNotFoundError,
   PlacementOffRangeError,
+  RangeMovingError,
 } from '../../errors.js';
 import type { Logger } from '../../logger.js';
 import type { Stores } from '../../stores.js';
@@ -108,8 +109,14 @@ export class PlacementService {
   }
 }
 
-/** A move that has not finished owns the org's pin (it fences, flips and restores it). */
+/**
+ * A move that has not finished owns the org's pin (it fences, flips and restores it); a
+ * range move that has not finished fixed the pins of its span when it was created (the
+ * pinned orgs are left alone, the others move with the range).
+ */
 async function assertNoMoveInFlight(stores: Stores, orgId: number): Promise<void> {
+  const [range] = await stores.moves.unfinishedRanges(orgId, orgId);
+  if (range) throw new RangeMovingError(`org ${orgId}'s pin cannot change`, range);
   const moveId = (await stores.moves.unfinishedByOrg([orgId])).get(orgId);
   if (moveId === undefined) return;
   const move = await stores.moves.get(moveId);

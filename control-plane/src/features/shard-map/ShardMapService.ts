@@ -1,6 +1,6 @@
-import type { WireRange } from '@orgplane/runtime/wire';
+import { ORG_ID_MAX, ORG_ID_MIN, type WireRange } from '@orgplane/runtime/wire';
 import type { Database } from '../../db/Database.js';
-import { ClusterNotAcceptingOrgsError, ClusterNotFoundError, DataOnMismatchError } from '../../errors.js';
+import { ClusterNotAcceptingOrgsError, ClusterNotFoundError, DataOnMismatchError, RangeMovingError } from '../../errors.js';
 import { requireOrgId } from '../../lib/orgId.js';
 import type { Logger } from '../../logger.js';
 import type { Stores } from '../../stores.js';
@@ -47,6 +47,22 @@ export async function assertClustersAcceptOrgs(stores: Stores, clusterIds: reado
     const state = states.get(id);
     if (state === undefined) throw new ClusterNotFoundError(id);
     if (state !== 'active') throw new ClusterNotAcceptingOrgsError(id, state);
+  }
+}
+
+/**
+ * A range move owns the ranges of its span until it finishes: its flip (and a rollback)
+ * reassigns exactly those ranges, so no other change may split, merge or reassign them.
+ */
+async function assertMovingSpansUnchanged(stores: Stores, before: readonly WireRange[], after: readonly WireRange[]): Promise<void> {
+  const moving = await stores.moves.unfinishedRanges(ORG_ID_MIN, ORG_ID_MAX);
+  for (const span of moving) {
+    const within = (ranges: readonly WireRange[]) =>
+      ranges
+        .filter((r) => r.hi >= span.lo && r.lo <= span.hi)
+        .map((r) => `${Math.max(r.lo, span.lo)}-${Math.min(r.hi, span.hi)}@${r.clusterId}`)
+        .join(',');
+    if (within(before) !== within(after)) throw new RangeMovingError('the shard-map change touches a moving range', span);
   }
 }
 
@@ -125,6 +141,7 @@ export class ShardMapService {
         async (stores, current) => {
           const before = await stores.ranges.list();
           const ranges = await next(stores, before);
+          await assertMovingSpansUnchanged(stores, before, ranges);
           await stores.ranges.replaceAll(ranges);
           const request = { dataOn: meta.dataOn, why: `shard-map:${current + 1}` };
           const reroutes = await guardReroutes(stores, await rangeReroutes(stores, reroutedSpans(before, ranges)), request, undo);

@@ -1,7 +1,7 @@
 // Pure shard-map arithmetic. Every function takes a complete, valid map (sorted,
 // covering 0..ORG_ID_MAX) and returns a new one, or throws a named error.
 import { ORG_ID_MAX, ORG_ID_MIN, type WireRange } from '@orgplane/runtime/wire';
-import { InvalidInputError, InvalidRangesError, RangeNotFoundError } from '../../errors.js';
+import { InvalidInputError, InvalidRangesError, RangeNotAlignedError, RangeNotFoundError, RangeSpansClustersError } from '../../errors.js';
 
 const EMPTY_MAP_HINT = 'set the whole map first with PUT /v1/shard-map/ranges';
 
@@ -123,6 +123,38 @@ export function mergeSpan(ranges: readonly WireRange[], lo: number, hi: number):
     });
   }
   return [...ranges.slice(0, first), { lo, hi, clusterId }, ...ranges.slice(last + 1)];
+}
+
+/**
+ * The cluster serving [lo, hi] by its ranges, when the span is what a range move can take:
+ * exactly one range, or adjacent ranges all on one cluster (RANGE_NOT_ALIGNED,
+ * RANGE_SPANS_CLUSTERS otherwise).
+ */
+export function rangeMoveSource(ranges: readonly WireRange[], lo: number, hi: number): string {
+  if (lo > hi) {
+    throw new InvalidInputError(`range.lo ${lo} is greater than range.hi ${hi}`, {
+      details: [{ field: 'range', message: 'needs lo <= hi' }],
+    });
+  }
+  const first = indexContaining(ranges, lo);
+  const last = indexContaining(ranges, hi);
+  const start = ranges[first]!;
+  const end = ranges[last]!;
+  if (start.lo !== lo) {
+    throw new RangeNotAlignedError({ lo, hi }, `no shard-map range starts at ${lo} (it is inside [${start.lo}, ${start.hi}])`, {
+      hint: `split it first (orgplane shards split --at ${lo}), or move [${start.lo}, ...]`,
+      range: start,
+    });
+  }
+  if (end.hi !== hi) {
+    throw new RangeNotAlignedError({ lo, hi }, `no shard-map range ends at ${hi} (it is inside [${end.lo}, ${end.hi}])`, {
+      hint: `split it first (orgplane shards split --at ${hi + 1}), or move [..., ${end.hi}]`,
+      range: end,
+    });
+  }
+  const clusters = [...new Set(ranges.slice(first, last + 1).map((r) => r.clusterId))];
+  if (clusters.length > 1) throw new RangeSpansClustersError({ lo, hi }, clusters);
+  return start.clusterId;
 }
 
 /** A span of org ids whose range moves from one cluster to another. */

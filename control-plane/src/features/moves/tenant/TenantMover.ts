@@ -18,6 +18,7 @@
 //   before it), CAPTURE_WAIT_TIMEOUT, TENANT_SCHEMA, MOVE_REPLAY_MISMATCH.
 // Implementation: createTenantMover in PgTenantMover.ts.
 import type { Logger } from '../../../logger.js';
+import type { MoveScope } from './MoveScope.js';
 
 export interface TenantTable {
   /** Unqualified name; for a partitioned table, the parent. */
@@ -35,8 +36,10 @@ export interface CopyProgress {
 }
 
 export interface TableCopyResult extends CopyProgress {
-  /** The copy's source snapshot, for the record. */
+  /** The copy's source snapshot, for the record (the oldest, with parallel streams). */
   copiedAt: Date;
+  /** Where the copy read: a replica of the source, or its primary. */
+  readFrom?: 'replica' | 'primary';
 }
 
 export interface CatchUpResult {
@@ -90,10 +93,19 @@ export type CutoverResult =
 
 export interface TenantMoverOptions {
   moveId: string;
-  orgId: number;
+  /** One org, or a span of orgs (MoveScope.ts). */
+  scope: MoveScope;
   /** Connection URLs with credentials: never log them. */
   sourceUrl: string;
   targetUrl: string;
+  /**
+   * Replicas of the source the bulk copy may read from instead of its primary (with
+   * credentials). One is used only once it has replayed past the capture's start; none
+   * (or none caught up, or one that fails mid-copy) means the primary.
+   */
+  sourceReadUrls?: readonly string[];
+  /** Parallel COPY streams per table (slices of the span's org ids); 1 for an org. */
+  copyStreams?: number;
   /** The write-block window's hard limit. */
   fenceDeadlineMs: number;
   /**
@@ -107,6 +119,8 @@ export interface TenantMoverOptions {
 export interface TenantMover {
   /** Tenant tables holding the org, parents before children. */
   tables(): Promise<TenantTable[]>;
+  /** Rows of each table in the scope on the source (exact counts, for progress). */
+  estimateRows(): Promise<Map<string, number>>;
   /** Mark the org 'capturing' on the source and wait for older transactions to end. */
   startCapture(): Promise<void>;
   copyTable(table: TenantTable, onProgress: (p: CopyProgress) => void): Promise<TableCopyResult>;

@@ -7,6 +7,7 @@
 // cursor means an entry that commits late (its id was taken earlier) is never skipped.
 import type { Queryable } from '../../../db/Database.js';
 import { TenantSchemaError } from '../../../errors.js';
+import { type MoveScope, scopeWhere } from './MoveScope.js';
 import { ident, type TableInfo } from './TableCatalog.js';
 import type { TableVerification } from './TenantMover.js';
 import { verifyKeys } from './verifier.js';
@@ -45,15 +46,20 @@ export class KeySet {
   }
 }
 
-/** Consume up to `limit` entries, oldest first; their keys come back deduplicated per table. */
-export async function consumeChanges(from: Queryable, orgId: number, limit: number): Promise<{ consumed: number; keys: KeySet }> {
+/**
+ * Consume up to `limit` entries; their keys come back deduplicated per table. An org's
+ * come oldest first; a span's in index order (org id, then age), which needs no sort of
+ * everything logged for it: replay re-reads current rows, so order does not matter.
+ */
+export async function consumeChanges(from: Queryable, scope: MoveScope, limit: number): Promise<{ consumed: number; keys: KeySet }> {
+  const order = scope.kind === 'org' ? 'ORDER BY id' : '';
   const { rows } = await from.query<{ table_name: string; n: number; keys: string[] }>(
     `WITH consumed AS (
        DELETE FROM orgplane_changes
-        WHERE id IN (SELECT id FROM orgplane_changes WHERE org_id = $1 ORDER BY id LIMIT $2)
+        WHERE id IN (SELECT id FROM orgplane_changes WHERE ${scopeWhere(scope)} ${order} LIMIT $1)
     RETURNING table_name, pk)
      SELECT table_name, count(*)::int AS n, array_agg(DISTINCT pk::text) AS keys FROM consumed GROUP BY table_name`,
-    [orgId, limit],
+    [limit],
   );
   const keys = new KeySet();
   let consumed = 0;
@@ -126,16 +132,21 @@ export async function replayBatch(
   from: Queryable,
   to: Queryable,
   catalog: Map<string, TableInfo>,
-  orgId: number,
+  scope: MoveScope,
   limit: number,
 ): Promise<ReplayedBatch> {
-  const batch = await consumeChanges(from, orgId, limit);
+  const batch = await consumeChanges(from, scope, limit);
   if (batch.consumed === 0) return { ...batch, tables: [] };
   await carryRows(from, to, catalog, batch.keys);
   return { ...batch, tables: await verifyKeys(from, to, catalog, batch.keys) };
 }
 
-export async function pendingChanges(db: Queryable, orgId: number): Promise<number> {
-  const { rows } = await db.query<{ n: string }>('SELECT count(*) AS n FROM orgplane_changes WHERE org_id = $1', [orgId]);
+export async function pendingChanges(db: Queryable, scope: MoveScope): Promise<number> {
+  const { rows } = await db.query<{ n: string }>(`SELECT count(*) AS n FROM orgplane_changes WHERE ${scopeWhere(scope)}`);
   return Number(rows[0]?.n ?? 0);
+}
+
+/** Forget what is logged for the scope (an abort, a rollback's target, a complete). */
+export async function dropChanges(db: Queryable, scope: MoveScope): Promise<void> {
+  await db.query(`DELETE FROM orgplane_changes WHERE ${scopeWhere(scope)}`);
 }

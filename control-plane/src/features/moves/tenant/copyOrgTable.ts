@@ -1,10 +1,22 @@
-// Bulk copy of one org's rows of one table: a binary COPY out of the source piped into
-// a binary COPY into the target, in one target transaction that first removes what an
-// earlier, interrupted attempt left. No per-row work happens in this process: the
-// streams move COPY data chunks, and backpressure comes from stream.pipeline.
+// Bulk copy of one table's rows of a move's scope: binary COPY out of the source piped
+// into binary COPY into the target, in one target transaction per stream that first
+// removes what an earlier, interrupted attempt left of its slice. No per-row work happens
+// in this process: the streams move COPY data chunks, and backpressure comes from
+// stream.pipeline.
+//
+// An org is one stream. A span of orgs is cut into slices of its org ids, one stream
+// each, all at once (the caller bounds how many: copyStreams). Each stream reads in its
+// own snapshot, all taken after the capture started, so whatever a snapshot misses is in
+// the change log and the catch-up carries it, as with one stream. A stream may read from
+// a replica of the source that has replayed past the capture's start (`reader`): its
+// snapshot then holds every write the log does not. A replica can cancel a long COPY
+// when replay conflicts with it (SQLSTATE 40001): that slice is copied again from the
+// primary.
 import { pipeline } from 'node:stream/promises';
 import { from as copyFrom, to as copyTo } from 'pg-copy-streams';
+import { sqlState } from '../../../db/Database.js';
 import type { ClusterSide } from './ClusterSide.js';
+import { type MoveScope, scopeWhere } from './MoveScope.js';
 import type { TableInfo } from './TableCatalog.js';
 import type { CopyProgress, TableCopyResult } from './TenantMover.js';
 
@@ -13,32 +25,46 @@ const PROGRESS_EVERY_MS = 500;
 const STREAM_BUFFER_BYTES = 1 << 20;
 
 export interface CopyOptions {
+  /** The primary of the source. */
   source: ClusterSide;
+  /** Where the streams read: a caught-up replica of the source, or the source itself. */
+  reader?: ClusterSide;
   target: ClusterSide;
   table: TableInfo;
-  orgId: number;
+  scope: MoveScope;
+  /** A span's slices (sub-spans of it, in order, covering it), one stream each; an org: one. */
+  slices?: readonly { lo: number; hi: number }[];
   onProgress: (p: CopyProgress) => void;
+  /** Told when a slice read from the replica is copied again from the primary. */
+  onFallback?: (err: unknown) => void;
 }
 
-export async function copyOrgTable({ source, target, table, orgId, onProgress }: CopyOptions): Promise<TableCopyResult> {
-  if (!Number.isSafeInteger(orgId)) throw new Error(`org id ${orgId} is not an integer`);
-  const from = await source.connect(false);
+interface Counts {
+  rows: number;
+  bytes: number;
+}
+
+/** One stream: the rows of `scope` in `table`, from `from` into `target`. */
+async function copyStream(from: ClusterSide, target: ClusterSide, table: TableInfo, scope: MoveScope, counts: Counts): Promise<Date> {
+  const reader = await from.connect(false);
   let to: Awaited<ReturnType<ClusterSide['connect']>> | undefined;
   let timer: NodeJS.Timeout | undefined;
+  const where = scopeWhere(scope);
+  const base = { ...counts };
   try {
     to = await target.connect(true);
     const { rows: pidRows } = await to.query<{ pid: number }>('SELECT pg_backend_pid() AS pid');
     const targetPid = pidRows[0]?.pid;
     await to.query('BEGIN');
-    await to.query(`DELETE FROM ${table.qname} WHERE org_id = $1`, [orgId]);
-    await from.query('BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY');
+    await to.query(`DELETE FROM ${table.qname} WHERE ${where}`);
+    await reader.query('BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY');
     // The snapshot is taken by this first statement and used by the COPY below.
-    const { rows: atRows } = await from.query<{ at: Date }>('SELECT now() AS at');
+    const { rows: atRows } = await reader.query<{ at: Date }>('SELECT now() AS at');
     const copiedAt = atRows[0]?.at ?? new Date();
 
-    // COPY takes no parameters; the org id is a checked integer.
-    const out = from.query(
-      copyTo(`COPY (SELECT ${table.columnList()} FROM ${table.qname} WHERE org_id = ${orgId}) TO STDOUT (FORMAT binary)`, {
+    // COPY takes no parameters; the scope's ids are checked integers.
+    const out = reader.query(
+      copyTo(`COPY (SELECT ${table.columnList()} FROM ${table.qname} WHERE ${where}) TO STDOUT (FORMAT binary)`, {
         highWaterMark: STREAM_BUFFER_BYTES,
       }),
     );
@@ -52,39 +78,80 @@ export async function copyOrgTable({ source, target, table, orgId, onProgress }:
       out.destroy(cause);
       into.destroy(cause);
     };
-    from.on('error', lost('source'));
-    from.on('end', lost('source'));
+    reader.on('error', lost('source'));
+    reader.on('end', lost('source'));
     to.on('error', lost('target'));
     to.on('end', lost('target'));
-    let bytes = 0;
-    let rows = 0;
     out.on('data', (chunk: Buffer) => {
-      bytes += chunk.length;
+      counts.bytes += chunk.length;
     });
     // Rows so far, from the target's COPY progress (a count the server keeps anyway).
+    let seen = 0;
     timer = setInterval(() => {
       target.pool
         .query<{ n: string }>('SELECT tuples_processed AS n FROM pg_stat_progress_copy WHERE pid = $1', [targetPid])
         .then(({ rows: r }) => {
-          if (r[0]) rows = Math.max(rows, Number(r[0].n));
-          onProgress({ table: table.name, rows, bytes });
+          const n = Number(r[0]?.n ?? seen);
+          if (n > seen) counts.rows += n - seen;
+          seen = Math.max(seen, n);
         })
         .catch(() => {});
     }, PROGRESS_EVERY_MS);
     await pipeline(out, into);
     clearInterval(timer);
     timer = undefined;
-    rows = into.rowCount;
+    counts.rows += into.rowCount - seen;
     await to.query('COMMIT');
-    await from.query('COMMIT');
-    // Fresh statistics, so the replay's key lookups are planned for the rows just added.
-    await to.query(`ANALYZE ${table.qname}`);
-    onProgress({ table: table.name, rows, bytes });
-    return { table: table.name, rows, bytes, copiedAt };
+    await reader.query('COMMIT');
+    return copiedAt;
+  } catch (err) {
+    // Nothing of this stream committed: its progress goes with it.
+    counts.rows = base.rows;
+    counts.bytes = base.bytes;
+    throw err;
   } finally {
     if (timer) clearInterval(timer);
     // Ending the sessions rolls back whatever an error left open.
-    await source.drop(from);
+    await from.drop(reader);
     if (to) await target.drop(to);
+  }
+}
+
+/** Copy the scope's rows of one table: every slice at once, each from the reader (else the primary). */
+export async function copyScopeTable(options: CopyOptions): Promise<TableCopyResult> {
+  const { source, target, table, scope, onProgress } = options;
+  const slices: MoveScope[] =
+    scope.kind === 'range' && options.slices && options.slices.length > 0
+      ? options.slices.map((s) => ({ ...scope, lo: s.lo, hi: s.hi }))
+      : [scope];
+  const perSlice: Counts[] = slices.map(() => ({ rows: 0, bytes: 0 }));
+  const total = () => perSlice.reduce((a, c) => ({ rows: a.rows + c.rows, bytes: a.bytes + c.bytes }), { rows: 0, bytes: 0 });
+  const timer = setInterval(() => onProgress({ table: table.name, ...total() }), PROGRESS_EVERY_MS);
+  try {
+    const copiedAt = await Promise.all(
+      slices.map(async (slice, i) => {
+        const counts = perSlice[i]!;
+        if (options.reader && options.reader !== source) {
+          try {
+            return await copyStream(options.reader, target, table, slice, counts);
+          } catch (err) {
+            // A replica cancelled the COPY (recovery conflict) or went away: the primary
+            // always has the rows. Anything else is the copy's own failure.
+            if (sqlState(err) !== '40001' && sqlState(err) !== '57P01' && sqlState(err) !== undefined) throw err;
+            options.onFallback?.(err);
+          }
+        }
+        return copyStream(source, target, table, slice, counts);
+      }),
+    );
+    // Fresh statistics, so the replay's key lookups are planned for the rows just added.
+    await target.pool.query(`ANALYZE ${table.qname}`);
+    const result = total();
+    onProgress({ table: table.name, ...result });
+    // The oldest snapshot, for the record: every change after it is in the log.
+    const first = copiedAt.reduce((a, b) => (a < b ? a : b));
+    return { table: table.name, ...result, copiedAt: first };
+  } finally {
+    clearInterval(timer);
   }
 }

@@ -1,5 +1,5 @@
 // The write-block window of a cutover (source -> target) or of a rollback (target ->
-// source), as one routine: take the org's fence on the side that serves it, drain its
+// source), for an org or a span of orgs alike, as one routine: take the scope's fence on the side that serves it, drain its
 // last logged changes to the other side, comparing each batch's keys on both sides as
 // it goes (everything before was verified the same way, after one full verification
 // outside the fence), mark both sides, let the executor flip, let go. The window grows
@@ -19,7 +19,8 @@ import { TenantMoveStateError } from '../../../errors.js';
 import type { Logger } from '../../../logger.js';
 import type { ClusterSide } from './ClusterSide.js';
 import { replayBatch } from './changeReplay.js';
-import { markerState } from './orgOnCluster.js';
+import { fenceKeySql, type MoveScope, scopeLabel, scopeLog } from './MoveScope.js';
+import { scopeMarkerState, updateScopeState } from './orgOnCluster.js';
 import type { TableInfo } from './TableCatalog.js';
 import type { CutoverHooks, CutoverResult } from './TenantMover.js';
 import { matches } from './verifier.js';
@@ -30,7 +31,7 @@ export interface FencePlan {
   fenceSide: ClusterSide;
   /** The side taking over: receives the rows in a replica-role session. */
   applySide: ClusterSide;
-  orgId: number;
+  scope: MoveScope;
   deadlineMs: number;
   catalog: Map<string, TableInfo>;
   /** Mark both sides for the flip; idempotent (a rerun after a crash repeats it). */
@@ -53,7 +54,9 @@ async function setTimeouts(clients: pg.Client[], ms: number | null): Promise<voi
 }
 
 export async function runFence(plan: FencePlan, hooks: CutoverHooks): Promise<CutoverResult> {
-  const { orgId, log } = plan;
+  const { scope, log } = plan;
+  const lockSql = `SELECT pg_advisory_lock(${fenceKeySql(scope)})`;
+  const logged = scopeLog(scope);
   const startedAt = Date.now();
   const deadlineAt = startedAt + plan.deadlineMs;
   const left = () => deadlineAt - Date.now();
@@ -82,7 +85,7 @@ export async function runFence(plan: FencePlan, hooks: CutoverHooks): Promise<Cu
     await plan.release(fence, a);
     await hooks.released(reason);
     await unlock();
-    log.warn({ orgId, kind: plan.kind, step, reason }, 'fence released without a flip');
+    log.warn({ ...logged, kind: plan.kind, step, reason }, 'fence released without a flip');
   };
   const fenceMs = () => Date.now() - (lockedAt ?? startedAt);
   const unlock = async () => {
@@ -97,7 +100,7 @@ export async function runFence(plan: FencePlan, hooks: CutoverHooks): Promise<Cu
     await fence.query('BEGIN ISOLATION LEVEL REPEATABLE READ');
     await apply.query('BEGIN');
     for (;;) {
-      const batch = await replayBatch(fence, apply, plan.catalog, orgId, DRAIN_BATCH);
+      const batch = await replayBatch(fence, apply, plan.catalog, scope, DRAIN_BATCH);
       if (!batch.tables.every(matches)) {
         await Promise.all([fence.query('ROLLBACK'), apply.query('ROLLBACK')]);
         return { outcome: 'mismatch', fenceMs: 0, tables: batch.tables };
@@ -110,9 +113,9 @@ export async function runFence(plan: FencePlan, hooks: CutoverHooks): Promise<Cu
     await fence.query(`SELECT set_config('lock_timeout', $1, false)`, [`${Math.max(1, left())}ms`]);
     await apply.query(`SELECT set_config('lock_timeout', $1, false)`, [`${Math.max(1, left())}ms`]);
     try {
-      await fence.query('SELECT pg_advisory_lock(orgplane_fence_key($1))', [orgId]);
+      await fence.query(lockSql);
       lockedAt = Date.now();
-      await apply.query('SELECT pg_advisory_lock(orgplane_fence_key($1))', [orgId]);
+      await apply.query(lockSql);
     } catch (err) {
       if (sqlState(err) === '55P03') {
         await fence.query('SELECT pg_advisory_unlock_all()');
@@ -122,16 +125,16 @@ export async function runFence(plan: FencePlan, hooks: CutoverHooks): Promise<Cu
     }
     await fence.query(`SELECT set_config('lock_timeout', '0', false)`);
     await apply.query(`SELECT set_config('lock_timeout', '0', false)`);
-    const state = await markerState(fence, orgId);
+    const state = await scopeMarkerState(fence, scope);
     if (state === null) {
-      throw new TenantMoveStateError(`org ${orgId} is not being captured on the ${plan.fenceSide.name}; nothing to ${plan.kind}`, {
-        details: { orgId, side: plan.fenceSide.name },
+      throw new TenantMoveStateError(`${scopeLabel(scope)} is not being captured on the ${plan.fenceSide.name}; nothing to ${plan.kind}`, {
+        details: { ...logged, side: plan.fenceSide.name },
       });
     }
     // 'moved' here means an earlier run marked both sides and died before the flip
     // returned: the data was verified then and nobody could write since.
     const resumed = state === 'moved';
-    if (!resumed) await fence.query(`UPDATE orgplane_org_moves SET state = 'fenced', updated_at = now() WHERE org_id = $1`, [orgId]);
+    if (!resumed) await updateScopeState(fence, scope, 'fenced');
     enter('fenced');
     try {
       await hooks.fenced();
@@ -153,13 +156,13 @@ export async function runFence(plan: FencePlan, hooks: CutoverHooks): Promise<Cu
       await apply.query('BEGIN');
       let keysVerified = 0;
       for (;;) {
-        const batch = await replayBatch(fence, apply, plan.catalog, orgId, DRAIN_BATCH);
+        const batch = await replayBatch(fence, apply, plan.catalog, scope, DRAIN_BATCH);
         finalChanges += batch.consumed;
         keysVerified += batch.keys.size;
         if (!batch.tables.every(matches)) {
           const tables = batch.tables;
           await giveUp('rows differ between the clusters');
-          log.error({ orgId, kind: plan.kind, tables: tables.filter((t) => !matches(t)) }, 'verification under the fence failed');
+          log.error({ ...logged, kind: plan.kind, tables: tables.filter((t) => !matches(t)) }, 'verification under the fence failed');
           return { outcome: 'mismatch', fenceMs: fenceMs(), tables };
         }
         if (batch.consumed < DRAIN_BATCH) break;
@@ -193,7 +196,7 @@ export async function runFence(plan: FencePlan, hooks: CutoverHooks): Promise<Cu
     await unlock();
     const ms = fenceMs();
     enter('done');
-    log.info({ orgId, kind: plan.kind, fenceMs: ms, finalChanges, resumed, timings }, 'flipped');
+    log.info({ ...logged, kind: plan.kind, fenceMs: ms, finalChanges, resumed, timings }, 'flipped');
     return { outcome: 'flipped', fenceMs: ms, finalChanges };
   } catch (err) {
     // Before the flip, any failure gives the org back to the side that served it.
@@ -204,7 +207,7 @@ export async function runFence(plan: FencePlan, hooks: CutoverHooks): Promise<Cu
       } catch (releaseErr) {
         // The session ends below, which lets go of the fence; the markers say
         // 'fenced' (writes go ahead) or 'moved' (a rerun finishes the flip).
-        log.error({ orgId, kind: plan.kind, step, err: releaseErr }, 'could not put the markers back');
+        log.error({ ...logged, kind: plan.kind, step, err: releaseErr }, 'could not put the markers back');
       }
       if (timedOut) return { outcome: 'deadline', fenceMs: fenceMs(), step };
     }

@@ -4,6 +4,7 @@
 // row renders the same text on both.
 import type { Queryable } from '../../../db/Database.js';
 import type { KeySet } from './changeReplay.js';
+import { type MoveScope, scopeWhere } from './MoveScope.js';
 import type { TableInfo } from './TableCatalog.js';
 import type { TableVerification } from './TenantMover.js';
 
@@ -19,11 +20,11 @@ function toChecksum(rows: { n: string; sum: string }[]): Checksum {
   return { rows: Number(rows[0]?.n ?? 0), checksum: rows[0]?.sum ?? '0' };
 }
 
-/** The org's rows of one table. */
-export async function orgChecksum(db: Queryable, table: TableInfo, orgId: number): Promise<Checksum> {
-  const { rows } = await db.query<{ n: string; sum: string }>(`SELECT ${aggregate(table)} FROM ${table.qname} t WHERE t.org_id = $1`, [
-    orgId,
-  ]);
+/** The scope's rows of one table. */
+export async function scopeChecksum(db: Queryable, table: TableInfo, scope: MoveScope): Promise<Checksum> {
+  const { rows } = await db.query<{ n: string; sum: string }>(
+    `SELECT ${aggregate(table)} FROM ${table.qname} t WHERE ${scopeWhere(scope, 't.org_id')}`,
+  );
   return toChecksum(rows);
 }
 
