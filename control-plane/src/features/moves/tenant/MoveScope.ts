@@ -25,7 +25,10 @@ function checkId(value: number, what: string): void {
 }
 
 export function checkScope(scope: MoveScope): void {
-  if (scope.kind === 'org') return checkId(scope.orgId, 'orgId');
+  if (scope.kind === 'org') {
+    checkId(scope.orgId, 'orgId');
+    return;
+  }
   checkId(scope.lo, 'range.lo');
   checkId(scope.hi, 'range.hi');
   for (const id of scope.pinned) checkId(id, 'pinned org id');

@@ -47,7 +47,10 @@ export async function setScopeMarker(
   moveId: string,
   fenceWaitMs: number,
 ): Promise<void> {
-  if (scope.kind === 'org') return upsertMarker(db, scope.orgId, state, moveId, fenceWaitMs);
+  if (scope.kind === 'org') {
+    await upsertMarker(db, scope.orgId, state, moveId, fenceWaitMs);
+    return;
+  }
   const stillServed = side === 'source' ? scope.pinnedToSource : scope.pinnedToTarget;
   await db.query('SELECT orgplane_set_range_marker($1, $2, $3, $4, $5, $6::bigint[])', [
     scope.lo,
