@@ -475,8 +475,14 @@ export class TenantMoveStateError extends AppError {
 
 /** Transactions older than the capture did not end in time; the copy would miss their writes. */
 export class CaptureWaitTimeoutError extends AppError {
-  /** `what`: "org 7", "range [0, 99]". */
-  constructor(what: string, waitedMs: number, pids: number[], waitingFor: 'capture' | 'complete' = 'capture') {
+  /** `what`: "org 7", "range [0, 99]"; `scope`: its fields ({orgId} or {range}). */
+  constructor(
+    what: string,
+    scope: Record<string, unknown>,
+    waitedMs: number,
+    pids: number[],
+    waitingFor: 'capture' | 'complete' = 'capture',
+  ) {
     super(
       'CAPTURE_WAIT_TIMEOUT',
       503,
@@ -488,7 +494,7 @@ export class CaptureWaitTimeoutError extends AppError {
           waitingFor === 'capture'
             ? 'end the long-running transactions on the source (see details.pids in pg_stat_activity), then rerun the move'
             : 'end the long-running transactions on the source (see details.pids in pg_stat_activity); the executor retries `complete`',
-        details: { scope: what, waitedMs, pids },
+        details: { ...scope, waitedMs, pids },
       },
     );
   }
@@ -496,11 +502,11 @@ export class CaptureWaitTimeoutError extends AppError {
 
 /** Rows just replayed differ between the clusters: the target does not hold what was sent. */
 export class ReplayMismatchError extends AppError {
-  /** `what`: "org 7", "range [0, 99]". */
-  constructor(what: string, tables: unknown[]) {
+  /** `what`: "org 7", "range [0, 99]"; `scope`: its fields ({orgId} or {range}). */
+  constructor(what: string, scope: Record<string, unknown>, tables: unknown[]) {
     super('MOVE_REPLAY_MISMATCH', 409, `rows of ${what} replayed to the other cluster do not match the sender's`, {
       hint: 'look for triggers or writers on the receiving cluster; abort the move and copy again',
-      details: { scope: what, tables },
+      details: { ...scope, tables },
     });
   }
 }

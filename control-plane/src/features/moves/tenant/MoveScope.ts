@@ -39,9 +39,9 @@ export function scopeLabel(scope: MoveScope): string {
   return scope.kind === 'org' ? `org ${scope.orgId}` : `range [${scope.lo}, ${scope.hi}]`;
 }
 
-/** Fields for a log line. */
+/** Fields for a log line or an error's details: {orgId}, or {range: {lo, hi}}. */
 export function scopeLog(scope: MoveScope): Record<string, unknown> {
-  return scope.kind === 'org' ? { orgId: scope.orgId } : { range: [scope.lo, scope.hi], pinned: scope.pinned.length };
+  return scope.kind === 'org' ? { orgId: scope.orgId } : { range: { lo: scope.lo, hi: scope.hi } };
 }
 
 /**

@@ -293,6 +293,7 @@ class PgTenantMover implements TenantMover {
           if (!batch.tables.every(matches))
             throw new ReplayMismatchError(
               this.label,
+              scopeLog(this.scope),
               batch.tables.filter((t) => !matches(t)),
             );
           return Object.assign(batch.keys, { consumed: batch.consumed });
@@ -345,6 +346,7 @@ class PgTenantMover implements TenantMover {
             if (!batch.tables.every(matches))
               throw new ReplayMismatchError(
                 this.label,
+                scopeLog(scope),
                 batch.tables.filter((t) => !matches(t)),
               );
             return batch.consumed;

@@ -7,7 +7,7 @@ import type pg from 'pg';
 import { inTransaction, sqlState } from '../../../db/Database.js';
 import { CaptureWaitTimeoutError } from '../../../errors.js';
 import { type ClusterSide, MOVER_APPLICATION_NAME, type SideName } from './ClusterSide.js';
-import { fenceKeySql, type MoveScope, scopeLabel, scopeWhere } from './MoveScope.js';
+import { fenceKeySql, type MoveScope, scopeLabel, scopeLog, scopeWhere } from './MoveScope.js';
 import type { TableInfo } from './TableCatalog.js';
 
 export type MarkerState = 'capturing' | 'fenced' | 'moved' | 'owned';
@@ -146,6 +146,7 @@ export async function waitForOlderTransactions(
     if (waited >= limitMs) {
       throw new CaptureWaitTimeoutError(
         scopeLabel(scope),
+        scopeLog(scope),
         waited,
         rows.map((r) => r.pid),
         waitingFor,
