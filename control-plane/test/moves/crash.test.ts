@@ -2,83 +2,23 @@
 // and the destination primary restarted mid-copy. A writer workload runs throughout,
 // routed by the control DB's map (as a runtime holding the map would, even while the
 // control plane is down).
-import { type ChildProcess, spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { createTestDatabase, freePort, PostgresServer } from '@orgplane/embedded';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { migrate } from '../../src/db/migrate.js';
 import { createApiToken } from '../../src/features/auth/createApiToken.js';
 import { type Fixture, type Json, ORG_ID_MAX, startFixture, waitFor } from '../helpers.js';
+import { ControlPlaneProcess, MAIN, routeOf } from './controlPlaneProcess.js';
 import { diffOrg, MoveWorkload, orgCounts, seedOrg } from './workload.js';
 
-const MAIN = fileURLToPath(new URL('../../dist/main.js', import.meta.url));
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 /** Workloads started here, stopped before their pools end even when a test failed. */
 const loads: MoveWorkload[] = [];
 const stopLoads = () => Promise.all(loads.map((l) => l.stop()));
-
-/** Where the control DB routes an org: its pin, else its range. */
-async function routeOf(control: pg.Pool, orgId: number): Promise<string> {
-  const { rows } = await control.query(
-    `SELECT COALESCE((SELECT cluster_id FROM placements WHERE org_id = $1),
-                     (SELECT cluster_id FROM shard_ranges WHERE lo <= $1 AND hi >= $1)) AS cluster_id`,
-    [orgId],
-  );
-  return rows[0].cluster_id;
-}
-
-class ControlPlaneProcess {
-  child: ChildProcess | null = null;
-  url = '';
-  output = '';
-
-  constructor(private readonly databaseUrl: string) {}
-
-  async start(): Promise<void> {
-    this.url = '';
-    const child = spawn(process.execPath, [MAIN], {
-      env: {
-        PATH: process.env['PATH'],
-        ORGPLANE_DATABASE_URL: this.databaseUrl,
-        ORGPLANE_PORT: '0',
-        ORGPLANE_MOVE_POLL_MS: '50',
-        ORGPLANE_MOVE_RETRY_BASE_MS: '200',
-      },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    this.child = child;
-    const onData = (d: Buffer) => {
-      this.output += d;
-      for (const line of d.toString().split('\n')) {
-        if (!line.includes('control plane listening')) continue;
-        this.url = (JSON.parse(line) as { url: string }).url;
-      }
-    };
-    child.stdout!.on('data', onData);
-    child.stderr!.on('data', onData);
-    await waitFor(
-      'the control plane to listen',
-      () => {
-        if (child.exitCode !== null) throw new Error(`main.js exited ${child.exitCode}:\n${this.output}`);
-        return this.url !== '';
-      },
-      30_000,
-    );
-  }
-
-  async kill(): Promise<void> {
-    const child = this.child;
-    if (!child || child.exitCode !== null) return;
-    const exited = new Promise((resolve) => child.once('exit', resolve));
-    child.kill('SIGKILL');
-    await exited;
-  }
-}
 
 describe('the control-plane process SIGKILLed mid-copy', () => {
   const orgId = 301;

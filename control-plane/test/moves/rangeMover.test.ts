@@ -63,7 +63,7 @@ function span(lo: number, hi: number, pins: { source?: number[]; target?: number
   };
 }
 
-const hooks = (onFlip: () => void | Promise<void>): CutoverHooks => ({
+const hooks = (onFlip: () => unknown): CutoverHooks => ({
   async fenced() {},
   async flip() {
     await onFlip();
