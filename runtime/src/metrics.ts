@@ -98,7 +98,7 @@ export function createRuntimeMetrics(registry: Registry, state: RuntimeMetricsSt
   });
   const readFallbacks = new Counter({
     name: 'orgplane_runtime_read_fallbacks_total',
-    help: 'Reads (read() and pool(orgId, {intent: "read"})) sent to the primary: reason="no_healthy_replica", "read_your_writes" (no replica replayed the org\'s last write yet) or "replica_failed".',
+    help: 'Reads (read() and pool(orgId, {intent: "read"})) sent to the primary: reason="no_healthy_replica", "read_your_writes" (no replica replayed the org\'s last write yet), "replica_failed" or "replica_refused" (a replica refused the org: the primary decides).',
     labelNames: ['reason'],
     registers: [registry],
   });

@@ -17,7 +17,7 @@ import { sqlState, withSession } from '@orgplane/kit';
 import type pg from 'pg';
 import { RuntimeError } from './errors.js';
 import { claimedQuery, claimStatement } from './ownership.js';
-import type { WireCluster, WireReplica, WireReplicaHealth } from './wire.js';
+import { SQLSTATE_ORG_MOVED, type WireCluster, type WireReplica, type WireReplicaHealth } from './wire.js';
 
 /** How long a write pins its org's reads to replicas that replayed it. */
 export const PIN_MS = 30_000;
@@ -25,7 +25,7 @@ export const PIN_MS = 30_000;
 export const SUSPECT_MS = 5_000;
 
 /** Why a read went to the primary. */
-export type ReadFallbackReason = 'no_healthy_replica' | 'read_your_writes' | 'replica_failed';
+export type ReadFallbackReason = 'no_healthy_replica' | 'read_your_writes' | 'replica_failed' | 'replica_refused';
 
 export interface ReadFallbackEvent {
   orgId: number;
@@ -159,6 +159,7 @@ export class ReadRouter {
     const start = n === 0 ? 0 : this.next++ % n;
     let failedOnce = false;
     let behind = false;
+    let refused = false;
     for (let i = 0; i < n; i++) {
       const replica = replicas[(start + i) % n]!;
       if (this.isSuspect(replica.id, now)) continue;
@@ -171,6 +172,10 @@ export class ReadRouter {
         behind = true;
         continue;
       }
+      if (outcome.kind === 'refused') {
+        refused = true;
+        continue;
+      }
       // The connection failed: remember it, and try the next one (or the primary) once.
       this.suspects.set(replica.id, now + SUSPECT_MS);
       const nextReplica = this.nextCandidate(replicas, start, i, now);
@@ -181,7 +186,16 @@ export class ReadRouter {
     this.host.fallback({
       orgId,
       clusterId,
-      reason: n === 0 ? 'no_healthy_replica' : failedOnce ? 'replica_failed' : behind ? 'read_your_writes' : 'replica_failed',
+      reason:
+        n === 0
+          ? 'no_healthy_replica'
+          : failedOnce
+            ? 'replica_failed'
+            : refused
+              ? 'replica_refused'
+              : behind
+                ? 'read_your_writes'
+                : 'replica_failed',
     });
     const result = await claimedQuery<R>(primary, orgId, text, values);
     this.host.ranOn('primary');
@@ -258,11 +272,11 @@ export class ReadRouter {
     text: string,
     values: unknown[] | undefined,
     pin: Pin | undefined,
-  ): Promise<{ kind: 'done'; result: pg.QueryResult<R> } | { kind: 'behind' } | { kind: 'failed'; error: Error }> {
+  ): Promise<ReplicaOutcome<R>> {
     const pool = this.poolOf(clusterId, replica);
     // withSession destroys a session whose connection failed while it was out: a server
     // shutting down can send its FATAL between two of our queries.
-    type Outcome = { kind: 'done'; result: pg.QueryResult<R> } | { kind: 'behind' } | { kind: 'failed'; error: Error };
+    type Outcome = ReplicaOutcome<R>;
     return withSession<pg.PoolClient, Outcome>(pool, async (client, broken) => {
       try {
         if (pin !== undefined && !pin.caughtUp.has(replica.id)) {
@@ -277,6 +291,11 @@ export class ReadRouter {
         }
         return { kind: 'done', result: await client.query<R>(text, values) } as const;
       } catch (error) {
+        // A replica refusing the org (OPF02) may only be behind its primary: a rollback or
+        // an aborted move serves the org there again before the replica replays it, and the
+        // map will not change to send the read elsewhere. The primary's answer settles it:
+        // its own OPF02 goes to the caller's retry, which refreshes the map.
+        if (sqlState(error) === SQLSTATE_ORG_MOVED) return { kind: 'refused' } as const;
         // The session is not given back after a failure of the connection or the server.
         if (elsewhere(error)) {
           broken(asError(error));
@@ -295,6 +314,13 @@ export class ReadRouter {
     for (const [orgId, pin] of this.pins) if (pin.expiresAt <= now) this.pins.delete(orgId);
   }
 }
+
+/** What one replica made of a read: its answer, not caught up, refused the org, or failed. */
+type ReplicaOutcome<R extends pg.QueryResultRow> =
+  | { kind: 'done'; result: pg.QueryResult<R> }
+  | { kind: 'behind' }
+  | { kind: 'refused' }
+  | { kind: 'failed'; error: Error };
 
 /** `rw1.<orgId>.<lsn hex>.<expires at, ms since the epoch>`: no secret, safe in a header or cookie. */
 export function formatReadToken(orgId: number, lsn: bigint, expiresAt: number): string {
