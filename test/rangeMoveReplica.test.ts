@@ -121,4 +121,20 @@ it('copies the span from a caught-up replica, flips and rolls back under a runti
   const { ranges } = await fleet.call<Json>('GET', '/v1/shard-map');
   expect(ranges.map((r: Json) => r.clusterId)).toEqual([CLUSTER, CLUSTER]);
   expect((await fleet.sql<{ name: string }>('SELECT name FROM organizations WHERE org_id = 999'))[0]?.name).toBe('outside');
+
+  // Once more, aborted before the flip this time: the copy goes, the source serves on.
+  const again = await fleet.call<Json>('POST', '/v1/moves', { range: { lo: LO, hi: 2 ** 53 - 1 }, to: TARGET, readFrom: 'primary' });
+  const second = again.moves[0].id;
+  await waitFor(
+    'the second move to copy',
+    async () => (await fleet.call<Json>('GET', `/v1/moves/${second}`)).progress.rowsCopied > 0,
+    60_000,
+  );
+  await fleet.call('POST', `/v1/moves/${second}/abort`, { reason: 'test' });
+  const aborted = await waitState(second, 'aborted');
+  expect(aborted.events.some((e: Json) => e.message.includes('(read from a replica)'))).toBe(false);
+  const { rows: none } = await target.query('SELECT count(*)::int AS n FROM properties WHERE org_id >= $1', [LO]);
+  expect(none[0].n).toBe(0);
+  await runtime.transaction(LO, (tx) => tx.query("UPDATE organizations SET name = 'after abort' WHERE org_id = $1", [LO]));
+  expect((await fleet.sql<{ name: string }>('SELECT name FROM organizations WHERE org_id = $1', [LO]))[0]?.name).toBe('after abort');
 }, 240_000);
