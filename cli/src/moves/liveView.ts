@@ -1,10 +1,10 @@
 // The live view of `--follow`: a listr2 task per move (its phase, rows and bytes copied,
-// lag and fence window in the title, a line per table under it; for a range move also the
-// rows of the span's estimate, the rate measured between polls and the time left), or for a batch too big
-// to list one task with the counts by state and the moves being worked on. It draws on
-// stderr, like the lab's steps (cli/src/lab/liveSteps.ts), and only for a person at a
-// terminal: under --json or without a terminal nothing is drawn, and this module (and
-// listr2) is not even loaded (see follow.ts).
+// lag and fence window in the title, a line per table under it; a range move's rows count
+// against the span's estimate, with the rate measured between polls and the time left),
+// or for a batch too big to list one task with the counts by state and the moves being
+// worked on. It draws on stderr, like the lab's steps (cli/src/lab/liveSteps.ts), and
+// only for a person at a terminal: under --json or without a terminal nothing is drawn,
+// and this module (and listr2) is not even loaded (see follow.ts).
 import { DefaultRenderer, Listr, ListrLogger, type ListrTask, PRESET_TIMER, ProcessOutput, SimpleRenderer } from 'listr2';
 import { type MoveRates, trackRates } from './copyRate.js';
 import { ACTIVE_STATES, isResting } from './followMoves.js';
