@@ -3,17 +3,24 @@
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import type { ApiClient } from '../src/apiClient.js';
 import { CliError, ExitCode } from '../src/errors.js';
+import { trackRates } from '../src/moves/copyRate.js';
 import { DETAILED_MOVES_MAX, followMoves, PAGE } from '../src/moves/followMoves.js';
-import { formatBytes, moveDetailLines, moveTitle } from '../src/moves/format.js';
+import { formatBytes, moveDetailLines, moveTitle, rangeMoveLines } from '../src/moves/format.js';
 import { liveView, TASK_PER_MOVE_MAX } from '../src/moves/liveView.js';
-import type { Move, MoveState } from '../src/moves/types.js';
+import { nextStep, renderMove, renderMoves } from '../src/moves/render.js';
+import type { Move, MoveState, MoveTable } from '../src/moves/types.js';
 
 /** A move as the control plane answers it: a flipped one always carries its fence window. */
 function move(id: string, state: MoveState, extra: Partial<Move> = {}): Move {
   return {
     id,
     batchId: 'mb_1',
+    kind: 'org',
     orgId: Number(id.replace(/\D/g, '')),
+    range: null,
+    pinnedOrgs: 0,
+    copyStreams: 1,
+    readFrom: 'primary',
     from: 'primary-1',
     to: 'primary-2',
     state,
@@ -169,6 +176,7 @@ describe('how a move reads', () => {
     tables: [
       {
         table: 'users',
+        estimatedRows: null,
         rowsCopied: 10,
         bytesCopied: 900,
         sourceRows: 10,
@@ -179,6 +187,7 @@ describe('how a move reads', () => {
       },
       {
         table: 'guests',
+        estimatedRows: null,
         rowsCopied: 20,
         bytesCopied: 2048,
         sourceRows: 21,
@@ -189,6 +198,7 @@ describe('how a move reads', () => {
       },
       {
         table: 'revenues',
+        estimatedRows: null,
         rowsCopied: 5,
         bytesCopied: 0,
         sourceRows: null,
@@ -217,6 +227,128 @@ describe('how a move reads', () => {
 
   it('bytes in decimal units', () => {
     expect([0, 999, 1000, 1_500_000, 2e9].map(formatBytes)).toEqual(['0 B', '999 B', '1.0 kB', '1.5 MB', '2.0 GB']);
+  });
+});
+
+/** A range move's table as GET /v1/moves/:id answers it while the move copies. */
+function rangeTable(table: string, estimatedRows: number, rowsCopied: number, extra: Partial<MoveTable> = {}): MoveTable {
+  return {
+    table,
+    estimatedRows,
+    rowsCopied,
+    bytesCopied: rowsCopied * 100,
+    sourceRows: null,
+    targetRows: null,
+    sourceChecksum: null,
+    targetChecksum: null,
+    copiedAt: null,
+    ...extra,
+  };
+}
+
+function rangeMove(state: MoveState, tables: MoveTable[], extra: Partial<Move> = {}): Move {
+  return move('mv_77', state, {
+    kind: 'range',
+    orgId: null,
+    range: { lo: 1, hi: 5000 },
+    pinnedOrgs: 3,
+    copyStreams: 4,
+    readFrom: 'replica',
+    to: 'primary-4',
+    progress: {
+      rowsCopied: tables.reduce((n, t) => n + t.rowsCopied, 0),
+      bytesCopied: tables.reduce((n, t) => n + t.bytesCopied, 0),
+      changesPending: 0,
+    },
+    tables,
+    ...extra,
+  });
+}
+
+const done = { copiedAt: '2026-01-01T00:00:01.000Z' };
+/** Two polls a second apart: users went from 2,000 to 4,100 rows, guests has not started. */
+const poll1 = rangeMove('copying', [
+  rangeTable('organizations', 1000, 1000, done),
+  rangeTable('users', 10_000, 2000),
+  rangeTable('guests', 5000, 0),
+]);
+const poll2 = rangeMove('copying', [
+  rangeTable('organizations', 1000, 1000, done),
+  rangeTable('users', 10_000, 4100),
+  rangeTable('guests', 5000, 0),
+]);
+
+describe('how a range move reads', () => {
+  it('its span goes where the org id would, with the rows of the estimate', () => {
+    expect(moveTitle(poll2)).toBe('range 1-5000  primary-1 -> primary-4  copying  5,100 of 16,000 rows (31.9%)  510.0 kB');
+    const lines = moveDetailLines(poll2);
+    expect(lines[0]).toMatch(/^organizations\s+1,000 of 1,000 rows \(100\.0%\)\s+100\.0 kB {2}copied$/);
+    expect(lines[1]).toMatch(/^users\s+4,100 of 10,000 rows \(41\.0%\)\s+410\.0 kB$/);
+    expect(lines[2]).toMatch(/^guests\s+0 of 5,000 rows \(0\.0%\)\s+0 B$/);
+  });
+
+  it('--follow adds the rate between polls and the time left, per table and overall', () => {
+    const rates = trackRates(trackRates(new Map(), [poll1], 10_000), [poll2], 11_000).get('mv_77');
+    // 5,900 users and 5,000 guests left at 2,100 rows/s.
+    expect(moveTitle(poll2, rates)).toBe(
+      'range 1-5000  primary-1 -> primary-4  copying  5,100 of 16,000 rows (31.9%)  510.0 kB  2,100 rows/s  0.2 MB/s  6 s left',
+    );
+    const lines = moveDetailLines(poll2, rates);
+    expect(lines[0]).toMatch(/ {2}copied$/);
+    expect(lines[1]).toMatch(/^users\s+4,100 of 10,000 rows \(41\.0%\)\s+410\.0 kB {2}2,100 rows\/s {2}0\.2 MB\/s {2}3 s left$/);
+    expect(lines[2]).toMatch(/^guests\s+0 of 5,000 rows \(0\.0%\)\s+0 B$/); // not started: no rate, no time left
+    // Past the copy, rates say nothing: catching up shows its lag instead.
+    const catchingUp = { ...poll2, state: 'catching_up' as const };
+    expect(moveTitle(catchingUp, rates)).toBe(
+      'range 1-5000  primary-1 -> primary-4  catching up  5,100 of 16,000 rows (31.9%)  510.0 kB  lag 0 changes',
+    );
+    expect(moveDetailLines(catchingUp, rates)[1]).not.toContain('rows/s');
+  });
+
+  it('the first poll, before anything is measured, shows no rate and no time left', () => {
+    const rates = trackRates(new Map(), [poll1], 0).get('mv_77');
+    expect(moveTitle(poll1, rates)).toBe('range 1-5000  primary-1 -> primary-4  copying  3,000 of 16,000 rows (18.8%)  300.0 kB');
+    expect(moveDetailLines(poll1, rates).join('\n')).not.toMatch(/rows\/s|left|NaN|Infinity/);
+  });
+
+  it('verified tables say so in place of copied; a mismatch names the counts', () => {
+    const verified = rangeMove('flipped', [
+      rangeTable('users', 10_000, 10_002, { ...done, sourceRows: 10_002, targetRows: 10_002, sourceChecksum: 'a', targetChecksum: 'a' }),
+      rangeTable('guests', 5000, 5000, { ...done, sourceRows: 5000, targetRows: 4999, sourceChecksum: 'b', targetChecksum: 'c' }),
+    ]);
+    const lines = moveDetailLines(verified);
+    expect(lines[0]).toMatch(/^users\s+10,002 of 10,000 rows \(100\.0%\)\s+1\.0 MB {2}verified$/);
+    expect(lines[1]).toMatch(/MISMATCH source 5,000 rows, target 4,999$/);
+  });
+
+  it('moves show: the span, its pinned orgs, the copy streams and where they read', () => {
+    expect(rangeMoveLines(poll2)).toEqual([
+      'span 1-5000: every org but 3 pinned (left alone where their pins put them)',
+      "copy: 4 parallel COPY streams, reading from a healthy replica of primary-1 that has replayed past the capture's start (else its primary)",
+    ]);
+    expect(rangeMoveLines({ ...poll2, pinnedOrgs: 0, copyStreams: 1, readFrom: 'primary' })).toEqual([
+      'span 1-5000: every org of it moves (none is pinned)',
+      "copy: 1 parallel COPY stream, reading from primary-1's primary",
+    ]);
+    expect(rangeMoveLines(move('mv_1', 'copying'))).toEqual([]);
+    const shown: string[] = [];
+    renderMove(poll2, (l) => shown.push(l));
+    expect(shown.slice(0, 4)).toEqual([
+      'mv_77 (batch mb_1)',
+      'range 1-5000  primary-1 -> primary-4  copying  5,100 of 16,000 rows (31.9%)  510.0 kB',
+      'span 1-5000: every org but 3 pinned (left alone where their pins put them)',
+      expect.stringContaining('copy: 4 parallel COPY streams'),
+    ]);
+    expect(shown[4]).toMatch(/^ {2}organizations\s+1,000 of 1,000 rows/);
+    expect(nextStep({ ...poll2, state: 'flipped' })).toContain('`orgplane moves rollback mv_77` routes the range back');
+    expect(nextStep(move('mv_1', 'flipped'))).toContain('routes the org back');
+  });
+
+  it('moves list: the range where the org id would go', () => {
+    const out: string[] = [];
+    renderMoves([poll2, move('mv_42', 'flipped')], (l) => out.push(l));
+    expect(out[0]?.split('\n')[1]).toMatch(/^mv_77\s+range 1-5000\s+primary-1\s+primary-4\s+copying/);
+    expect(out[0]?.split('\n')[2]).toMatch(/^mv_42\s+42\s+primary-1\s+primary-2\s+flipped/);
   });
 });
 
@@ -262,6 +394,26 @@ describe('the live view', () => {
     expect(drawn).toContain('org 100  primary-1 -> primary-2  copying');
     expect(drawn).toContain('15 moves: 15 flipped');
     expect(drawn).not.toContain('org 101 '); // resting moves are counted, not listed
+  });
+
+  it('a range move draws its rate and time left, measured between updates', async () => {
+    let drawn = '';
+    vi.spyOn(process.stderr, 'write').mockImplementation((chunk: string | Uint8Array) => {
+      drawn += String(chunk);
+      return true;
+    });
+    let t = 10_000;
+    const view = liveView([poll1], { now: () => t });
+    t += 1000;
+    view.update([poll2]);
+    await new Promise((r) => setTimeout(r, 50));
+    view.update([rangeMove('flipped', poll2.tables ?? [], { progress: { ...poll2.progress, lastFenceMs: 31 } })]);
+    await view.close();
+    vi.restoreAllMocks();
+    // Without a sized terminal the title is drawn as it starts and ends; the lines under it as they change.
+    expect(drawn).toContain('range 1-5000  primary-1 -> primary-4  copying  3,000 of 16,000 rows (18.8%)  300.0 kB');
+    expect(drawn).toMatch(/users\s+4,100 of 10,000 rows \(41\.0%\)\s+410\.0 kB {2}2,100 rows\/s {2}0\.2 MB\/s {2}3 s left/);
+    expect(drawn).toContain('range 1-5000  primary-1 -> primary-4  flipped  5,100 of 16,000 rows (31.9%)  510.0 kB  fence 31 ms');
   });
 
   it('a view whose follow was stopped still ends, showing the move skipped where it was', async () => {

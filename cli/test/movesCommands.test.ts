@@ -6,6 +6,7 @@ import { chmod, mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { ORG_ID_MAX } from '@orgplane/runtime/wire';
 import { execa } from 'execa';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -95,6 +96,12 @@ async function orgRows(clusterId: string, orgId: number): Promise<number> {
   return total;
 }
 
+/** An org move's org: every move here is one, until the range move at the end. */
+function orgOf(m: Move): number {
+  expect(m).toMatchObject({ kind: 'org', range: null });
+  return m.orgId as number;
+}
+
 async function located(orgId: number): Promise<string> {
   return (await ok(['orgs', 'locate', String(orgId), '--json'])).json.clusterId;
 }
@@ -142,7 +149,18 @@ describe('orgplane orgs move and moves', { timeout: 300_000 }, () => {
     expect(doc).toMatchObject({ followed: true, outcome: 'arrived', batch: { to: 'primary-2', total: 1, counts: { flipped: 1 } } });
     expect(doc.moves).toHaveLength(1);
     first = doc.moves[0] as Move;
-    expect(first).toMatchObject({ orgId: 42, from: 'primary-1', to: 'primary-2', state: 'flipped', batchId: doc.batch.id });
+    expect(first).toMatchObject({
+      kind: 'org',
+      orgId: 42,
+      range: null,
+      from: 'primary-1',
+      to: 'primary-2',
+      state: 'flipped',
+      batchId: doc.batch.id,
+    });
+    // An org move's tables have no span estimate; it copies in one stream, from the primary.
+    expect(first).toMatchObject({ pinnedOrgs: 0, copyStreams: 1 });
+    for (const t of first.tables ?? []) expect(t.estimatedRows, t.table).toBeNull();
     expect(first.tables?.map((t) => t.table).sort()).toEqual([...TABLES].sort());
     // The executor verifies under the fence; where it records the result per table, it must agree.
     for (const t of first.tables ?? []) {
@@ -181,9 +199,9 @@ describe('orgplane orgs move and moves', { timeout: 300_000 }, () => {
     expect(batch).toHaveLength(5); // 5 % of primary-3's 100 orgs
     for (const m of batch) {
       expect(m.state).toBe('flipped');
-      expect(m.orgId).toBeGreaterThanOrEqual(201);
-      expect(m.orgId).toBeLessThanOrEqual(300);
-      expect(await located(m.orgId)).toBe('primary-1');
+      expect(orgOf(m)).toBeGreaterThanOrEqual(201);
+      expect(orgOf(m)).toBeLessThanOrEqual(300);
+      expect(await located(orgOf(m))).toBe('primary-1');
     }
   });
 
@@ -263,14 +281,14 @@ describe('orgplane orgs move and moves', { timeout: 300_000 }, () => {
 
   it('completes with --yes: the source rows are deleted and the org stays on the target', async () => {
     const m = batch[0] as Move;
-    const onTarget = await orgRows('primary-1', m.orgId);
+    const onTarget = await orgRows('primary-1', orgOf(m));
     expect(onTarget).toBeGreaterThan(0);
     const res = await ok(['moves', 'complete', m.id, '--yes', '--follow', '--json']);
     expect(res.json).toMatchObject({ id: m.id, state: 'completed' });
     expect(res.json.completedAt).toBeTypeOf('string');
-    expect(await orgRows('primary-3', m.orgId)).toBe(0);
-    expect(await orgRows('primary-1', m.orgId)).toBe(onTarget);
-    expect(await located(m.orgId)).toBe('primary-1');
+    expect(await orgRows('primary-3', orgOf(m))).toBe(0);
+    expect(await orgRows('primary-1', orgOf(m))).toBe(onTarget);
+    expect(await located(orgOf(m))).toBe('primary-1');
     const back = await cli(['moves', 'rollback', m.id, '--yes', '--json']);
     expect([back.exitCode, back.json.error.code]).toEqual([5, 'INVALID_MOVE_STATE']);
   });
@@ -327,10 +345,69 @@ describe('orgplane orgs move and moves', { timeout: 300_000 }, () => {
       await held.release();
     }
     expect(res.json).toMatchObject({ id: victim.id, state: 'aborted' });
-    expect(await located(victim.orgId)).toBe('primary-2');
-    expect(await orgRows('primary-3', victim.orgId)).toBe(0);
+    expect(await located(orgOf(victim))).toBe('primary-2');
+    expect(await orgRows('primary-3', orgOf(victim))).toBe(0);
     // The rest of the batch goes on.
     const others = started.json.moves.filter((m: Move) => m.id !== victim.id);
     for (const m of others) await until(m.id, ['flipped']);
+  });
+
+  it('a range move reads in moves list, show and --follow: its span where the org id goes, rows of the estimate, pinned orgs left alone', async () => {
+    // primary-3 serves [201, ORG_ID_MAX]. The batch moved five of its orgs to primary-1 and
+    // pinned them there: complete those moves (a range move refuses a span with unfinished
+    // org moves in it), and the range move leaves the five alone.
+    for (const m of batch.slice(1)) await ok(['moves', 'complete', m.id, '--yes', '--follow', '--json']);
+    const pinned = batch.map(orgOf);
+    const stay = [201, 202, 203, 204, 205, 206].find((id) => !pinned.includes(id)) as number;
+    const rowsBefore = await orgRows('primary-3', stay);
+    // `shards move --range` comes with the rebalancing commands; the API creates the same move.
+    const res = await fetch(`${lab.controlPlane.url}/v1/moves`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${lab.controlPlane.token}`, 'content-type': 'application/json' },
+      body: JSON.stringify({ range: { lo: 201, hi: ORG_ID_MAX }, to: 'primary-2', reason: 'e2e range move' }),
+    });
+    expect(res.status, await res.clone().text()).toBe(202);
+    const created = ((await res.json()) as { moves: Move[] }).moves[0] as Move;
+    expect(created).toMatchObject({
+      kind: 'range',
+      orgId: null,
+      range: { lo: 201, hi: ORG_ID_MAX },
+      pinnedOrgs: 5,
+      copyStreams: 4,
+      readFrom: 'replica',
+    });
+
+    const flipped = await until(created.id, ['flipped']);
+    expect(await located(stay)).toBe('primary-2');
+    expect(await located(pinned[0] as number)).toBe('primary-1'); // pinned: left alone
+    // Every table counted its span's rows when the move prepared, and copied exactly those.
+    expect(flipped.tables?.map((t) => t.table).sort()).toEqual([...TABLES].sort());
+    for (const t of flipped.tables ?? []) {
+      expect(t.estimatedRows, t.table).toBeTypeOf('number');
+      expect(t.rowsCopied, t.table).toBe(t.estimatedRows);
+    }
+    const estimated = (flipped.tables ?? []).reduce((n, t) => n + (t.estimatedRows ?? 0), 0);
+    expect(estimated).toBeGreaterThan(0);
+
+    const span = `201-${ORG_ID_MAX}`;
+    const listed = await ok(['moves', 'list', '--limit', '3']);
+    expect(listed.stdout).toMatch(new RegExp(`${created.id}\\s+range ${span}\\s+primary-3\\s+primary-2\\s+flipped`));
+    // --org filters org moves: a range move over the org's id is not one of them.
+    const ofOrg: Move[] = (await ok(['moves', 'list', '--org', String(stay), '--json'])).json.moves;
+    expect(ofOrg.map((m) => m.id)).not.toContain(created.id);
+    const shown = await ok(['moves', 'show', created.id]);
+    expect(shown.stdout).toContain(
+      `range ${span}  primary-3 -> primary-2  flipped  ${estimated.toLocaleString('en-US')} of ${estimated.toLocaleString('en-US')} rows (100.0%)`,
+    );
+    expect(shown.stdout).toContain(`span ${span}: every org but 5 pinned (left alone where their pins put them)`);
+    expect(shown.stdout).toContain('copy: 4 parallel COPY streams, reading from a healthy replica of primary-3');
+    expect(shown.stdout).toMatch(/users\s+[\d,]+ of [\d,]+ rows \(100\.0%\)\s+\S+ \S+ {2}verified/);
+    expect(shown.stdout).toContain(`orgplane moves rollback ${created.id}\` routes the range back`);
+
+    const back = await ok(['moves', 'rollback', created.id, '--yes', '--reason', 'e2e', '--follow', '--json']);
+    expect(back.json).toMatchObject({ id: created.id, kind: 'range', state: 'rolled_back' });
+    expect(back.stderr).toBe('');
+    expect(await located(stay)).toBe('primary-3');
+    expect(await orgRows('primary-3', stay)).toBe(rowsBefore);
   });
 });

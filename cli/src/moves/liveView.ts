@@ -1,10 +1,12 @@
 // The live view of `--follow`: a listr2 task per move (its phase, rows and bytes copied,
-// lag and fence window in the title, a line per table under it), or for a batch too big
-// to list one task with the counts by state and the moves being worked on. It draws on
-// stderr, like the lab's steps (cli/src/lab/liveSteps.ts), and only for a person at a
-// terminal: under --json or without a terminal nothing is drawn, and this module (and
-// listr2) is not even loaded (see follow.ts).
+// lag and fence window in the title, a line per table under it; a range move's rows count
+// against the span's estimate, with the rate measured between polls and the time left),
+// or for a batch too big to list one task with the counts by state and the moves being
+// worked on. It draws on stderr, like the lab's steps (cli/src/lab/liveSteps.ts), and
+// only for a person at a terminal: under --json or without a terminal nothing is drawn,
+// and this module (and listr2) is not even loaded (see follow.ts).
 import { DefaultRenderer, Listr, ListrLogger, type ListrTask, PRESET_TIMER, ProcessOutput, SimpleRenderer } from 'listr2';
+import { type MoveRates, trackRates } from './copyRate.js';
 import { ACTIVE_STATES, isResting } from './followMoves.js';
 import { batchTitle, moveDetailLines, moveTitle } from './format.js';
 import { ARRIVED_STATES, type Move } from './types.js';
@@ -27,10 +29,18 @@ class StderrRenderer extends DefaultRenderer {
 class Shared {
   private waiters: (() => void)[] = [];
   stopped = false;
-  constructor(public moves: Move[]) {}
+  /** Each move's copy rates, measured between the updates (the polls). */
+  rates: Map<string, MoveRates>;
+  constructor(
+    public moves: Move[],
+    private readonly now: () => number,
+  ) {
+    this.rates = trackRates(new Map(), moves, now());
+  }
 
   set(moves: Move[]): void {
     this.moves = moves;
+    this.rates = trackRates(this.rates, moves, this.now());
     this.wake();
   }
 
@@ -57,14 +67,16 @@ interface Look {
   end?: 'done' | string | Error;
 }
 
-function watchTask(shared: Shared, look: (moves: Move[]) => Look): ListrTask {
+type Looker = (moves: Move[], rates: ReadonlyMap<string, MoveRates>) => Look;
+
+function watchTask(shared: Shared, look: Looker): ListrTask {
   return {
-    title: look(shared.moves).title,
+    title: look(shared.moves, shared.rates).title,
     // The last output only: each update sets the whole multi-line picture.
     rendererOptions: { outputBar: true, persistentOutput: true },
     task: async (_ctx, task) => {
       for (;;) {
-        const now = look(shared.moves);
+        const now = look(shared.moves, shared.rates);
         task.title = now.title;
         task.output = now.output;
         const end = now.end ?? (shared.stopped ? 'stopped following' : undefined);
@@ -77,10 +89,10 @@ function watchTask(shared: Shared, look: (moves: Move[]) => Look): ListrTask {
   };
 }
 
-function moveLook(id: string): (moves: Move[]) => Look {
-  return (moves) => {
+function moveLook(id: string): Looker {
+  return (moves, rates) => {
     const m = moves.find((x) => x.id === id) as Move;
-    const look: Look = { title: moveTitle(m), output: moveDetailLines(m).join('\n') };
+    const look: Look = { title: moveTitle(m, rates.get(id)), output: moveDetailLines(m, rates.get(id)).join('\n') };
     if (!isResting(m)) return look;
     if (ARRIVED_STATES.has(m.state)) return { ...look, end: 'done' };
     if (m.state === 'failed') return { ...look, end: new Error(m.error ?? 'failed') };
@@ -88,12 +100,12 @@ function moveLook(id: string): (moves: Move[]) => Look {
   };
 }
 
-function batchLook(moves: Move[]): Look {
+function batchLook(moves: Move[], rates: ReadonlyMap<string, MoveRates>): Look {
   const look: Look = {
     title: batchTitle(moves),
     output: moves
       .filter((m) => ACTIVE_STATES.has(m.state) || m.state === 'failed')
-      .flatMap((m) => [moveTitle(m), ...moveDetailLines(m).map((l) => `  ${l}`)])
+      .flatMap((m) => [moveTitle(m, rates.get(m.id)), ...moveDetailLines(m, rates.get(m.id)).map((l) => `  ${l}`)])
       .join('\n'),
   };
   if (!moves.every(isResting)) return look;
@@ -103,9 +115,9 @@ function batchLook(moves: Move[]): Look {
   };
 }
 
-/** A live view on stderr; one line per event when the terminal reports no width. */
-export function liveView(first: Move[]): MovesView {
-  const shared = new Shared(first);
+/** A live view on stderr; one line per event when the terminal reports no width. `now` is injected in tests. */
+export function liveView(first: Move[], opts: { now?: () => number } = {}): MovesView {
+  const shared = new Shared(first, opts.now ?? Date.now);
   const tasks = first.length <= TASK_PER_MOVE_MAX ? first.map((m) => watchTask(shared, moveLook(m.id))) : [watchTask(shared, batchLook)];
   const logger = new ListrLogger({ processOutput: new ProcessOutput(process.stderr, process.stderr) });
   const sized = Boolean(process.stderr.columns) && process.stdout.columns !== 0;

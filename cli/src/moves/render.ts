@@ -1,6 +1,6 @@
 // Moves for people: a table of moves, or one move with its tables and events.
 import { formatTable } from '../table.js';
-import { formatBytes, moveDetailLines, moveTitle } from './format.js';
+import { formatBytes, moveDetailLines, moveSubject, moveTitle, rangeMoveLines, spanOf } from './format.js';
 import type { Move } from './types.js';
 
 export function renderMoves(moves: Move[], log: (line: string) => void): void {
@@ -10,7 +10,8 @@ export function renderMoves(moves: Move[], log: (line: string) => void): void {
   }
   const rows = moves.map((m) => ({
     id: m.id,
-    org: m.orgId,
+    // A range move's span goes where an org move's org id does: both say what moves.
+    org: spanOf(m) === null ? m.orgId : moveSubject(m),
     from: m.from,
     to: m.to,
     state: m.state,
@@ -26,6 +27,7 @@ export function renderMoves(moves: Move[], log: (line: string) => void): void {
 export function renderMove(m: Move, log: (line: string) => void): void {
   log(`${m.id} (batch ${m.batchId})`);
   log(moveTitle(m));
+  for (const line of rangeMoveLines(m)) log(line);
   for (const line of moveDetailLines(m)) log(`  ${line}`);
   const times = [
     ['created', m.createdAt],
@@ -43,9 +45,10 @@ export function renderMove(m: Move, log: (line: string) => void): void {
 
 /** What an operator can do with a move in its state. */
 export function nextStep(m: Move): string | undefined {
+  const what = spanOf(m) === null ? 'the org' : 'the range';
   switch (m.state) {
     case 'flipped':
-      return `served by ${m.to}; \`orgplane moves complete ${m.id}\` deletes the source rows now (else after the grace period), \`orgplane moves rollback ${m.id}\` routes the org back`;
+      return `served by ${m.to}; \`orgplane moves complete ${m.id}\` deletes the source rows now (else after the grace period), \`orgplane moves rollback ${m.id}\` routes ${what} back`;
     case 'failed':
       return `served by ${m.from}; fix the cause, then \`orgplane moves resume ${m.id}\`, or give up with \`orgplane moves abort ${m.id}\``;
     case 'waiting':

@@ -14,7 +14,7 @@ export { MOVE_STATES } from '@orgplane/control-plane/moves';
  */
 export const RESTING_STATES: ReadonlySet<MoveState> = new Set(['flipped', 'completed', 'failed', 'aborted', 'rolled_back']);
 
-/** Resting states in which the move did what was asked of it: the org is served by the target. */
+/** Resting states in which the move did what was asked of it: the org (or the range) is served by the target. */
 export const ARRIVED_STATES: ReadonlySet<MoveState> = new Set(['flipped', 'completed']);
 
 /** POST /v1/moves. */

@@ -1,4 +1,5 @@
 import { yesFlag } from '../../flags.js';
+import { moveSubject } from '../../moves/format.js';
 import { MoveActionCommand } from '../../moves/moveAction.js';
 import type { Move, MoveState } from '../../moves/types.js';
 
@@ -17,6 +18,6 @@ export default class MovesAbort extends MoveActionCommand {
   protected readonly verb = 'abort';
   protected readonly arrived: ReadonlySet<MoveState> = new Set(['aborted']);
   protected override question(m: Move): string {
-    return `Abort move ${m.id} of org ${m.orgId}? Its rows copied to ${m.to} are deleted; it stays on ${m.from}.`;
+    return `Abort move ${m.id} of ${moveSubject(m)}? Its rows copied to ${m.to} are deleted; it stays on ${m.from}.`;
   }
 }

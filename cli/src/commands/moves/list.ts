@@ -10,7 +10,7 @@ export interface MovesListResult {
 }
 
 export default class MovesList extends OrgplaneCommand<MovesListResult> {
-  static override summary = 'List org moves, newest first.';
+  static override summary = 'List moves (of orgs and of ranges), newest first.';
   static override examples = [
     '<%= config.bin %> moves list',
     '<%= config.bin %> moves list --state failed',
@@ -20,7 +20,7 @@ export default class MovesList extends OrgplaneCommand<MovesListResult> {
   static override flags = {
     state: Flags.string({ description: 'only moves in this state', options: [...MOVE_STATES] }),
     batch: Flags.string({ description: 'only the moves of this batch (mb_...)' }),
-    org: orgIdFlag({ description: 'only the moves of this org' }),
+    org: orgIdFlag({ description: "only this org's own moves (not range moves whose span holds it)" }),
     limit: Flags.integer({ description: 'how many moves', default: 100, min: 1, max: MOVES_LIMIT_MAX }),
     before: Flags.string({ description: 'only moves older than this move id (paging)' }),
   };

@@ -7,7 +7,8 @@ import type { Move } from '../../moves/types.js';
 export type MovesShowResult = Move;
 
 export default class MovesShow extends OrgplaneCommand<MovesShowResult> {
-  static override summary = "Show one move: its state, each table's copy and verification, and its events.";
+  static override summary =
+    "Show one move: its state, each table's copy (of the span's estimate for a range move) and verification, and its events.";
   static override examples = [
     '<%= config.bin %> moves show mv_3f9c2a71b04e8d65',
     '<%= config.bin %> moves show mv_3f9c2a71b04e8d65 --json',
