@@ -53,12 +53,16 @@
 // sample), BENCH_COPY_STREAMS (the API's default when unset), BENCH_KEEP_LAB=1 keeps the
 // lab, BENCH_LAB_DIR=<dir> uses the lab there (created if absent) and keeps it.
 //
-// The 1 M-org run: `BENCH_MOVE_MODE=range BENCH_RANGE_ORGS=1000000 npm run bench:move`
-// (with BENCH_LAB_DIR, the seeded lab is kept for the next run). The top-up seeds 990,000
-// orgs (82 M rows) into primary-3: about 10 min on this 2-core box at load 7-11 (`lab up
-// --orgs 1000000 --clusters 1` seeded 1 M orgs in 9.5 min, ~1,700 orgs/s; the seed is
-// INSERT ... SELECT generate_series, 20,000 orgs a statement, bound by Postgres's index
-// upkeep, not by round trips), and ~20 GB of disk (primary-3 ~9.7 GB, its replica ~9.9 GB).
+// Range mode's time (2 cores at load 8-15, before range moves existed): with the default
+// 10,000 orgs, lab up ~30 s, psql pipe ~3 s, per-org sample of 200 ~3 min (+2 min of
+// rollbacks on a kept lab), plus the four range moves. The 1 M-org run, `BENCH_MOVE_MODE=range
+// BENCH_RANGE_ORGS=1000000 npm run bench:move` (with BENCH_LAB_DIR the seeded lab is kept
+// for the next run): the top-up seeded 988,000 orgs (81 M rows) into primary-3 in 13 min
+// (`lab up --orgs 1000000 --clusters 1` seeds 1 M in 9.5 min: INSERT ... SELECT
+// generate_series, 20,000 orgs a statement, bound by Postgres's index and WAL work, not
+// by round trips); the psql pipe of the 10 % (8.2 M rows) 64 s; the per-org sample 160 s;
+// 21 min in all without the range moves; ~22 GB of disk (primary-3 and its replica ~10 GB
+// each).
 import { chmod, mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
