@@ -18,10 +18,51 @@
 // - percent_N_of_10000_orgs_s: `POST /v1/moves {from, to, percent}` until every move of
 //   the batch flipped (BENCH_PERCENT, default 1; 10 takes ~10 min).
 //
-// Env: BENCH_BIG_ROWS (1000000), BENCH_COPY_RUNS (3), BENCH_CUTOVERS (20),
-// BENCH_WRITES_PER_S (400), BENCH_PERCENT (1; 0 skips), BENCH_PERCENT_CONCURRENCY (the
-// API's default when unset), BENCH_KEEP_LAB=1 keeps the lab, BENCH_LAB_DIR=<dir> uses the
-// lab there (created if absent) and keeps it.
+// Range figures (issue 13; moveRange.js): primary-3's block (org ids 20,001 on) is
+// topped up to BENCH_RANGE_ORGS orgs with the lab's own seed, the top 10 % of its org ids
+// and the 1 % below them are split into ranges of their own (POST /v1/shard-map/split),
+// and each is moved to primary-1 as ONE range move (`POST /v1/moves {range, to,
+// copyStreams, readFrom}`, grace 0) and back, under the open-loop writer spread over the
+// range's orgs (a random org per write). Each move's CPU is sampled from /proc.
+// - range_lab_seed_s: the top-up, when one ran (orgs/s and the database size beside it).
+// - range_move_10pct_s: the 10 % range move, created -> flipped; baseline: the per-org
+//   batch (`POST /v1/moves {orgIds}`) of BENCH_ORG_BASELINE of the same orgs, timed to
+//   the last flip and extrapolated linearly to the range's orgs (hours at 1 M orgs).
+// - range_copy_rows_per_s: rows / copy phase of that move; baseline: one `psql COPY
+//   (SELECT ... WHERE org_id BETWEEN lo AND hi) TO STDOUT (FORMAT binary) | psql COPY
+//   ... FROM STDIN` pipe of the same rows into the same target tables, table by table.
+// - range_copy_source_cpu_s: CPU seconds of the source primary (postmaster + children)
+//   during the copy phase, readFrom 'replica' (there); baseline readFrom 'primary' (the
+//   same range back). The psql pipe's source CPU is beside it.
+// - range_fence_max_of_4_ms (p99 from 100 moves on): per range move, the longest a write
+//   waited from the first `cutting_over` to the flip; the recorded lastFenceMs and the
+//   10 % / 1 % split beside it (flat in the range's size); baseline: the idle writer's
+//   p99. range_fence_window_recorded_*_ms: the recorded windows alone.
+// - range_move_extrapolated_100k_orgs_s: range_move_10pct_s scaled linearly to 100,000
+//   orgs (the lab's size in `extra`); baseline: the per-org sample scaled the same way.
+// On a control plane without range moves (its OpenAPI POST /v1/moves has no readFrom)
+// everything else still runs (seed, splits, psql pipe and its CPU, idle writer, per-org
+// sample), the range-move figures print value null, and the run exits non-zero.
+//
+// Env: BENCH_MOVE_MODE (all | org | range; default all: the org figures, then the range
+// figures), BENCH_BIG_ROWS (1000000), BENCH_COPY_RUNS (3), BENCH_CUTOVERS (20),
+// BENCH_WRITES_PER_S (400; 0: no writers), BENCH_PERCENT (1; 0 skips),
+// BENCH_PERCENT_CONCURRENCY (the API's default when unset; also the per-org sample's),
+// BENCH_RANGE_ORGS (10000, up to 1000000: orgs of primary-3's block the range figures
+// run on; below 10,000 the first N of the lab's), BENCH_ORG_BASELINE (200: the per-org
+// sample), BENCH_COPY_STREAMS (the API's default when unset), BENCH_KEEP_LAB=1 keeps the
+// lab, BENCH_LAB_DIR=<dir> uses the lab there (created if absent) and keeps it.
+//
+// Range mode's time (2 cores at load 8-15, before range moves existed): with the default
+// 10,000 orgs, lab up ~30 s, psql pipe ~3 s, per-org sample of 200 ~3 min (+2 min of
+// rollbacks on a kept lab), plus the four range moves. The 1 M-org run, `BENCH_MOVE_MODE=range
+// BENCH_RANGE_ORGS=1000000 npm run bench:move` (with BENCH_LAB_DIR the seeded lab is kept
+// for the next run): the top-up seeded 988,000 orgs (81 M rows) into primary-3 in 13 min
+// (`lab up --orgs 1000000 --clusters 1` seeds 1 M in 9.5 min: INSERT ... SELECT
+// generate_series, 20,000 orgs a statement, bound by Postgres's index and WAL work, not
+// by round trips); the psql pipe of the 10 % (8.2 M rows) 64 s; the per-org sample 160 s;
+// 21 min in all without the range moves; ~22 GB of disk (primary-3 and its replica ~10 GB
+// each).
 import { chmod, mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -29,9 +70,12 @@ import { performance } from 'node:perf_hooks';
 import pg from 'pg';
 import { labDown, labUp, orgShape } from '../cli/dist/lab/index.js';
 import { envInt, median, note, percentile, percentileLabel, printFigure, summary } from './lib.js';
-import { havePsql, latencySummary, psqlPipe, startOpenLoopWriter, writeBlock } from './moveLib.js';
+import { eventAt, makeApi, query, toPerf, waitFor } from './moveApi.js';
+import { havePsql, latencySummary, psqlBaseline, startOpenLoopWriter, TENANT_TABLES, writeBlock } from './moveLib.js';
+import { rangeFigures } from './moveRange.js';
 
-/** @typedef {any} Json an API document */
+/** @typedef {import('./moveApi.js').Json} Json */
+/** @typedef {import('./moveApi.js').Api} Api */
 
 const BIG_ROWS = envInt('BENCH_BIG_ROWS', 1_000_000);
 const COPY_RUNS = envInt('BENCH_COPY_RUNS', 3);
@@ -39,14 +83,25 @@ const CUTOVERS = envInt('BENCH_CUTOVERS', 20);
 const WRITES_PER_S = envInt('BENCH_WRITES_PER_S', 400);
 const PERCENT = envInt('BENCH_PERCENT', 1);
 const PERCENT_CONCURRENCY = envInt('BENCH_PERCENT_CONCURRENCY', 0);
+const MODE = benchMode(process.env.BENCH_MOVE_MODE);
+const RANGE_ORGS = envInt('BENCH_RANGE_ORGS', 10_000);
+const ORG_BASELINE = envInt('BENCH_ORG_BASELINE', 200);
+const COPY_STREAMS = envInt('BENCH_COPY_STREAMS', 0);
 const ORGS = 30_000; // 10,000 per cluster
 const BIG_ORG = 5_000_000; // unseeded, in primary-3's range
 const LONG_GRACE_S = 604_800; // nothing completes by itself during the run
-const TABLES = ['organizations', 'properties', 'users', 'staff', 'guests', 'expenses', 'revenues'];
+
+/** @param {string | undefined} raw @returns {'all' | 'org' | 'range'} */
+function benchMode(raw) {
+  const mode = raw === undefined || raw === '' ? 'all' : raw;
+  if (mode !== 'all' && mode !== 'org' && mode !== 'range')
+    throw new Error(`BENCH_MOVE_MODE must be all, org or range, not ${JSON.stringify(raw)}`);
+  return mode;
+}
 
 const emit = (
   /** @type {string} */ figure,
-  /** @type {number} */ value,
+  /** @type {number | null} */ value,
   /** @type {string} */ unit,
   /** @type {number | null} */ baseline = null,
   /** @type {Record<string, unknown>} */ extra = {},
@@ -54,55 +109,6 @@ const emit = (
 const log = (/** @type {string} */ line) => note('move', line);
 const round = (/** @type {number} */ x, digits = 1) => Number(x.toFixed(digits));
 const sleep = (/** @type {number} */ ms) => new Promise((r) => setTimeout(r, ms));
-
-/** @param {string} url @param {string} token */
-function makeApi(url, token) {
-  /** @type {(method: string, p: string, body?: unknown) => Promise<Json>} */
-  const call = async (method, p, body) => {
-    const res = await fetch(`${url}${p}`, {
-      method,
-      headers: { authorization: `Bearer ${token}`, ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
-      body: body === undefined ? null : JSON.stringify(body),
-    });
-    const json = await res.json();
-    if (!res.ok) throw new Error(`${method} ${p}: ${res.status} ${JSON.stringify(json)}`);
-    return json;
-  };
-  return call;
-}
-/** @typedef {ReturnType<typeof makeApi>} Api */
-
-/**
- * Polls a move until it is in one of `states`; a flipped move also until its exact fence
- * window is on record (it is stored just after the flip).
- * @param {Api} api @param {string} id @param {string[]} states
- */
-async function waitFor(api, id, states, timeoutMs = 30 * 60_000) {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const move = await api('GET', `/v1/moves/${id}`);
-    if (states.includes(move.state) && (move.state !== 'flipped' || typeof move.progress.lastFenceMs === 'number')) return move;
-    if (['failed', 'aborted', 'rolled_back'].includes(move.state))
-      throw new Error(`move ${id} of org ${move.orgId} ended ${move.state}: ${move.error ?? ''}`);
-    if (Date.now() > deadline) throw new Error(`move ${id} still ${move.state} after ${timeoutMs} ms`);
-    await sleep(100);
-  }
-}
-
-/**
- * @param {string} url
- * @param {string} sql
- * @param {unknown[]} [params]
- */
-async function query(url, sql, params = []) {
-  const client = new pg.Client({ connectionString: url });
-  await client.connect();
-  try {
-    return (await client.query(sql, params)).rows;
-  } finally {
-    await client.end();
-  }
-}
 
 /** One org of `total` rows over the tenant tables, generated by Postgres itself. @param {string} url @param {number} orgId @param {number} total */
 async function createBigOrg(url, orgId, total) {
@@ -148,53 +154,6 @@ async function createBigOrg(url, orgId, total) {
     await client.end();
   }
 }
-
-/** Removes an org's rows from every tenant table (replica role: no triggers), then VACUUM. @param {string} url @param {number} orgId */
-async function dropOrgRows(url, orgId) {
-  const client = new pg.Client({ connectionString: url });
-  await client.connect();
-  try {
-    await client.query('SET session_replication_role = replica');
-    for (const t of [...TABLES].reverse()) await client.query(`DELETE FROM ${t} WHERE org_id = $1`, [orgId]);
-    await client.query('VACUUM ANALYZE');
-  } finally {
-    await client.end();
-  }
-}
-
-/**
- * psql COPY piped into psql COPY, table by table, into the target's own tenant tables
- * (same shapes as the mover's: partitioned `revenues`, same indexes), then ANALYZE each
- * table as the mover does; timed together. The rows are removed again afterwards.
- * @param {string} srcUrl @param {string} dstUrl @param {number} orgId @param {'text' | 'binary'} format
- */
-async function baselineCopy(srcUrl, dstUrl, orgId, format) {
-  const t0 = performance.now();
-  for (const t of TABLES) {
-    await psqlPipe({ sourceUrl: srcUrl, targetUrl: dstUrl, table: t, orgId, format });
-    await query(dstUrl, `ANALYZE ${t}`);
-  }
-  const seconds = (performance.now() - t0) / 1000;
-  let rows = 0;
-  for (const t of TABLES) rows += Number((await query(dstUrl, `SELECT count(*) AS n FROM ${t} WHERE org_id = $1`, [orgId]))[0].n);
-  await dropOrgRows(dstUrl, orgId);
-  return { rows, seconds };
-}
-
-/**
- * @param {Json} move
- * @param {string} state
- * @param {"first" | "last"} [which]
- */
-function eventAt(move, state, which = 'first') {
-  const events = (move.events ?? []).filter((/** @type {Json} */ ev) => ev.state === state);
-  const e = which === 'first' ? events[0] : events[events.length - 1];
-  if (!e) throw new Error(`move ${move.id} has no ${state} event`);
-  return Date.parse(e.at);
-}
-
-/** Epoch ms -> performance.now() ms, to compare API times with the writer's records. */
-const toPerf = (/** @type {number} */ epochMs) => epochMs - performance.timeOrigin;
 
 /**
  * Small, medium and large orgs of a cluster's seeded block, about 10 : 7 : 3, among those
@@ -263,9 +222,9 @@ async function copyRuns(api, url) {
     const src = /** @type {string} */ (url[from]);
     const dst = /** @type {string} */ (url[to]);
     // Warm the source's cache for every contender alike.
-    for (const t of TABLES) await query(src, `SELECT count(*) FROM ${t} WHERE org_id = $1`, [BIG_ORG]);
-    const text = await baselineCopy(src, dst, BIG_ORG, 'text');
-    const binary = await baselineCopy(src, dst, BIG_ORG, 'binary');
+    for (const t of TENANT_TABLES) await query(src, `SELECT count(*) FROM ${t} WHERE org_id = $1`, [BIG_ORG]);
+    const text = await psqlBaseline(src, dst, { orgId: BIG_ORG }, 'text');
+    const binary = await psqlBaseline(src, dst, { orgId: BIG_ORG }, 'binary');
     const created = await api('POST', '/v1/moves', { orgIds: [BIG_ORG], to, graceSeconds: 0, reason: 'bench:move copy' });
     const flipped = await waitFor(api, created.moves[0].id, ['flipped', 'completing', 'completed']);
     const done = await waitFor(api, created.moves[0].id, ['completed']);
@@ -429,12 +388,31 @@ async function main() {
   const api = makeApi(lab.controlPlane.url, lab.controlPlane.token ?? '');
   /** @type {Record<string, string>} */
   const url = Object.fromEntries(lab.clusters.map((c) => [c.id, c.primary.url]));
+  const keepLab = !work || Boolean(process.env.BENCH_KEEP_LAB);
   try {
-    if (COPY_RUNS > 0) await copyRuns(api, url);
-    if (CUTOVERS > 0) await cutovers(api, url);
-    if (PERCENT > 0) await percentBatch(api);
+    if (MODE !== 'range') {
+      if (COPY_RUNS > 0) await copyRuns(api, url);
+      if (CUTOVERS > 0) await cutovers(api, url);
+      if (PERCENT > 0) await percentBatch(api);
+    }
+    if (MODE !== 'org') {
+      await rangeFigures({
+        api,
+        labDir: dir,
+        lab,
+        labOrgs: ORGS,
+        sourceOrgs: RANGE_ORGS,
+        orgBaseline: ORG_BASELINE,
+        writesPerS: WRITES_PER_S,
+        copyStreams: COPY_STREAMS,
+        batchConcurrency: PERCENT_CONCURRENCY,
+        keepLab,
+        emit: (figure, value, unit, baseline = null, extra = {}) => emit(figure, value, unit, baseline, extra),
+        log,
+      });
+    }
   } finally {
-    if (!work || process.env.BENCH_KEEP_LAB) {
+    if (keepLab) {
       log(`lab kept in ${dir}`);
     } else {
       await labDown({ dir, purge: true });

@@ -77,19 +77,22 @@ function splitSecret(/** @type {string} */ url) {
 /**
  * `psql -c "COPY (SELECT ...) TO STDOUT" | psql -c "COPY t FROM STDIN"`, the target
  * session in replica role like the mover's (no FK checks, no capture trigger).
- * Returns elapsed ms. `format` is 'text' (psql's default) or 'binary'; `targetTable`
- * (default: `table`) is where the rows land. Passwords go through PGPASSWORD, never argv.
- * @param {{ sourceUrl: string, targetUrl: string, table: string, orgId: number, format?: 'text' | 'binary', targetTable?: string }} options
+ * Returns elapsed ms. The rows are one org's (`orgId`) or every org's of a span
+ * (`range`, `org_id BETWEEN lo AND hi`, as a range move copies). `format` is 'text'
+ * (psql's default) or 'binary'; `targetTable` (default: `table`) is where the rows land.
+ * Passwords go through PGPASSWORD, never argv.
+ * @param {{ sourceUrl: string, targetUrl: string, table: string, orgId?: number, range?: { lo: number, hi: number }, format?: 'text' | 'binary', targetTable?: string }} options
  */
-export async function psqlPipe({ sourceUrl, targetUrl, table, orgId, format = 'text', targetTable = table }) {
+export async function psqlPipe({ sourceUrl, targetUrl, table, orgId, range, format = 'text', targetTable = table }) {
   const src = splitSecret(sourceUrl);
   const dst = splitSecret(targetUrl);
   const opts = format === 'binary' ? ' (FORMAT binary)' : '';
+  const where = orgsWhere(orgId, range);
   const started = performance.now();
   await new Promise((resolve, reject) => {
     const out = spawn(
       'psql',
-      [src.url, '-X', '-q', '-v', 'ON_ERROR_STOP=1', '-c', `COPY (SELECT * FROM ${table} WHERE org_id = ${orgId}) TO STDOUT${opts}`],
+      [src.url, '-X', '-q', '-v', 'ON_ERROR_STOP=1', '-c', `COPY (SELECT * FROM ${table} WHERE ${where}) TO STDOUT${opts}`],
       {
         env: { ...process.env, PGPASSWORD: src.password },
         stdio: ['ignore', 'pipe', 'inherit'],
@@ -126,6 +129,69 @@ export async function moverCopy(mover, tableName) {
   return { ms: performance.now() - started, rows: result.rows, bytes: result.bytes };
 }
 
+/** The tenant tables, parents first: the order psql pipes them in, as the mover copies them. */
+export const TENANT_TABLES = ['organizations', 'properties', 'users', 'staff', 'guests', 'expenses', 'revenues'];
+
+/** @typedef {{ orgId: number, range?: undefined } | { range: { lo: number, hi: number }, orgId?: undefined }} OrgRows one org's rows, or a span's */
+
+/**
+ * Removes rows of every tenant table, children first (replica role: no triggers), then
+ * VACUUM ANALYZE.
+ * @param {string} url
+ * @param {OrgRows} rows
+ */
+export async function dropRows(url, rows) {
+  const where = orgsWhere(rows.orgId, rows.range);
+  const client = new pg.Client({ connectionString: url });
+  await client.connect();
+  try {
+    await client.query('SET session_replication_role = replica');
+    for (const t of [...TENANT_TABLES].reverse()) await client.query(`DELETE FROM ${t} WHERE ${where}`);
+    await client.query('VACUUM ANALYZE');
+  } finally {
+    await client.end();
+  }
+}
+
+/**
+ * psql COPY piped into psql COPY, table by table, into the target's own tenant tables
+ * (same shapes as the mover's: partitioned `revenues`, same indexes), then ANALYZE each
+ * table as the mover does; timed together. The rows are removed again afterwards.
+ * @param {string} sourceUrl @param {string} targetUrl @param {OrgRows} rows @param {'text' | 'binary'} format
+ */
+export async function psqlBaseline(sourceUrl, targetUrl, rows, format) {
+  const where = orgsWhere(rows.orgId, rows.range);
+  const target = new pg.Client({ connectionString: targetUrl });
+  await target.connect();
+  try {
+    const t0 = performance.now();
+    for (const table of TENANT_TABLES) {
+      await psqlPipe({ sourceUrl, targetUrl, table, ...rows, format });
+      await target.query(`ANALYZE ${table}`);
+    }
+    const seconds = (performance.now() - t0) / 1000;
+    let copied = 0;
+    for (const t of TENANT_TABLES) copied += Number((await target.query(`SELECT count(*) AS n FROM ${t} WHERE ${where}`)).rows[0].n);
+    return { rows: copied, seconds };
+  } finally {
+    await target.end();
+    await dropRows(targetUrl, rows);
+  }
+}
+
+/**
+ * The WHERE clause of one org or of a span of org ids; the values are checked integers,
+ * since they are spliced into psql's command line.
+ * @param {number | undefined} orgId
+ * @param {{ lo: number, hi: number } | undefined} range
+ */
+function orgsWhere(orgId, range) {
+  const int = (/** @type {unknown} */ x) => Number.isSafeInteger(x);
+  if (orgId !== undefined && range === undefined && int(orgId)) return `org_id = ${orgId}`;
+  if (orgId === undefined && range !== undefined && int(range.lo) && int(range.hi)) return `org_id BETWEEN ${range.lo} AND ${range.hi}`;
+  throw new Error(`psqlPipe takes an integer orgId or a range {lo, hi} of integers, not ${JSON.stringify({ orgId, range })}`);
+}
+
 /** True when a `psql` client is on the PATH. */
 export async function havePsql() {
   return new Promise((resolve) => {
@@ -146,22 +212,26 @@ export async function havePsql() {
  */
 
 /**
- * An open-loop writer: writes to one org fall due on a fixed schedule (`ratePerSec`),
- * whatever happened to the ones before, and each write's latency is its acknowledgement
- * time minus its due time (a write held up by a fence makes the ones due after it late
- * too, as users would feel it: no coordinated omission). Every `txEvery`-th write is a
- * transaction of two UPDATEs (BEGIN; UPDATE; UPDATE; COMMIT), the rest one UPDATE.
- * A write refused with OPF02 (moved) asks `onMoved()` where the org lives now and tries
- * again there (after a short backoff while the answer is still the old cluster); with OPF01 (fenced) it retries after a short backoff; as the runtime
+ * An open-loop writer: writes fall due on a fixed schedule (`ratePerSec`), whatever
+ * happened to the ones before, and each write's latency is its acknowledgement time
+ * minus its due time (a write held up by a fence makes the ones due after it late too,
+ * as users would feel it: no coordinated omission). Each write goes to one org: `orgId`
+ * (rows 1..`idMax`), or a random one of `orgs` per write (writes spread over a range's
+ * orgs). Every `txEvery`-th write is a transaction of two UPDATEs of that org (BEGIN;
+ * UPDATE; UPDATE; COMMIT), the rest one UPDATE.
+ * A write refused with OPF02 (moved) asks `onMoved(orgId)` where the org lives now and
+ * tries again at `ownerUrl(orgId)` (after a short backoff while the answer is still the
+ * old cluster); with OPF01 (fenced) it retries after a short backoff; as the runtime
  * does. A write not acknowledged `giveUpMs` after it fell due, or failing otherwise,
  * is counted as failed; a write that could not even be sent because `maxInFlight` were
  * outstanding is counted as dropped. Nothing is left out of the counters.
  * @param {{
- *   ownerUrl: () => string,
- *   onMoved?: () => Promise<void>,
- *   orgId: number,
+ *   ownerUrl: (orgId: number) => string,
+ *   onMoved?: (orgId: number) => Promise<void>,
+ *   orgId?: number,
+ *   idMax?: number,
+ *   orgs?: ReadonlyArray<{ orgId: number, idMax: number }>,
  *   ratePerSec: number,
- *   idMax: number,
  *   table?: string,
  *   idColumn?: string,
  *   setClause?: string,
@@ -175,8 +245,9 @@ export function startOpenLoopWriter({
   ownerUrl,
   onMoved = async () => {},
   orgId,
-  ratePerSec,
   idMax,
+  orgs,
+  ratePerSec,
   table = 'expenses',
   idColumn = 'expense_id',
   setClause = 'amount_cents = amount_cents + 1',
@@ -185,6 +256,8 @@ export function startOpenLoopWriter({
   maxInFlight = 4000,
   poolSize = 16,
 }) {
+  const targets = orgs ?? (orgId !== undefined && idMax !== undefined ? [{ orgId, idMax }] : []);
+  if (targets.length === 0) throw new Error('startOpenLoopWriter needs orgId and idMax, or a non-empty orgs');
   /** @type {Map<string, pg.Pool>} */
   const pools = new Map();
   const poolFor = (/** @type {string} */ url) => {
@@ -202,10 +275,11 @@ export function startOpenLoopWriter({
   let inFlight = 0;
   let n = 0;
   const sql = `UPDATE ${table} SET ${setClause} WHERE org_id = $1 AND ${idColumn} = $2`;
-  const rowId = () => 1 + Math.floor(Math.random() * idMax);
+  const pickTarget = () => /** @type {{ orgId: number, idMax: number }} */ (targets[Math.floor(Math.random() * targets.length)]);
 
-  /** @param {pg.Pool} pool @param {boolean} tx */
-  async function attempt(pool, tx) {
+  /** @param {pg.Pool} pool @param {{ orgId: number, idMax: number }} target @param {boolean} tx */
+  async function attempt(pool, { orgId, idMax }, tx) {
+    const rowId = () => 1 + Math.floor(Math.random() * idMax);
     if (!tx) {
       await pool.query(sql, [orgId, rowId()]);
       return;
@@ -232,11 +306,12 @@ export function startOpenLoopWriter({
   async function write(dueAt, tx) {
     /** @type {WriteRecord} */
     const rec = { dueAt, endAt: 0, ok: false, tx, attempts: 0 };
+    const target = pickTarget();
     let backoffMs = 2;
     for (;;) {
       rec.attempts++;
       try {
-        await attempt(poolFor(ownerUrl()), tx);
+        await attempt(poolFor(ownerUrl(target.orgId)), target, tx);
         rec.ok = true;
         break;
       } catch (err) {
@@ -248,9 +323,9 @@ export function startOpenLoopWriter({
         if (code === 'OPF02') {
           // The source says moved a moment before the map does (the flip commits after
           // both sides are marked): ask again, then back off if the answer is the same.
-          const before = ownerUrl();
-          await onMoved();
-          if (ownerUrl() === before) {
+          const before = ownerUrl(target.orgId);
+          await onMoved(target.orgId);
+          if (ownerUrl(target.orgId) === before) {
             await new Promise((r) => setTimeout(r, backoffMs));
             backoffMs = Math.min(50, backoffMs * 2);
           }
