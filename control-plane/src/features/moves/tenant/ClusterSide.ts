@@ -16,11 +16,23 @@ const OUTPUT_SETTINGS = ['TimeZone=UTC', 'DateStyle=ISO,YMD', 'IntervalStyle=pos
 // index, one key at a time. A hash or merge join would scan every partition of a big
 // org, and the fence would grow with the org. No mover query needs either.
 const PLANNER_SETTINGS = ['enable_hashjoin=off', 'enable_mergejoin=off'];
+// The mover records what it did in another database (a table's copied_at in the control
+// DB, the change-log entries it consumed on the other side) right after a commit here:
+// that commit must survive a crash of this server. On a cluster running with
+// synchronous_commit = off, a copy committed a moment before a crash was lost while the
+// control DB said the table was copied, and the move could only fail its verification.
+// 'on' is Postgres's default; this only keeps a cluster-wide 'off' from reaching the mover.
+const DURABILITY_SETTINGS = ['synchronous_commit=on'];
 
 export type SideName = 'source' | 'target';
 
 function clientConfig(url: string, replica: boolean): pg.ClientConfig {
-  const settings = [...OUTPUT_SETTINGS, ...PLANNER_SETTINGS, ...(replica ? ['session_replication_role=replica'] : [])];
+  const settings = [
+    ...OUTPUT_SETTINGS,
+    ...PLANNER_SETTINGS,
+    ...DURABILITY_SETTINGS,
+    ...(replica ? ['session_replication_role=replica'] : []),
+  ];
   return {
     connectionString: url,
     application_name: MOVER_APPLICATION_NAME,
