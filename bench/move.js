@@ -7,8 +7,9 @@
 //   (primary-3 -> primary-2 -> primary-3 ...); rows copied / copy phase (the move's
 //   `copying` event to its `catching_up` event). Baselines in the same run, before each
 //   move, into the same target tables (partitioned `revenues` included) with the same
-//   post-copy work (ANALYZE of each table, as the mover does): `psql COPY ... TO STDOUT |
-//   psql COPY ... FROM STDIN`, text and binary. Min and median over the runs.
+//   post-copy work (ANALYZE of each table that got ANALYZE_MIN_ROWS rows or more, as the
+//   mover does): `psql COPY ... TO STDOUT | psql COPY ... FROM STDIN`, text and binary.
+//   Min and median over the runs.
 // - write_block: BENCH_CUTOVERS moves of small, medium and large orgs, each while an
 //   open-loop writer sends BENCH_WRITES_PER_S writes a second to the org being moved (one
 //   in four a two-UPDATE transaction; latency = acknowledgement - due time), following it
@@ -28,6 +29,7 @@ import path from 'node:path';
 import { performance } from 'node:perf_hooks';
 import pg from 'pg';
 import { labDown, labUp, orgShape } from '../cli/dist/lab/index.js';
+import { ANALYZE_MIN_ROWS } from '../control-plane/dist/features/moves/tenant/copyOrgTable.js';
 import { envInt, median, note, percentile, percentileLabel, printFigure, summary } from './lib.js';
 import { havePsql, latencySummary, psqlPipe, startOpenLoopWriter, writeBlock } from './moveLib.js';
 
@@ -165,14 +167,21 @@ async function dropOrgRows(url, orgId) {
 /**
  * psql COPY piped into psql COPY, table by table, into the target's own tenant tables
  * (same shapes as the mover's: partitioned `revenues`, same indexes), then ANALYZE each
- * table as the mover does; timed together. The rows are removed again afterwards.
+ * table the mover would (ANALYZE_MIN_ROWS rows or more copied); timed together. The rows
+ * are removed again afterwards.
  * @param {string} srcUrl @param {string} dstUrl @param {number} orgId @param {'text' | 'binary'} format
  */
 async function baselineCopy(srcUrl, dstUrl, orgId, format) {
+  /** @type {Set<string>} */
+  const analyzed = new Set();
+  for (const t of TABLES) {
+    const n = Number((await query(srcUrl, `SELECT count(*) AS n FROM ${t} WHERE org_id = $1`, [orgId]))[0].n);
+    if (n >= ANALYZE_MIN_ROWS) analyzed.add(t);
+  }
   const t0 = performance.now();
   for (const t of TABLES) {
     await psqlPipe({ sourceUrl: srcUrl, targetUrl: dstUrl, table: t, orgId, format });
-    await query(dstUrl, `ANALYZE ${t}`);
+    if (analyzed.has(t)) await query(dstUrl, `ANALYZE ${t}`);
   }
   const seconds = (performance.now() - t0) / 1000;
   let rows = 0;
@@ -291,7 +300,7 @@ async function copyRuns(api, url) {
   });
   const extra = {
     rows: BIG_ROWS,
-    postCopyWork: 'ANALYZE of each table on both sides',
+    postCopyWork: `ANALYZE of each table that got ${ANALYZE_MIN_ROWS} rows or more, on both sides`,
     mover: rateSummary(moverRates),
     psqlText: rateSummary(textRates),
     psqlBinary: rateSummary(binaryRates),
