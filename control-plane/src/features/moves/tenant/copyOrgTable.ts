@@ -3,6 +3,7 @@
 // earlier, interrupted attempt left. No per-row work happens in this process: the
 // streams move COPY data chunks, and backpressure comes from stream.pipeline.
 import { pipeline } from 'node:stream/promises';
+import type pg from 'pg';
 import { from as copyFrom, to as copyTo } from 'pg-copy-streams';
 import type { ClusterSide } from './ClusterSide.js';
 import type { TableInfo } from './TableCatalog.js';
@@ -33,8 +34,10 @@ export interface CopyOptions {
 export async function copyOrgTable({ source, target, table, orgId, onProgress }: CopyOptions): Promise<TableCopyResult> {
   if (!Number.isSafeInteger(orgId)) throw new Error(`org id ${orgId} is not an integer`);
   const from = await source.connect(false);
-  let to: Awaited<ReturnType<ClusterSide['connect']>> | undefined;
+  let to: pg.Client | undefined;
   let timer: NodeJS.Timeout | undefined;
+  const listening: Array<() => void> = [];
+  let clean = false;
   try {
     to = await target.connect(true);
     const { rows: pidRows } = await to.query<{ pid: number }>('SELECT pg_backend_pid() AS pid');
@@ -57,15 +60,22 @@ export async function copyOrgTable({ source, target, table, orgId, onProgress }:
     );
     // A session that dies mid-stream (terminated, network) fails the copy instead of
     // leaving the pipeline waiting for data that will never come.
-    const lost = (which: string) => (err?: Error) => {
-      const cause = err ?? new Error(`the ${which} session ended during the copy`);
-      out.destroy(cause);
-      into.destroy(cause);
+    const watch = (client: pg.Client, which: string) => {
+      const lost = (err?: Error) => {
+        const cause = err ?? new Error(`the ${which} session ended during the copy`);
+        out.destroy(cause);
+        into.destroy(cause);
+      };
+      client.on('error', lost);
+      client.on('end', lost);
+      // Sessions outlive the copy (recycle): its listeners must not.
+      listening.push(() => {
+        client.off('error', lost);
+        client.off('end', lost);
+      });
     };
-    from.on('error', lost('source'));
-    from.on('end', lost('source'));
-    to.on('error', lost('target'));
-    to.on('end', lost('target'));
+    watch(from, 'source');
+    watch(to, 'target');
     let bytes = 0;
     let rows = 0;
     out.on('data', (chunk: Buffer) => {
@@ -90,11 +100,14 @@ export async function copyOrgTable({ source, target, table, orgId, onProgress }:
     // Fresh statistics, so the replay's key lookups are planned for the rows just added.
     if (rows >= ANALYZE_MIN_ROWS) await to.query(`ANALYZE ${table.qname}`);
     onProgress({ table: table.name, rows, bytes });
+    clean = true;
     return { table: table.name, rows, bytes, copiedAt };
   } finally {
     if (timer) clearInterval(timer);
-    // Ending the sessions rolls back whatever an error left open.
-    await source.drop(from);
-    if (to) await target.drop(to);
+    for (const stop of listening) stop();
+    // Ending the sessions rolls back whatever an error left open; after a copy that
+    // committed, they serve the next table's copy.
+    await (clean ? source.recycle(from) : source.drop(from));
+    if (to) await (clean ? target.recycle(to) : target.drop(to));
   }
 }
