@@ -7,8 +7,9 @@
 //   (primary-3 -> primary-2 -> primary-3 ...); rows copied / copy phase (the move's
 //   `copying` event to its `catching_up` event). Baselines in the same run, before each
 //   move, into the same target tables (partitioned `revenues` included) with the same
-//   post-copy work (ANALYZE of each table, as the mover does): `psql COPY ... TO STDOUT |
-//   psql COPY ... FROM STDIN`, text and binary. Min and median over the runs.
+//   post-copy work (ANALYZE of each table that got ANALYZE_MIN_ROWS rows or more, as the
+//   mover does): `psql COPY ... TO STDOUT | psql COPY ... FROM STDIN`, text and binary.
+//   Min and median over the runs.
 // - write_block: BENCH_CUTOVERS moves of small, medium and large orgs, each while an
 //   open-loop writer sends BENCH_WRITES_PER_S writes a second to the org being moved (one
 //   in four a two-UPDATE transaction; latency = acknowledgement - due time), following it
@@ -69,6 +70,7 @@ import path from 'node:path';
 import { performance } from 'node:perf_hooks';
 import pg from 'pg';
 import { labDown, labUp, orgShape } from '../cli/dist/lab/index.js';
+import { ANALYZE_MIN_ROWS } from '../control-plane/dist/features/moves/tenant/copyOrgTable.js';
 import { envInt, median, note, percentile, percentileLabel, printFigure, summary } from './lib.js';
 import { eventAt, makeApi, query, toPerf, waitFor } from './moveApi.js';
 import { havePsql, latencySummary, psqlBaseline, startOpenLoopWriter, TENANT_TABLES, writeBlock } from './moveLib.js';
@@ -250,7 +252,7 @@ async function copyRuns(api, url) {
   });
   const extra = {
     rows: BIG_ROWS,
-    postCopyWork: 'ANALYZE of each table on both sides',
+    postCopyWork: `ANALYZE of each table that got ${ANALYZE_MIN_ROWS} rows or more, on both sides`,
     mover: rateSummary(moverRates),
     psqlText: rateSummary(textRates),
     psqlBinary: rateSummary(binaryRates),

@@ -1,13 +1,15 @@
 // @ts-check
 // Copy throughput of one org's rows of `expenses` and of the partitioned `revenues`: the
-// tenant mover's binary COPY pipe (copyTable, which ANALYZEs each table it filled) against
-// `psql COPY ... TO STDOUT | psql COPY ... FROM STDIN` of the same rows into the same
-// tables (same schema, partitions and indexes on both sides), text and binary, each
-// followed by the same ANALYZE; in the same run, on one throwaway Postgres, the order of
+// tenant mover's binary COPY pipe (copyTable, which ANALYZEs each table it filled with
+// ANALYZE_MIN_ROWS rows or more) against `psql COPY ... TO STDOUT | psql COPY ... FROM
+// STDIN` of the same rows into the same tables (same schema, partitions and indexes on
+// both sides), text and binary, each followed by the same ANALYZE (if the mover would
+// run one); in the same run, on one throwaway Postgres, the order of
 // the three rotated every round. Min and median over the rounds. Build first: tsc -b.
 // Env: BENCH_MOVE_ROWS (rows per table, default 500000), BENCH_MOVE_ROUNDS (default 5).
 import { performance } from 'node:perf_hooks';
 import pg from 'pg';
+import { ANALYZE_MIN_ROWS } from '../control-plane/dist/features/moves/tenant/copyOrgTable.js';
 import { createTenantMover } from '../control-plane/dist/features/moves/tenant/PgTenantMover.js';
 import { createLogger } from '../control-plane/dist/logger.js';
 import { createTestDatabase, startTestPostgres } from '../embedded/dist/index.js';
@@ -71,7 +73,7 @@ try {
     const started = performance.now();
     for (const t of TABLES) {
       await psqlPipe({ sourceUrl, targetUrl, table: t, orgId: ORG, format });
-      await run(targetUrl, `ANALYZE ${t}`);
+      if (ROWS >= ANALYZE_MIN_ROWS) await run(targetUrl, `ANALYZE ${t}`);
     }
     return performance.now() - started;
   }
@@ -100,7 +102,7 @@ try {
   const extra = {
     rows: total,
     tables: TABLES,
-    postCopyWork: 'ANALYZE of each table on both sides',
+    postCopyWork: ROWS >= ANALYZE_MIN_ROWS ? 'ANALYZE of each table on both sides' : 'none',
     mover: rateSummary(rates.mover ?? []),
     psqlText: rateSummary(rates.psqlText ?? []),
     psqlBinary: rateSummary(rates.psqlBinary ?? []),

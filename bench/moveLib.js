@@ -5,6 +5,7 @@
 import { spawn } from 'node:child_process';
 import { performance } from 'node:perf_hooks';
 import pg from 'pg';
+import { ANALYZE_MIN_ROWS } from '../control-plane/dist/features/moves/tenant/copyOrgTable.js';
 import { percentile } from './lib.js';
 
 /**
@@ -156,7 +157,8 @@ export async function dropRows(url, rows) {
 /**
  * psql COPY piped into psql COPY, table by table, into the target's own tenant tables
  * (same shapes as the mover's: partitioned `revenues`, same indexes), then ANALYZE each
- * table as the mover does; timed together. The rows are removed again afterwards.
+ * table the mover would (ANALYZE_MIN_ROWS rows or more copied); timed together. The
+ * rows are removed again afterwards.
  * @param {string} sourceUrl @param {string} targetUrl @param {OrgRows} rows @param {'text' | 'binary'} format
  */
 export async function psqlBaseline(sourceUrl, targetUrl, rows, format) {
@@ -164,10 +166,22 @@ export async function psqlBaseline(sourceUrl, targetUrl, rows, format) {
   const target = new pg.Client({ connectionString: targetUrl });
   await target.connect();
   try {
+    /** @type {Set<string>} */
+    const analyzed = new Set();
+    const source = new pg.Client({ connectionString: sourceUrl });
+    await source.connect();
+    try {
+      for (const table of TENANT_TABLES) {
+        const { rows: n } = await source.query(`SELECT count(*) AS n FROM ${table} WHERE ${where}`);
+        if (Number(n[0].n) >= ANALYZE_MIN_ROWS) analyzed.add(table);
+      }
+    } finally {
+      await source.end();
+    }
     const t0 = performance.now();
     for (const table of TENANT_TABLES) {
       await psqlPipe({ sourceUrl, targetUrl, table, ...rows, format });
-      await target.query(`ANALYZE ${table}`);
+      if (analyzed.has(table)) await target.query(`ANALYZE ${table}`);
     }
     const seconds = (performance.now() - t0) / 1000;
     let copied = 0;

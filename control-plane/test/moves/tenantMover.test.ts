@@ -5,6 +5,7 @@
 import { createTestDatabase } from '@orgplane/embedded';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { ANALYZE_MIN_ROWS } from '../../src/features/moves/tenant/copyOrgTable.js';
 import { orgScope } from '../../src/features/moves/tenant/MoveScope.js';
 import { createTenantMover } from '../../src/features/moves/tenant/PgTenantMover.js';
 import type { CutoverHooks, TableVerification, TenantMover } from '../../src/features/moves/tenant/TenantMover.js';
@@ -501,6 +502,79 @@ describe('an interrupted copy', () => {
     const verified = await m.verify();
     expect(verified.ok).toBe(true);
     expect(verified.tables.find((t) => t.table === 'expenses')).toMatchObject({ sourceRows: 100010, targetRows: 100010 });
+    await m.abort();
+  });
+});
+
+describe('copy sessions and statistics', () => {
+  it('copies table after table in one target session, and in a new one once the server ended it', async () => {
+    const orgId = 140;
+    await seedOrg(src, orgId, { rows: 20 });
+    const m = mover(orgId);
+    await m.startCapture();
+    const tables = (await m.tables()).map((t) => t.name);
+    // Each COPY into the target notes the backend it ran in (the mover's replica-role
+    // sessions fire only ALWAYS triggers).
+    await tgt.query('CREATE TABLE test_copy_sessions (id SERIAL PRIMARY KEY, tbl TEXT NOT NULL, pid INT NOT NULL)');
+    await tgt.query(`CREATE FUNCTION test_note_copy_session() RETURNS trigger LANGUAGE plpgsql AS $$
+      BEGIN INSERT INTO test_copy_sessions (tbl, pid) VALUES (TG_TABLE_NAME, pg_backend_pid()); RETURN NULL; END $$`);
+    for (const t of tables) {
+      await tgt.query(`CREATE TRIGGER test_copy_session AFTER INSERT ON ${t} FOR EACH STATEMENT EXECUTE FUNCTION test_note_copy_session()`);
+      await tgt.query(`ALTER TABLE ${t} ENABLE ALWAYS TRIGGER test_copy_session`);
+    }
+    try {
+      await copyAll(m);
+      const sessions = async () =>
+        (await tgt.query<{ tbl: string; pid: number }>('SELECT tbl, pid FROM test_copy_sessions ORDER BY id')).rows;
+      const noted = await sessions();
+      expect(noted.map((r) => r.tbl).sort()).toEqual([...tables].sort());
+      expect(new Set(noted.map((r) => r.pid)).size).toBe(1);
+
+      // A kept session the server ended (a restart, a terminate) is not handed out again.
+      for (const pool of [src, tgt]) {
+        await pool.query(
+          "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = 'orgplane-mover' AND datname = current_database()",
+        );
+      }
+      await waitFor('the mover sessions to end', async () => {
+        const { rows } = await tgt.query(
+          "SELECT count(*)::int AS n FROM pg_stat_activity WHERE application_name = 'orgplane-mover' AND datname = current_database()",
+        );
+        return rows[0].n === 0;
+      });
+      const first = (await m.tables())[0]!;
+      expect((await m.copyTable(first, () => {})).rows).toBe(1);
+      const after = (await sessions()).slice(noted.length);
+      expect(after).toHaveLength(1);
+      expect(after[0]!.pid).not.toBe(noted[0]!.pid);
+      expect((await m.verify()).ok).toBe(true);
+    } finally {
+      for (const t of tables) await tgt.query(`DROP TRIGGER test_copy_session ON ${t}`);
+      await tgt.query('DROP FUNCTION test_note_copy_session()');
+      await tgt.query('DROP TABLE test_copy_sessions');
+    }
+    await m.abort();
+  });
+
+  it(`ANALYZEs a table after a copy of ${ANALYZE_MIN_ROWS} rows or more, and leaves a smaller one to autovacuum`, async () => {
+    const orgId = 141;
+    await seedOrg(src, orgId, { rows: 10 });
+    await src.query(
+      `INSERT INTO expenses (org_id, expense_id, property_id, amount_cents, category, spent_on)
+       SELECT $1, 1000 + i, 1, i, 'bulk', DATE '2025-01-01' FROM generate_series(1, $2) i`,
+      [orgId, ANALYZE_MIN_ROWS],
+    );
+    const analyzeCount = async (table: string): Promise<number> =>
+      Number((await tgt.query('SELECT analyze_count AS n FROM pg_stat_user_tables WHERE relname = $1', [table])).rows[0].n);
+    const before = { properties: await analyzeCount('properties'), expenses: await analyzeCount('expenses') };
+    const m = mover(orgId);
+    await m.startCapture();
+    await copyAll(m);
+    // A session reports its statistics a moment after it goes idle (or ends); properties
+    // (a few rows) were copied before expenses.
+    await waitFor('the ANALYZE of expenses to be counted', async () => (await analyzeCount('expenses')) > before.expenses);
+    expect(await analyzeCount('properties')).toBe(before.properties);
+    expect((await m.verify()).ok).toBe(true);
     await m.abort();
   });
 });

@@ -16,11 +16,23 @@ const OUTPUT_SETTINGS = ['TimeZone=UTC', 'DateStyle=ISO,YMD', 'IntervalStyle=pos
 // index, one key at a time. A hash or merge join would scan every partition of a big
 // org, and the fence would grow with the org. No mover query needs either.
 const PLANNER_SETTINGS = ['enable_hashjoin=off', 'enable_mergejoin=off'];
+// The mover records what it did in another database (a table's copied_at in the control
+// DB, the change-log entries it consumed on the other side) right after a commit here:
+// that commit must survive a crash of this server. On a cluster running with
+// synchronous_commit = off, a copy committed a moment before a crash was lost while the
+// control DB said the table was copied, and the move could only fail its verification.
+// 'on' is Postgres's default; this only keeps a cluster-wide 'off' from reaching the mover.
+const DURABILITY_SETTINGS = ['synchronous_commit=on'];
 
 export type SideName = 'source' | 'target';
 
 function clientConfig(url: string, replica: boolean): pg.ClientConfig {
-  const settings = [...OUTPUT_SETTINGS, ...PLANNER_SETTINGS, ...(replica ? ['session_replication_role=replica'] : [])];
+  const settings = [
+    ...OUTPUT_SETTINGS,
+    ...PLANNER_SETTINGS,
+    ...DURABILITY_SETTINGS,
+    ...(replica ? ['session_replication_role=replica'] : []),
+  ];
   return {
     connectionString: url,
     application_name: MOVER_APPLICATION_NAME,
@@ -33,7 +45,11 @@ export class ClusterSide {
   readonly pool: pg.Pool;
   /** Replica-role sessions: writes of the org's rows. */
   readonly replicaPool: pg.Pool;
-  private readonly dedicated = new Set<pg.Client>();
+  /** Sessions of their own, and whether each is a replica-role one. */
+  private readonly dedicated = new Map<pg.Client, boolean>();
+  /** A clean session per role, kept by `recycle` for the next `connect`. */
+  private readonly spare = new Map<boolean, pg.Client>();
+  private ended = false;
 
   constructor(
     readonly name: SideName,
@@ -51,12 +67,22 @@ export class ClusterSide {
     return pool;
   }
 
-  /** A session of its own (the fence's advisory lock, a COPY stream); end it with `drop`. */
+  /** A session of its own (the fence's advisory lock, a COPY stream); end it with `drop`, or `recycle` it. */
   async connect(replica: boolean): Promise<pg.Client> {
+    const spare = this.spare.get(replica);
+    if (spare) {
+      this.spare.delete(replica);
+      return spare;
+    }
     const client = new pg.Client(clientConfig(this.url, replica));
     client.on('error', (err) => this.log.warn({ side: this.name, code: (err as { code?: string }).code }, 'mover session lost'));
+    // A spare session the server ended (a restart, a terminate) is not handed out again.
+    client.on('end', () => {
+      if (this.spare.get(replica) === client) this.spare.delete(replica);
+      this.dedicated.delete(client);
+    });
     await client.connect();
-    this.dedicated.add(client);
+    this.dedicated.set(client, replica);
     return client;
   }
 
@@ -65,8 +91,23 @@ export class ClusterSide {
     await client.end().catch(() => {});
   }
 
+  /**
+   * Keep a session that finished its work cleanly (no transaction open, no lock held,
+   * nothing set beyond its connection settings) for the next `connect` of its role,
+   * instead of ending it. A small org's move copies seven tables of a few rows each:
+   * two new sessions per table (a backend forked, a password checked) took longer than
+   * the copies. One spare per role; anything else is dropped.
+   */
+  async recycle(client: pg.Client): Promise<void> {
+    const replica = this.dedicated.get(client);
+    if (this.ended || replica === undefined || this.spare.has(replica)) return this.drop(client);
+    this.spare.set(replica, client);
+  }
+
   async end(): Promise<void> {
-    await Promise.all([...this.dedicated].map((c) => this.drop(c)));
+    this.ended = true;
+    this.spare.clear();
+    await Promise.all([...this.dedicated.keys()].map((c) => this.drop(c)));
     await Promise.all([this.pool.end(), this.replicaPool.end()]);
   }
 }
