@@ -22,8 +22,10 @@ import path from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { labDown, labUp, orgShape } from '../cli/dist/lab/index.js';
 import { envInt, median, note, printFigure } from './lib.js';
+import { makeApi } from './moveApi.js';
 
-/** @typedef {any} Json an API document */
+/** @typedef {import('./moveApi.js').Json} Json */
+/** @typedef {import('./moveApi.js').Api} Api */
 
 const BATCH = envInt('BENCH_BATCH', 40);
 const RUNS = envInt('BENCH_RUNS', 2);
@@ -34,22 +36,6 @@ const log = (/** @type {string} */ line) => note('move-batch', line);
 const round = (/** @type {number} */ x, digits = 1) => Number(x.toFixed(digits));
 const sleep = (/** @type {number} */ ms) => new Promise((r) => setTimeout(r, ms));
 
-/** @param {string} url @param {string} token */
-function makeApi(url, token) {
-  /** @type {(method: string, p: string, body?: unknown) => Promise<Json>} */
-  const call = async (method, p, body) => {
-    const res = await fetch(`${url}${p}`, {
-      method,
-      headers: { authorization: `Bearer ${token}`, ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
-      body: body === undefined ? null : JSON.stringify(body),
-    });
-    const json = await res.json();
-    if (!res.ok) throw new Error(`${method} ${p}: ${res.status} ${JSON.stringify(json)}`);
-    return json;
-  };
-  return call;
-}
-/** @typedef {ReturnType<typeof makeApi>} Api */
 
 /** The time of a move's first event in `state` whose message starts with `prefix`. @param {Json} move @param {string} state @param {string} [prefix] */
 function at(move, state, prefix = '') {

@@ -4,7 +4,7 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import type pg from 'pg';
-import { waitFor } from '../helpers.js';
+import { type Json, waitFor } from '../helpers.js';
 
 export const MAIN = fileURLToPath(new URL('../../dist/main.js', import.meta.url));
 
@@ -55,6 +55,16 @@ export class ControlPlaneProcess {
       },
       30_000,
     );
+  }
+
+  /** One API call as `token`: its status and JSON body. */
+  async call(token: string, method: string, url: string, body?: unknown): Promise<Json> {
+    const res = await fetch(`${this.url}${url}`, {
+      method,
+      headers: { authorization: `Bearer ${token}`, ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
+      ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+    });
+    return { status: res.status, body: await res.json() };
   }
 
   async kill(): Promise<void> {

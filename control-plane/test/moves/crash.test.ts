@@ -27,14 +27,7 @@ describe('the control-plane process SIGKILLed mid-copy', () => {
   const tenants: Record<string, pg.Pool> = {};
   let token: string;
 
-  const api = async (method: string, url: string, body?: unknown): Promise<Json> => {
-    const res = await fetch(`${cp.url}${url}`, {
-      method,
-      headers: { authorization: `Bearer ${token}`, ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
-      ...(body === undefined ? {} : { body: JSON.stringify(body) }),
-    });
-    return { status: res.status, body: await res.json() };
-  };
+  const api = (method: string, url: string, body?: unknown): Promise<Json> => cp.call(token, method, url, body);
 
   beforeAll(async () => {
     if (!existsSync(MAIN)) throw new Error(`${MAIN} is missing: run \`npx tsc -b\` first`);

@@ -20,15 +20,18 @@ describe('range moves and a control plane SIGKILLed', () => {
   const tenants: Record<string, pg.Pool> = {};
   let token: string;
 
-  const api = async (method: string, url: string, body?: unknown): Promise<Json> => {
-    const res = await fetch(`${cp.url}${url}`, {
-      method,
-      headers: { authorization: `Bearer ${token}`, ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
-      ...(body === undefined ? {} : { body: JSON.stringify(body) }),
-    });
-    return { status: res.status, body: await res.json() };
-  };
+  const api = (method: string, url: string, body?: unknown): Promise<Json> => cp.call(token, method, url, body);
   const move = async (id: string): Promise<Json> => (await api('GET', `/v1/moves/${id}`)).body;
+  const waitFlipped = (id: string) =>
+    waitFor(
+      'the range to flip',
+      async () => {
+        const m = await move(id);
+        if (m.state === 'failed') throw new Error(`the move failed: ${m.error}`);
+        return m.state === 'flipped';
+      },
+      120_000,
+    );
 
   /** Writers on three orgs of the span, each following the control DB's map. */
   function startWriters(orgIds: number[]): MoveWorkload[] {
@@ -125,15 +128,7 @@ describe('range moves and a control plane SIGKILLed', () => {
     expect(before.tables.every((t: Json) => typeof t.estimatedRows === 'number')).toBe(true);
     await sleep(300);
     await cp.start();
-    await waitFor(
-      'the range to flip',
-      async () => {
-        const m = await move(id);
-        if (m.state === 'failed') throw new Error(`the move failed: ${m.error}`);
-        return m.state === 'flipped';
-      },
-      120_000,
-    );
+    await waitFlipped(id);
     const done = await checkFlipped(id, writers);
     for (const table of copiedBefore) expect(done.tables.find((t: Json) => t.table === table.table).copiedAt).toBe(table.copiedAt);
     // The flip reassigned the range and pinned nothing.
@@ -170,15 +165,7 @@ describe('range moves and a control plane SIGKILLed', () => {
     await cp.kill();
     await sleep(300);
     await cp.start();
-    await waitFor(
-      'the range to flip',
-      async () => {
-        const m = await move(id);
-        if (m.state === 'failed') throw new Error(`the move failed: ${m.error}`);
-        return m.state === 'flipped';
-      },
-      120_000,
-    );
+    await waitFlipped(id);
     const done = await checkFlipped(id, writers);
     expect(done.events.some((e: Json) => e.message.includes('interrupted cutover'))).toBe(true);
     expect(await routeOf(control, 20_005)).toBe('tenant-b');

@@ -93,18 +93,7 @@ export class MoveService {
         await stores.moves.insert({ id, batchId, orgId: org.orgId, from: org.from, to: input.to, ...options, priorPlacement: org.prior });
         moveIds.push(id);
       }
-      await stores.audit.insert({
-        actor,
-        action: 'move.create',
-        reason: input.reason ?? null,
-        before: null,
-        after: { batch, orgIds: plan.orgs.map((o) => o.orgId), moveIds },
-        version: null,
-      });
-      await stores.moves.notifyExecutor();
-      const moves: Move[] = [];
-      for (const id of moveIds) moves.push(toMove((await stores.moves.get(id))!));
-      return { batch: { ...batch, counts: moves.length > 0 ? { pending: moves.length } : {}, total: moves.length }, moves };
+      return created(stores, actor, input.reason, batch, moveIds, { orgIds: plan.orgs.map((o) => o.orgId) });
     });
     this.log.info({ batchId, moves: result.moves.length, to: input.to }, 'moves created');
     return result;
@@ -185,18 +174,7 @@ export class MoveService {
         });
         moveIds.push(id);
       }
-      await stores.audit.insert({
-        actor,
-        action: 'move.create',
-        reason: input.reason ?? null,
-        before: null,
-        after: { batch, ranges: checked, moveIds },
-        version: null,
-      });
-      await stores.moves.notifyExecutor();
-      const moves: Move[] = [];
-      for (const id of moveIds) moves.push(toMove((await stores.moves.get(id))!));
-      return { batch: { ...batch, counts: { pending: moves.length }, total: moves.length }, moves };
+      return created(stores, actor, input.reason, batch, moveIds, { ranges: checked });
     });
     this.log.info({ batchId, ranges: checked, to: input.to }, 'range moves created');
     return result;
@@ -407,6 +385,29 @@ export class MoveService {
       if (missing !== undefined) throw new OrgNotFoundError(missing, clusterId);
     }
   }
+}
+
+/** A new batch's audit row and the executor's wake-up (both at commit), and the batch as the API answers it. */
+async function created(
+  stores: Stores,
+  actor: Actor,
+  reason: string | undefined,
+  batch: MoveBatch,
+  moveIds: readonly string[],
+  what: Record<string, unknown>,
+): Promise<{ batch: MoveBatch; moves: Move[] }> {
+  await stores.audit.insert({
+    actor,
+    action: 'move.create',
+    reason: reason ?? null,
+    before: null,
+    after: { batch, ...what, moveIds },
+    version: null,
+  });
+  await stores.moves.notifyExecutor();
+  const moves: Move[] = [];
+  for (const id of moveIds) moves.push(toMove((await stores.moves.get(id))!));
+  return { batch: { ...batch, counts: moves.length > 0 ? { pending: moves.length } : {}, total: moves.length }, moves };
 }
 
 interface PlannedOrg {
