@@ -400,6 +400,24 @@ export class MoveStore {
     await this.db.query('UPDATE moves SET last_fence_ms = $2 WHERE id = $1', [id, fenceMs]);
   }
 
+  /**
+   * The copy of the newest range move that got through its flip: rows copied, and the
+   * time from entering `copying` to its last table's copy. Null when none has copied.
+   */
+  async newestRangeCopy(): Promise<{ moveId: string; rows: number; seconds: number } | null> {
+    const { rows } = await this.db.query<{ id: string; rows: string; seconds: number | null }>(
+      `SELECT m.id, t.rows,
+              extract(epoch FROM t.done - (SELECT min(e.at) FROM move_events e WHERE e.move_id = m.id AND e.state = 'copying'))::float8 AS seconds
+         FROM moves m
+         JOIN LATERAL (SELECT sum(rows_copied)::bigint AS rows, max(copied_at) AS done FROM move_tables WHERE move_id = m.id) t ON true
+        WHERE m.range_lo IS NOT NULL AND m.flipped_at IS NOT NULL AND m.state IN ('flipped', 'completing', 'completed')
+        ORDER BY m.flipped_at DESC, m.seq DESC LIMIT 1`,
+    );
+    const row = rows[0];
+    if (!row || row.seconds === null || row.seconds <= 0 || Number(row.rows) <= 0) return null;
+    return { moveId: row.id, rows: Number(row.rows), seconds: row.seconds };
+  }
+
   /** Moves per state, for the orgplane_moves gauge. */
   async countByState(): Promise<Map<MoveState, number>> {
     const { rows } = await this.db.query<{ state: MoveState; n: number }>('SELECT state, count(*)::int AS n FROM moves GROUP BY state');
