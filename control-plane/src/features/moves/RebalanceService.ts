@@ -4,6 +4,7 @@
 // spans to MoveService.createRangeMoves: the same checks and the same moves as
 // POST /v1/moves {range}. Everything that can refuse is checked before the split.
 
+import { ORG_ID_MAX, ORG_ID_MIN } from '@orgplane/runtime/wire';
 import type { RebalanceBy } from '../../api/rules.js';
 import type { Database } from '../../db/Database.js';
 import { sqlState } from '../../db/Database.js';
@@ -82,9 +83,10 @@ export class RebalanceService {
         await assertClustersAcceptOrgs(stores, [input.to]);
         const ranges = (await stores.ranges.list()).filter((r) => r.clusterId === input.from).map(({ lo, hi }) => ({ lo, hi }));
         if (ranges.length === 0) throw new ClusterHasNoOrgsError(input.from);
+        const moving = await stores.moves.unfinishedRanges(ORG_ID_MIN, ORG_ID_MAX);
         for (const range of ranges) {
-          const [moving] = await stores.moves.unfinishedRanges(range.lo, range.hi);
-          if (moving) throw new RangeAlreadyMovingError(range, moving.moveId);
+          const overlap = moving.find((m) => m.lo <= range.hi && m.hi >= range.lo);
+          if (overlap) throw new RangeAlreadyMovingError(range, overlap.moveId);
         }
         return {
           version: await stores.configLog.currentVersion(),
