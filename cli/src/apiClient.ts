@@ -198,7 +198,7 @@ export function cliHint(code: string, apiHint: string | undefined, details: unkn
     case 'RANGE_ALREADY_MOVING':
     case 'RANGE_MOVING':
       return typeof d['moveId'] === 'string'
-        ? `range move ${d['moveId']} holds the range: see it with \`orgplane moves show ${d['moveId']}\`; wait for it to complete, or abort or roll it back (\`orgplane moves abort ${d['moveId']}\`)`
+        ? `range move ${d['moveId']} holds the range: see it with \`orgplane moves show ${d['moveId']}\`; wait for it to finish (a flipped one finishes now with \`orgplane moves complete ${d['moveId']}\`), or abort or roll it back`
         : 'a range move holds the range: see `orgplane moves list`';
     case 'RANGE_HAS_MOVING_ORGS': {
       const ids = Array.isArray(d['moveIds']) ? (d['moveIds'] as string[]) : [];

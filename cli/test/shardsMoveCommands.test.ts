@@ -118,7 +118,7 @@ describe('shards rebalance --dry-run', () => {
     expect(lines[0]).toMatch(/^RANGE\s+SPLITAT\s+MOVES\s+ORGS\s+ROWS$/);
     expect(lines[1]).toMatch(new RegExp(`^2000-${ORG_ID_MAX}\\s+2006\\s+2006-${ORG_ID_MAX}\\s+5\\s+5$`));
     expect(res.stdout).toContain('tenant-a -> tenant-b, 25 % by orgs: 5 of 20 orgs, 5 of 20 rows');
-    expect(res.stdout).toMatch(/estimated copy time [\d.]+ s at 50,000 rows\/s \(default: no range move measured yet\)/);
+    expect(res.stdout).toMatch(/estimated copy time [\d.]+ s at 100,000 rows\/s \(default: no range move measured yet\)/);
     expect(res.stdout).toContain('Dry run: nothing changed');
     expect(await snapshot()).toEqual(before);
   });

@@ -85,7 +85,7 @@ describe('the plan', () => {
         rows: 6,
         ranges: [{ lo: 3000, hi: ORG_ID_MAX, splitAt: 3004, orgs: 6, rows: 6 }],
         estimatedSeconds: expect.any(Number),
-        copyRowsPerSecond: 50_000,
+        copyRowsPerSecond: 100_000,
         rateBasis: 'default',
       },
     });
