@@ -161,6 +161,25 @@ describe('bad input is refused by name and changes nothing', () => {
     }
   });
 
+  it('an org of the planned span moving on its own: RANGE_HAS_MOVING_ORGS before any split', async () => {
+    const orgMove = await f.api.post('/v1/moves', { orgIds: [16], to: 'tenant-b' });
+    expect(orgMove.status, orgMove.text).toBe(202);
+    try {
+      const before = await state();
+      // 50 % takes [15, 999]: org 16 is in it.
+      const res = await rebalance({ from: 'tenant-a', to: 'tenant-b', percent: 50 });
+      expect(res.status, res.text).toBe(409);
+      expect(res.body.error).toMatchObject({
+        code: 'RANGE_HAS_MOVING_ORGS',
+        details: { lo: 15, hi: 999, moveIds: [orgMove.body.moves[0].id] },
+      });
+      expect(await state()).toEqual(before);
+    } finally {
+      // The executor is off: finish the org move by hand so the span is free again.
+      await f.sql(`UPDATE moves SET state = 'aborted' WHERE batch_id = $1`, [orgMove.body.batch.id]);
+    }
+  });
+
   it('a rollout-scoped token: 403', async () => {
     const before = await state();
     const res = await f.api.as(f.tokens.rollout).post('/v1/shard-map/rebalance', { from: 'tenant-a', to: 'tenant-b', percent: 10 });
