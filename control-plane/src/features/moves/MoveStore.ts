@@ -203,10 +203,8 @@ export class MoveStore {
       );
     } catch (err) {
       // The exclusion constraint: another range move over the span was created meanwhile.
-      if (sqlState(err) === '23P01') {
-        const [other] = await this.unfinishedRanges(lo, hi);
-        throw new RangeAlreadyMovingError(move.range, other?.moveId ?? null);
-      }
+      // Its id cannot be read here: the failed insert aborted the transaction.
+      if (sqlState(err) === '23P01') throw new RangeAlreadyMovingError(move.range, null);
       throw err;
     }
     const pinned = move.pinnedOrgIds.length > 0 ? ` (${move.pinnedOrgIds.length} pinned orgs left alone)` : '';
