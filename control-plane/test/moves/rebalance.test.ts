@@ -212,6 +212,35 @@ describe('POST /v1/moves {range} refuses spans a range move cannot take', () => 
   });
 });
 
+describe('a rebalance whose moves are refused after its split', () => {
+  it('keeps the split (both halves on the source), creates no move, and says so in the hint', async () => {
+    // Another range move over the span committed between the split and the creation: the
+    // exclusion constraint's violation, injected on the control DB.
+    await f.sql(`CREATE FUNCTION test_race() RETURNS trigger LANGUAGE plpgsql AS $$
+                 BEGIN RAISE EXCEPTION 'raced' USING ERRCODE = '23P01'; END $$`);
+    await f.sql(
+      'CREATE TRIGGER test_race BEFORE INSERT ON moves FOR EACH ROW WHEN (NEW.range_lo IS NOT NULL) EXECUTE FUNCTION test_race()',
+    );
+    try {
+      const before = await state();
+      // By rows, 20 %: [20, 999] and [3000, max], split at 20.
+      const res = await rebalance({ from: 'tenant-a', to: 'tenant-b', percent: 20, by: 'rows' });
+      expect(res.status, res.text).toBe(409);
+      expect(res.body.error.code).toBe('RANGE_ALREADY_MOVING');
+      expect(res.body.error.hint).toContain("the split at 20 was made and stays (both halves are on 'tenant-a')");
+      const after = await state();
+      expect(after.counts[0]).toEqual({ ...before.counts[0], version: before.counts[0].version + 1, audit: before.counts[0].audit + 1 });
+      expect(after.ranges.slice(0, 2)).toEqual([
+        { lo: 0, hi: 19, clusterId: 'tenant-a' },
+        { lo: 20, hi: 999, clusterId: 'tenant-a' },
+      ]);
+    } finally {
+      await f.sql('DROP TRIGGER test_race ON moves');
+      await f.sql('DROP FUNCTION test_race()');
+    }
+  });
+});
+
 describe('a real rebalance', () => {
   let moveId: string;
 
@@ -251,7 +280,8 @@ describe('a real rebalance', () => {
       audit: before.counts[0].audit + 2,
     });
     expect(after.ranges).toEqual([
-      { lo: 0, hi: 999, clusterId: 'tenant-a' },
+      { lo: 0, hi: 19, clusterId: 'tenant-a' },
+      { lo: 20, hi: 999, clusterId: 'tenant-a' },
       { lo: 1000, hi: 1999, clusterId: 'tenant-b' },
       { lo: 2000, hi: 2999, clusterId: 'tenant-x' },
       { lo: 3000, hi: 3003, clusterId: 'tenant-a' },
