@@ -180,6 +180,36 @@ export function cliHint(code: string, apiHint: string | undefined, details: unkn
       if (d['range'] !== undefined && typeof d['hi'] === 'number')
         return `split there first: \`orgplane shards split --at ${d['hi'] + 1}\``;
       return apiHint;
+    case 'RANGE_NOT_ALIGNED': {
+      // details: the span asked for, and the range its lo or hi falls inside.
+      const range = (d['range'] ?? {}) as { lo?: unknown; hi?: unknown };
+      const at =
+        typeof d['lo'] === 'number' && range.lo !== d['lo']
+          ? d['lo']
+          : typeof d['hi'] === 'number' && range.hi !== d['hi']
+            ? d['hi'] + 1
+            : undefined;
+      return at === undefined
+        ? 'a range move takes whole shard-map ranges: see them with `orgplane shards list`, and split one with `orgplane shards split --at <org id>`'
+        : `split the range there first: \`orgplane shards split --at ${at}\` (see \`orgplane shards list\`), then move the range again`;
+    }
+    case 'RANGE_SPANS_CLUSTERS':
+      return "a range move takes ranges of one cluster: move each cluster's part on its own (see `orgplane shards list`)";
+    case 'RANGE_ALREADY_MOVING':
+    case 'RANGE_MOVING':
+      return typeof d['moveId'] === 'string'
+        ? `range move ${d['moveId']} holds the range: see it with \`orgplane moves show ${d['moveId']}\`; wait for it to finish (a flipped one finishes now with \`orgplane moves complete ${d['moveId']}\`), or abort or roll it back`
+        : 'a range move holds the range: see `orgplane moves list`';
+    case 'RANGE_HAS_MOVING_ORGS': {
+      const ids = Array.isArray(d['moveIds']) ? (d['moveIds'] as string[]) : [];
+      return ids.length > 0
+        ? `orgs of the range are moving on their own: see \`orgplane moves show ${ids[0]}\` (and \`orgplane moves list\`); let them finish, or abort them, then move the range`
+        : 'orgs of the range are moving on their own: see `orgplane moves list`; let them finish, or abort them, then move the range';
+    }
+    case 'CLUSTER_HAS_NO_ORGS':
+      return typeof d['clusterId'] === 'string'
+        ? `${d['clusterId']} serves no range with orgs (orgs with a pin do not count): see \`orgplane shards list\`, and rebalance from a cluster that does`
+        : apiHint;
     case 'TOKEN_NOT_FOUND':
       return 'list the tokens with `orgplane tokens list`';
     case 'INVALID_INPUT':
@@ -198,6 +228,10 @@ const FLAG_OF_FIELD: Readonly<Record<string, string>> = {
   percent: '--percent',
   range: '--range',
   concurrency: '--concurrency',
+  copyStreams: '--copy-streams',
+  readFrom: '--read-from',
+  by: '--by',
+  dryRun: '--dry-run',
   fenceDeadlineMs: '--fence-deadline-ms',
   graceSeconds: '--grace-seconds',
   batchId: '--batch',

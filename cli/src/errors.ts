@@ -72,6 +72,15 @@ const EXIT_BY_CODE: Readonly<Record<string, number>> = {
   ALREADY_ON_CLUSTER: ExitCode.conflict,
   ORG_ALREADY_MOVING: ExitCode.conflict,
   INVALID_MOVE_STATE: ExitCode.conflict,
+  // Range moves and rebalancing: a span in the hands of another move is a conflict; a span
+  // that is not what a range move takes, or a cluster with nothing to move, is input
+  // (422, like INVALID_RANGES).
+  RANGE_ALREADY_MOVING: ExitCode.conflict,
+  RANGE_HAS_MOVING_ORGS: ExitCode.conflict,
+  RANGE_MOVING: ExitCode.conflict,
+  RANGE_NOT_ALIGNED: ExitCode.usage,
+  RANGE_SPANS_CLUSTERS: ExitCode.usage,
+  CLUSTER_HAS_NO_ORGS: ExitCode.usage,
   // The lab exists with another size: like a version conflict, the state is not as asked.
   LAB_CONFIG_MISMATCH: ExitCode.conflict,
   // The directory given is not a lab: the caller pointed at the wrong place.

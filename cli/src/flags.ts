@@ -4,6 +4,7 @@
 // typed. The rules stay in the parse functions these wrap (orgIds.ts, rollouts/parse.ts).
 import * as Args from '@oclif/core/args';
 import * as Flags from '@oclif/core/flags';
+import { COPY_STREAMS, FENCE_DEADLINE_MS, GRACE_SECONDS } from '@orgplane/control-plane/api/rules';
 import { CliError, ExitCode } from './errors.js';
 import { parseGuardName, parseOrigin, parseRate, parseSubject, parseWindow } from './guards/parse.js';
 import { parseOrgId, parseOrgIdRange } from './orgIds.js';
@@ -45,6 +46,63 @@ export const sharePercentFlag = Flags.custom<number>({
     }
   },
 });
+
+/** A rebalance's share, a number strictly between 0 and 100, `%` allowed (INVALID_INPUT, as the API names it). */
+export const rebalancePercentFlag = Flags.custom<number>({
+  helpValue: '<0<P<100>',
+  parse: async (raw, _ctx, flag) => {
+    const match = /^\s*(\d+(?:\.\d+)?)\s*%?\s*$/.exec(raw);
+    const n = match ? Number(match[1]) : Number.NaN;
+    if (!(n > 0 && n < 100)) {
+      throw new CliError(
+        'INVALID_INPUT',
+        `--${flag.name} must be a number greater than 0 and less than 100, got '${raw}'`,
+        `for example: --${flag.name} 10, or --${flag.name} 2.5`,
+        ExitCode.usage,
+      );
+    }
+    return n;
+  },
+});
+
+/** How a range move runs: the flags `shards move` and `shards rebalance` share. */
+export const rangeMoveFlags = {
+  'copy-streams': Flags.integer({
+    description: `parallel COPY streams of the bulk copy (${COPY_STREAMS.minimum}..${COPY_STREAMS.maximum}) [default: 4]`,
+    min: COPY_STREAMS.minimum,
+    max: COPY_STREAMS.maximum,
+  }),
+  'read-from': Flags.string({
+    description:
+      "where the bulk copy reads: 'replica' (a healthy replica past the capture's start, else the primary) or 'primary' [default: replica]",
+    options: ['replica', 'primary'],
+  }),
+  'fence-deadline-ms': Flags.integer({
+    description: `longest write block of a cutover before it is retried later (${FENCE_DEADLINE_MS.minimum}..${FENCE_DEADLINE_MS.maximum}) [default: 1000]`,
+    min: FENCE_DEADLINE_MS.minimum,
+    max: FENCE_DEADLINE_MS.maximum,
+  }),
+  'grace-seconds': Flags.integer({
+    description: 'how long a flipped move stays reversible before it completes by itself [default: 3600]',
+    min: GRACE_SECONDS.minimum,
+    max: GRACE_SECONDS.maximum,
+  }),
+};
+
+/** The body fields of `rangeMoveFlags`. */
+export function rangeMoveOptions(flags: {
+  'copy-streams'?: number | undefined;
+  'read-from'?: string | undefined;
+  'fence-deadline-ms'?: number | undefined;
+  'grace-seconds'?: number | undefined;
+}) {
+  return {
+    copyStreams: flags['copy-streams'],
+    readFrom: flags['read-from'],
+    fenceDeadlineMs: flags['fence-deadline-ms'],
+    graceSeconds: flags['grace-seconds'],
+  };
+}
 
 /** A duration in seconds: `90`, `30s`, `10m`, `2h` (INVALID_DURATION naming the flag). */
 export const durationFlag = Flags.custom<number>({

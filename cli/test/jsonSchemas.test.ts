@@ -25,6 +25,8 @@ import type { RunbooksListResult } from '../src/commands/runbooks/list.js';
 import type { ShardsHistoryResult } from '../src/commands/shards/history.js';
 import type { ShardsListResult } from '../src/commands/shards/list.js';
 import type { ShardsMergeResult } from '../src/commands/shards/merge.js';
+import type { ShardsMoveResult } from '../src/commands/shards/move.js';
+import type { ShardsRebalanceResult } from '../src/commands/shards/rebalance.js';
 import type { ShardsSplitResult } from '../src/commands/shards/split.js';
 import type { TokensCreateResult } from '../src/commands/tokens/create.js';
 import type { Move } from '../src/moves/types.js';
@@ -311,6 +313,32 @@ describe('--json documents match cli/schemas', () => {
     }
   }, 300_000);
 
+  it('shards move --range and shards rebalance, a dry run and for real', async () => {
+    // The last range (past the lab's orgs, assigned above) moves whole to another cluster;
+    // the third cluster rebalances 10 % of its rows to that one. Not followed: as the API answered.
+    const clusters = ['primary-1', 'primary-2', 'primary-3'];
+    const last = (await succeeds<ShardsListResult>('shards:list')).ranges.at(-1)!;
+    const to = clusters.find((c) => c !== last.clusterId)!;
+    const from = clusters.find((c) => c !== last.clusterId && c !== to)!;
+    const moved = await succeeds<ShardsMoveResult>('shards:move', ['--range', `${last.lo}-${last.hi}`, '--to', to, '--copy-streams', '2']);
+    expect(moved.moves[0]).toMatchObject({ kind: 'range', range: { lo: last.lo, hi: last.hi } });
+    const planned = await succeeds<ShardsRebalanceResult>('shards:rebalance', ['--from', from, '--to', to, '--percent', '10', '--dry-run']);
+    expect('batch' in planned).toBe(false);
+    const started = await succeeds<ShardsRebalanceResult>('shards:rebalance', [
+      '--from',
+      from,
+      '--to',
+      to,
+      '--percent',
+      '10',
+      '--by',
+      'rows',
+      '--reason',
+      'schemas',
+    ]);
+    expect(started).toMatchObject({ outcome: 'started' });
+  });
+
   it('runbooks list and show', async () => {
     const list = await succeeds<RunbooksListResult>('runbooks:list');
     expect(list.runbooks.length).toBeGreaterThan(0);
@@ -370,6 +398,9 @@ describe('--json documents match cli/schemas', () => {
     await fails(['orgs', 'unpin', '7', '--yes'], 'PLACEMENT_OFF_RANGE');
     await fails(['orgs', 'unpin', '9', '--yes'], 'PLACEMENT_NOT_FOUND');
     await fails(['shards', 'merge', '--range', '0-5'], 'INVALID_RANGES');
+    await fails(['shards', 'move', '--range', '9-1', '--to', 'primary-2'], 'INVALID_RANGE');
+    await fails(['shards', 'move', '--range', '5-9', '--to', 'primary-2'], 'RANGE_NOT_ALIGNED');
+    await fails(['shards', 'rebalance', '--from', 'primary-1', '--to', 'primary-2', '--percent', '100'], 'INVALID_INPUT');
     await fails(['tokens', 'create', '--name', 'x', '--scope', 'root'], 'INVALID_SCOPE');
     await fails(['tokens', 'revoke', '0123456789abcdef', '--yes'], 'TOKEN_NOT_FOUND');
     const status = await succeeds<LabStatusResult>('lab:status');

@@ -11,6 +11,7 @@ import { ConfigSnapshotService } from './features/config/ConfigSnapshotService.j
 import { SnapshotCache } from './features/config/SnapshotCache.js';
 import { GuardConfigService } from './features/guards/GuardConfigService.js';
 import { MoveService } from './features/moves/MoveService.js';
+import { RebalanceService } from './features/moves/RebalanceService.js';
 import { OrgLocationReadModel } from './features/orgs/OrgLocationReadModel.js';
 import { PlacementService } from './features/placements/PlacementService.js';
 import { ReplicaHealthService } from './features/replica-health/ReplicaHealthService.js';
@@ -43,6 +44,8 @@ export interface Services {
   rollouts: RolloutService;
   cohorts: CohortService;
   moves: MoveService;
+  /** POST /v1/shard-map/rebalance: plans on the source, splits, and starts range moves. */
+  rebalance: RebalanceService;
   unleash: UnleashService;
   replicaHealth: ReplicaHealthService;
   guards: GuardConfigService;
@@ -85,11 +88,13 @@ export function createServices(config: Config, pool: pg.Pool, log: Logger, optio
   });
   const prometheus =
     config.prometheusUrl === null ? null : new PrometheusClient({ url: config.prometheusUrl, timeoutMs: config.prometheusTimeoutMs });
+  const shardMap = new ShardMapService(db, log);
+  const moves = new MoveService(db, log);
   return {
     db,
     tokens: new TokenService(db),
     clusters: new ClusterService(db),
-    shardMap: new ShardMapService(db, log),
+    shardMap,
     history: new ShardMapHistoryReadModel(pool),
     placements: new PlacementService(db, log),
     locations: new OrgLocationReadModel(pool),
@@ -100,7 +105,8 @@ export function createServices(config: Config, pool: pg.Pool, log: Logger, optio
     prometheus,
     rollouts: new RolloutService(db, { validateQuery: promqlValidator(prometheus, log), ...options.rollouts }),
     cohorts: new CohortService(db, options.cohorts),
-    moves: new MoveService(db, log),
+    moves,
+    rebalance: new RebalanceService(db, log, shardMap, moves),
     unleash: new UnleashService(db, () => snapshots.loadRollouts()),
     replicaHealth: new ReplicaHealthService(db),
     guards: new GuardConfigService(db),

@@ -1,7 +1,17 @@
 // Schemas of the --json documents that are the CLI's own (not an API document passed
 // through): the lab, runbooks, the rollout watch, cohort exports, orgs move and errors.
 // cli/schemas/ is generated from these and from the control plane's API schemas.
-import { Move, MoveBatch, MoveCounts, OrgId, ResourceId, Timestamp, Version, WirePlacementSchema } from '@orgplane/control-plane/api';
+import {
+  Move,
+  MoveBatch,
+  MoveCounts,
+  OrgId,
+  RebalancePlan,
+  ResourceId,
+  Timestamp,
+  Version,
+  WirePlacementSchema,
+} from '@orgplane/control-plane/api';
 import { CHECK_OPS, FLAG_PATTERN, PERCENT_MAX, ROLLOUT_STATUSES } from '@orgplane/control-plane/api/rules';
 import { type TProperties, Type } from 'typebox';
 
@@ -189,6 +199,30 @@ export const OrgsMoveResult = Type.Union(
     }),
   ],
   { description: 'POST /v1/moves: the batch and its moves; with --follow each move as it rests and the batch with its counts.' },
+);
+
+export const ShardsRebalanceResult = Type.Union(
+  [
+    closed({ plan: RebalancePlan }, 'With --dry-run: the plan, as POST /v1/shard-map/rebalance answered it; nothing changed.'),
+    closed({
+      plan: RebalancePlan,
+      batch: MoveBatch,
+      moves: Type.Array(Move),
+      followed: Type.Literal(false),
+      outcome: Type.Literal('started'),
+    }),
+    closed({
+      plan: RebalancePlan,
+      batch: closed({ ...MoveBatch.properties, counts: MoveCounts, total: Type.Integer({ minimum: 0 }) }),
+      moves: Type.Array(Move),
+      followed: Type.Literal(true),
+      outcome: Type.Enum(['arrived', 'stopped']),
+    }),
+  ],
+  {
+    description:
+      'POST /v1/shard-map/rebalance: the plan; without --dry-run also the batch and its range moves, with --follow each as it rests and the batch with its counts.',
+  },
 );
 
 export const CliErrorResult = closed(

@@ -46,6 +46,7 @@ import {
   RolloutsWatchResult,
   RunbooksListResult,
   RunbooksShowResult,
+  ShardsRebalanceResult,
 } from './cliResults.js';
 
 export interface ResultSchema {
@@ -113,6 +114,8 @@ export const RESULT_SCHEMAS: Record<string, ResultSchema> = {
   'shards:assign': api('POST /v1/shard-map/assign: the whole map after the assignment', RangesResult),
   'shards:history': api('GET /v1/shard-map/history, newest first', History),
   'shards:list': api('GET /v1/shard-map', ShardMap),
+  'shards:move': cli('cli/src/commands/shards/move.ts: POST /v1/moves {range}, one range move', OrgsMoveResult),
+  'shards:rebalance': cli('cli/src/commands/shards/rebalance.ts', ShardsRebalanceResult),
   'shards:merge': api('POST /v1/shard-map/merge: the whole map after the merge', RangesResult),
   'shards:split': api('POST /v1/shard-map/split: the whole map after the split', RangesResult),
   'tokens:create': api('POST /v1/tokens (the only time the secret is shown)', CreatedToken),

@@ -90,3 +90,6 @@ export const FENCE_DEADLINE_MS = { minimum: 50, maximum: 10_000 } as const;
 export const GRACE_SECONDS = { minimum: 0, maximum: 604_800 } as const;
 export const MOVES_LIMIT_DEFAULT = 100;
 export const MOVES_LIMIT_MAX = 1000;
+/** What a rebalance's percent is a share of. */
+export const REBALANCE_BY = ['orgs', 'rows'] as const;
+export type RebalanceBy = (typeof REBALANCE_BY)[number];

@@ -12,6 +12,7 @@ import { registerGuardRoutes } from '../features/guards/guardRoutes.js';
 import { registerHealthRoutes } from '../features/health/healthRoutes.js';
 import type { Metrics } from '../features/health/Metrics.js';
 import { registerMoveRoutes } from '../features/moves/moveRoutes.js';
+import { registerRebalanceRoutes } from '../features/moves/rebalanceRoutes.js';
 import { registerOrgRoutes } from '../features/orgs/orgRoutes.js';
 import { registerPlacementRoutes } from '../features/placements/placementRoutes.js';
 import { registerReplicaHealthRoutes } from '../features/replica-health/replicaHealthRoutes.js';
@@ -45,6 +46,7 @@ export async function registerRoutes(app: FastifyInstance, { pool, services, met
   registerRolloutRoutes(app, services.rollouts);
   registerCohortRoutes(app, services.cohorts);
   registerMoveRoutes(app, services.moves);
+  registerRebalanceRoutes(app, services.rebalance);
   registerUnleashRoutes(app, services.unleash);
   registerReplicaHealthRoutes(app, services.replicaHealth);
   registerGuardRoutes(app, services.guards);

@@ -203,10 +203,8 @@ export class MoveStore {
       );
     } catch (err) {
       // The exclusion constraint: another range move over the span was created meanwhile.
-      if (sqlState(err) === '23P01') {
-        const [other] = await this.unfinishedRanges(lo, hi);
-        throw new RangeAlreadyMovingError(move.range, other?.moveId ?? null);
-      }
+      // Its id cannot be read here: the failed insert aborted the transaction.
+      if (sqlState(err) === '23P01') throw new RangeAlreadyMovingError(move.range, null);
       throw err;
     }
     const pinned = move.pinnedOrgIds.length > 0 ? ` (${move.pinnedOrgIds.length} pinned orgs left alone)` : '';
@@ -398,6 +396,24 @@ export class MoveStore {
 
   async setLastFence(id: string, fenceMs: number): Promise<void> {
     await this.db.query('UPDATE moves SET last_fence_ms = $2 WHERE id = $1', [id, fenceMs]);
+  }
+
+  /**
+   * The copy of the newest range move that got through its flip: rows copied, and the
+   * time from entering `copying` to its last table's copy. Null when none has copied.
+   */
+  async newestRangeCopy(): Promise<{ moveId: string; rows: number; seconds: number } | null> {
+    const { rows } = await this.db.query<{ id: string; rows: string; seconds: number | null }>(
+      `SELECT m.id, t.rows,
+              extract(epoch FROM t.done - (SELECT min(e.at) FROM move_events e WHERE e.move_id = m.id AND e.state = 'copying'))::float8 AS seconds
+         FROM moves m
+         JOIN LATERAL (SELECT sum(rows_copied)::bigint AS rows, max(copied_at) AS done FROM move_tables WHERE move_id = m.id) t ON true
+        WHERE m.range_lo IS NOT NULL AND m.flipped_at IS NOT NULL AND m.state IN ('flipped', 'completing', 'completed')
+        ORDER BY m.flipped_at DESC, m.seq DESC LIMIT 1`,
+    );
+    const row = rows[0];
+    if (!row || row.seconds === null || row.seconds <= 0 || Number(row.rows) <= 0) return null;
+    return { moveId: row.id, rows: Number(row.rows), seconds: row.seconds };
   }
 
   /** Moves per state, for the orgplane_moves gauge. */
