@@ -13,14 +13,6 @@ const cliRoot = path.join(here, '..', 'cli');
 
 const runbooks = readdirSync(here).filter((f) => f.endsWith('.md'));
 
-/**
- * Commands that runbooks/rebalance.md uses, defined by the range-move contract (issue 13),
- * that are built on another branch than the runbook: until they are in this CLI, lines
- * naming them are left out here. The last test fails once they exist, so that this list
- * goes and every line of the runbook is parsed against the real commands.
- */
-const AWAITED_COMMANDS: ReadonlySet<string> = new Set(['shards:move', 'shards:rebalance']);
-
 describe('runbooks', () => {
   let config: Config;
   const cwd = process.cwd();
@@ -63,7 +55,6 @@ describe('runbooks', () => {
           const candidate = positional.slice(0, n).join(':');
           if (config.findCommand(candidate)) id = candidate;
         }
-        if (id === '' && AWAITED_COMMANDS.has(positional.slice(0, 2).join(':'))) continue;
         expect(id, `${file}: no command for "${line}"`).not.toBe('');
         const cmd = await config.findCommand(id)!.load();
         const argv = words.slice(id.split(':').length);
@@ -79,9 +70,4 @@ describe('runbooks', () => {
       }
     });
   }
-
-  it('the commands awaited from another branch are still missing (else drop them from AWAITED_COMMANDS)', () => {
-    const landed = [...AWAITED_COMMANDS].filter((id) => config.findCommand(id));
-    expect(landed, 'these exist now: remove them from AWAITED_COMMANDS so the runbooks are checked against them').toEqual([]);
-  });
 });
