@@ -36,7 +36,6 @@ const log = (/** @type {string} */ line) => note('move-batch', line);
 const round = (/** @type {number} */ x, digits = 1) => Number(x.toFixed(digits));
 const sleep = (/** @type {number} */ ms) => new Promise((r) => setTimeout(r, ms));
 
-
 /** The time of a move's first event in `state` whose message starts with `prefix`. @param {Json} move @param {string} state @param {string} [prefix] */
 function at(move, state, prefix = '') {
   const e = (move.events ?? []).find((/** @type {Json} */ ev) => ev.state === state && ev.message.startsWith(prefix));
