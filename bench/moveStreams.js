@@ -8,11 +8,11 @@
 // (bench:move) run everything else on the same cores too. Build first: tsc -b.
 // Env: BENCH_STREAMS_ORGS (10000), BENCH_STREAMS_ROWS (100), BENCH_STREAMS_ROUNDS (3).
 import { performance } from 'node:perf_hooks';
-import pg from 'pg';
 import { createTenantMover } from '../control-plane/dist/features/moves/tenant/PgTenantMover.js';
 import { createLogger } from '../control-plane/dist/logger.js';
 import { createTestDatabase, startTestPostgres } from '../embedded/dist/index.js';
 import { envInt, median, note, printFigure } from './lib.js';
+import { query } from './moveApi.js';
 import { havePsql, psqlPipe } from './moveLib.js';
 
 const ORGS = envInt('BENCH_STREAMS_ORGS', 10_000);
@@ -22,16 +22,10 @@ const LO = 100_000;
 const HI = LO + ORGS - 1;
 const STREAMS = [1, 2, 4];
 
-/** @param {string} url @param {string} sql */
-async function run(url, sql) {
-  const client = new pg.Client({ connectionString: url });
-  await client.connect();
-  try {
-    await client.query(sql);
-  } finally {
-    await client.end();
-  }
-}
+/** One statement on a database. @param {string} url @param {string} sql */
+const run = async (url, sql) => {
+  await query(url, sql);
+};
 
 if (!(await havePsql())) throw new Error('no psql on PATH: install postgresql-client (the embedded binaries have none)');
 const pgServer = await startTestPostgres();

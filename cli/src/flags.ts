@@ -65,6 +65,20 @@ export const rebalancePercentFlag = Flags.custom<number>({
   },
 });
 
+/** The fence deadline and grace period of a move: the flags every command that creates moves shares. */
+export const moveTimingFlags = {
+  'fence-deadline-ms': Flags.integer({
+    description: `longest write block of a cutover before it is retried later (${FENCE_DEADLINE_MS.minimum}..${FENCE_DEADLINE_MS.maximum}) [default: 1000]`,
+    min: FENCE_DEADLINE_MS.minimum,
+    max: FENCE_DEADLINE_MS.maximum,
+  }),
+  'grace-seconds': Flags.integer({
+    description: 'how long a flipped move stays reversible before it completes by itself [default: 3600]',
+    min: GRACE_SECONDS.minimum,
+    max: GRACE_SECONDS.maximum,
+  }),
+};
+
 /** How a range move runs: the flags `shards move` and `shards rebalance` share. */
 export const rangeMoveFlags = {
   'copy-streams': Flags.integer({
@@ -77,16 +91,7 @@ export const rangeMoveFlags = {
       "where the bulk copy reads: 'replica' (a healthy replica past the capture's start, else the primary) or 'primary' [default: replica]",
     options: ['replica', 'primary'],
   }),
-  'fence-deadline-ms': Flags.integer({
-    description: `longest write block of a cutover before it is retried later (${FENCE_DEADLINE_MS.minimum}..${FENCE_DEADLINE_MS.maximum}) [default: 1000]`,
-    min: FENCE_DEADLINE_MS.minimum,
-    max: FENCE_DEADLINE_MS.maximum,
-  }),
-  'grace-seconds': Flags.integer({
-    description: 'how long a flipped move stays reversible before it completes by itself [default: 3600]',
-    min: GRACE_SECONDS.minimum,
-    max: GRACE_SECONDS.maximum,
-  }),
+  ...moveTimingFlags,
 };
 
 /** The body fields of `rangeMoveFlags`. */

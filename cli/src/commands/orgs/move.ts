@@ -1,8 +1,8 @@
 import * as Flags from '@oclif/core/flags';
-import { FENCE_DEADLINE_MS, GRACE_SECONDS, MOVE_CONCURRENCY } from '@orgplane/control-plane/api/rules';
+import { MOVE_CONCURRENCY } from '@orgplane/control-plane/api/rules';
 import { OrgplaneCommand } from '../../baseCommand.js';
 import { CliError, ExitCode } from '../../errors.js';
-import { orgIdArg, orgIdRangeFlag, reasonFlag, sharePercentFlag } from '../../flags.js';
+import { moveTimingFlags, orgIdArg, orgIdRangeFlag, reasonFlag, sharePercentFlag } from '../../flags.js';
 import { type FollowOutcome, followWithView } from '../../moves/follow.js';
 import { renderMoves } from '../../moves/render.js';
 import type { CreateMovesAnswer, Move, MoveBatch } from '../../moves/types.js';
@@ -43,16 +43,7 @@ A flipped move is reversible until it completes: \`orgplane moves rollback <id>\
       min: MOVE_CONCURRENCY.minimum,
       max: MOVE_CONCURRENCY.maximum,
     }),
-    'fence-deadline-ms': Flags.integer({
-      description: `longest write block of a cutover before it is retried later (${FENCE_DEADLINE_MS.minimum}..${FENCE_DEADLINE_MS.maximum}) [default: 1000]`,
-      min: FENCE_DEADLINE_MS.minimum,
-      max: FENCE_DEADLINE_MS.maximum,
-    }),
-    'grace-seconds': Flags.integer({
-      description: 'how long a flipped move stays reversible before it completes by itself [default: 3600]',
-      min: GRACE_SECONDS.minimum,
-      max: GRACE_SECONDS.maximum,
-    }),
+    ...moveTimingFlags,
     reason: reasonFlag,
     follow: Flags.boolean({ description: 'show live progress and wait until every move rests', default: false }),
   };
