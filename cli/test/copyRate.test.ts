@@ -15,6 +15,7 @@ import {
 } from '../src/moves/copyRate.js';
 import { formatDuration, formatEta } from '../src/moves/format.js';
 import type { Move, MoveTable } from '../src/moves/types.js';
+import { rangeMove, rangeTable } from './moveFixtures.js';
 
 const at = (atMs: number, rows: number, bytes = rows * 100) => ({ atMs, rows, bytes });
 
@@ -25,47 +26,9 @@ function feed(...samples: { atMs: number; rows: number; bytes: number }[]): Copy
   return rate as CopyRate;
 }
 
-function table(name: string, extra: Partial<MoveTable> = {}): MoveTable {
-  return {
-    table: name,
-    estimatedRows: 1000,
-    rowsCopied: 0,
-    bytesCopied: 0,
-    sourceRows: null,
-    targetRows: null,
-    sourceChecksum: null,
-    targetChecksum: null,
-    copiedAt: null,
-    ...extra,
-  };
-}
-
-function rangeMove(tables: MoveTable[]): Move {
-  return {
-    id: 'mv_1',
-    batchId: 'mb_1',
-    kind: 'range',
-    orgId: null,
-    range: { lo: 1, hi: 5000 },
-    pinnedOrgs: 0,
-    copyStreams: 4,
-    readFrom: 'replica',
-    from: 'primary-1',
-    to: 'primary-4',
-    state: 'copying',
-    attempt: 1,
-    fenceDeadlineMs: 1000,
-    graceSeconds: 3600,
-    createdAt: '2026-01-01T00:00:00.000Z',
-    updatedAt: '2026-01-01T00:00:00.000Z',
-    progress: {
-      rowsCopied: tables.reduce((n, t) => n + t.rowsCopied, 0),
-      bytesCopied: tables.reduce((n, t) => n + t.bytesCopied, 0),
-      changesPending: 0,
-    },
-    tables,
-  };
-}
+/** A table of 1,000 estimated rows, nothing copied yet, unless `extra` says otherwise. */
+const table = (name: string, extra: Partial<MoveTable> = {}): MoveTable => rangeTable(name, 1000, 0, { bytesCopied: 0, ...extra });
+const rangeMoveOf = (tables: MoveTable[]): Move => rangeMove('copying', tables, { id: 'mv_1' });
 
 describe('nextRate', () => {
   it('one reading measures nothing; the second gives the rate between them', () => {
@@ -144,16 +107,16 @@ describe('a range move: per table and overall', () => {
     const t = table('users', { estimatedRows: null, rowsCopied: 10 });
     expect(remainingRows(t)).toBeNull();
     expect(tableEta(t, feed(at(0, 0), at(1000, 10)))).toBeNull();
-    expect(overallEta(rangeMove([t]), undefined)).toBeNull();
+    expect(overallEta(rangeMoveOf([t]), undefined)).toBeNull();
   });
 
   it('tracks each table and the move across polls; the time left counts only what is still to copy', () => {
-    const poll1 = rangeMove([
+    const poll1 = rangeMoveOf([
       table('organizations', { rowsCopied: 1000, bytesCopied: 100_000, copiedAt: '2026-01-01T00:00:01.000Z' }),
       table('users', { estimatedRows: 10_000, rowsCopied: 2000, bytesCopied: 200_000 }),
       table('guests', { estimatedRows: 5000 }),
     ]);
-    const poll2 = rangeMove([
+    const poll2 = rangeMoveOf([
       table('organizations', { rowsCopied: 1000, bytesCopied: 100_000, copiedAt: '2026-01-01T00:00:01.000Z' }),
       table('users', { estimatedRows: 10_000, rowsCopied: 4000, bytesCopied: 400_000 }),
       table('guests', { estimatedRows: 5000 }),
@@ -175,12 +138,12 @@ describe('a range move: per table and overall', () => {
   });
 
   it('every table done: no overall time left to show', () => {
-    const done = rangeMove([table('users', { rowsCopied: 1000, copiedAt: '2026-01-01T00:00:01.000Z' })]);
+    const done = rangeMoveOf([table('users', { rowsCopied: 1000, copiedAt: '2026-01-01T00:00:01.000Z' })]);
     expect(overallEta(done, trackRates(new Map(), [done], 0).get('mv_1'))).toBeNull();
   });
 
   it('a move no longer answered is forgotten; one answered without its tables keeps their rates', () => {
-    const m = rangeMove([table('users', { rowsCopied: 100 })]);
+    const m = rangeMoveOf([table('users', { rowsCopied: 100 })]);
     const rates = trackRates(new Map(), [m], 0);
     expect(trackRates(rates, [], 1000).size).toBe(0);
     const { tables: _tables, ...listed } = m;

@@ -8,31 +8,8 @@ import { DETAILED_MOVES_MAX, followMoves, PAGE } from '../src/moves/followMoves.
 import { formatBytes, moveDetailLines, moveTitle, rangeMoveLines } from '../src/moves/format.js';
 import { liveView, TASK_PER_MOVE_MAX } from '../src/moves/liveView.js';
 import { nextStep, renderMove, renderMoves } from '../src/moves/render.js';
-import type { Move, MoveState, MoveTable } from '../src/moves/types.js';
-
-/** A move as the control plane answers it: a flipped one always carries its fence window. */
-function move(id: string, state: MoveState, extra: Partial<Move> = {}): Move {
-  return {
-    id,
-    batchId: 'mb_1',
-    kind: 'org',
-    orgId: Number(id.replace(/\D/g, '')),
-    range: null,
-    pinnedOrgs: 0,
-    copyStreams: 1,
-    readFrom: 'primary',
-    from: 'primary-1',
-    to: 'primary-2',
-    state,
-    attempt: 1,
-    fenceDeadlineMs: 1000,
-    graceSeconds: 3600,
-    createdAt: '2026-01-01T00:00:00.000Z',
-    updatedAt: '2026-01-01T00:00:00.000Z',
-    progress: { rowsCopied: 0, bytesCopied: 0, changesPending: 0, ...(state === 'flipped' ? { lastFenceMs: 8 } : {}) },
-    ...extra,
-  };
-}
+import type { Move, MoveState } from '../src/moves/types.js';
+import { move, rangeMove, rangeTable } from './moveFixtures.js';
 
 /** Answers GET /v1/moves/:id with the next state of each move's script (the last one repeats). */
 function scripted(scripts: Record<string, Move[]>, calls: string[] = []): ApiClient {
@@ -229,41 +206,6 @@ describe('how a move reads', () => {
     expect([0, 999, 1000, 1_500_000, 2e9].map(formatBytes)).toEqual(['0 B', '999 B', '1.0 kB', '1.5 MB', '2.0 GB']);
   });
 });
-
-/** A range move's table as GET /v1/moves/:id answers it while the move copies. */
-function rangeTable(table: string, estimatedRows: number, rowsCopied: number, extra: Partial<MoveTable> = {}): MoveTable {
-  return {
-    table,
-    estimatedRows,
-    rowsCopied,
-    bytesCopied: rowsCopied * 100,
-    sourceRows: null,
-    targetRows: null,
-    sourceChecksum: null,
-    targetChecksum: null,
-    copiedAt: null,
-    ...extra,
-  };
-}
-
-function rangeMove(state: MoveState, tables: MoveTable[], extra: Partial<Move> = {}): Move {
-  return move('mv_77', state, {
-    kind: 'range',
-    orgId: null,
-    range: { lo: 1, hi: 5000 },
-    pinnedOrgs: 3,
-    copyStreams: 4,
-    readFrom: 'replica',
-    to: 'primary-4',
-    progress: {
-      rowsCopied: tables.reduce((n, t) => n + t.rowsCopied, 0),
-      bytesCopied: tables.reduce((n, t) => n + t.bytesCopied, 0),
-      changesPending: 0,
-    },
-    tables,
-    ...extra,
-  });
-}
 
 const done = { copiedAt: '2026-01-01T00:00:01.000Z' };
 /** Two polls a second apart: users went from 2,000 to 4,100 rows, guests has not started. */
