@@ -79,25 +79,24 @@ export function splitAt(ranges: readonly WireRange[], at: number): WireRange[] {
   return [...ranges.slice(0, i), { ...range, hi: at - 1 }, { ...range, lo: at }, ...ranges.slice(i + 1)];
 }
 
+/** Where [lo, hi] misses the map's range bounds: `at` falls inside `range` instead of starting (lo) or ending (hi) it. */
+type Misaligned = (edge: 'lo' | 'hi', at: number, range: WireRange) => Error;
+
+const misalignedRanges: Misaligned = (edge, at, range) =>
+  new InvalidRangesError(`no range ${edge === 'lo' ? 'starts' : 'ends'} at ${at} (it is inside [${range.lo}, ${range.hi}])`, {
+    hint: `split first at ${edge === 'lo' ? at : at + 1}`,
+    details: { [edge]: at, range },
+  });
+
 /** Indexes of the ranges that exactly make up [lo, hi]; lo must start one, hi end one. */
-function alignedSpan(ranges: readonly WireRange[], lo: number, hi: number): [number, number] {
+function alignedSpan(ranges: readonly WireRange[], lo: number, hi: number, misaligned = misalignedRanges): [number, number] {
   if (lo > hi) {
     throw new InvalidInputError(`lo ${lo} is greater than hi ${hi}`, { details: [{ field: 'lo', message: 'must be <= hi' }] });
   }
   const first = indexContaining(ranges, lo);
   const last = indexContaining(ranges, hi);
-  if (ranges[first]!.lo !== lo) {
-    throw new InvalidRangesError(`no range starts at ${lo} (it is inside [${ranges[first]!.lo}, ${ranges[first]!.hi}])`, {
-      hint: `split first at ${lo}`,
-      details: { lo, range: ranges[first] },
-    });
-  }
-  if (ranges[last]!.hi !== hi) {
-    throw new InvalidRangesError(`no range ends at ${hi} (it is inside [${ranges[last]!.lo}, ${ranges[last]!.hi}])`, {
-      hint: `split first at ${hi + 1}`,
-      details: { hi, range: ranges[last] },
-    });
-  }
+  if (ranges[first]!.lo !== lo) throw misaligned('lo', lo, ranges[first]!);
+  if (ranges[last]!.hi !== hi) throw misaligned('hi', hi, ranges[last]!);
   return [first, last];
 }
 
@@ -136,25 +135,18 @@ export function rangeMoveSource(ranges: readonly WireRange[], lo: number, hi: nu
       details: [{ field: 'range', message: 'needs lo <= hi' }],
     });
   }
-  const first = indexContaining(ranges, lo);
-  const last = indexContaining(ranges, hi);
-  const start = ranges[first]!;
-  const end = ranges[last]!;
-  if (start.lo !== lo) {
-    throw new RangeNotAlignedError({ lo, hi }, `no shard-map range starts at ${lo} (it is inside [${start.lo}, ${start.hi}])`, {
-      hint: `split it first (orgplane shards split --at ${lo}), or move [${start.lo}, ...]`,
-      range: start,
+  const [first, last] = alignedSpan(ranges, lo, hi, (edge, at, range) => {
+    const where = edge === 'lo' ? 'starts' : 'ends';
+    const split = edge === 'lo' ? at : at + 1;
+    const instead = edge === 'lo' ? `[${range.lo}, ...]` : `[..., ${range.hi}]`;
+    return new RangeNotAlignedError({ lo, hi }, `no shard-map range ${where} at ${at} (it is inside [${range.lo}, ${range.hi}])`, {
+      hint: `split it first (orgplane shards split --at ${split}), or move ${instead}`,
+      range,
     });
-  }
-  if (end.hi !== hi) {
-    throw new RangeNotAlignedError({ lo, hi }, `no shard-map range ends at ${hi} (it is inside [${end.lo}, ${end.hi}])`, {
-      hint: `split it first (orgplane shards split --at ${hi + 1}), or move [..., ${end.hi}]`,
-      range: end,
-    });
-  }
+  });
   const clusters = [...new Set(ranges.slice(first, last + 1).map((r) => r.clusterId))];
   if (clusters.length > 1) throw new RangeSpansClustersError({ lo, hi }, clusters);
-  return start.clusterId;
+  return ranges[first]!.clusterId;
 }
 
 /** A span of org ids whose range moves from one cluster to another. */
