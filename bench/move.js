@@ -70,7 +70,7 @@ import path from 'node:path';
 import { performance } from 'node:perf_hooks';
 import pg from 'pg';
 import { labDown, labUp, orgShape } from '../cli/dist/lab/index.js';
-import { ANALYZE_MIN_ROWS } from '../control-plane/dist/features/moves/tenant/copyOrgTable.js';
+import { ANALYZE_MIN_ROWS } from '../control-plane/dist/features/moves/tenant/copyScopeTable.js';
 import { envInt, median, note, percentile, percentileLabel, printFigure, summary } from './lib.js';
 import { eventAt, makeApi, query, toPerf, waitFor } from './moveApi.js';
 import { havePsql, latencySummary, psqlBaseline, startOpenLoopWriter, TENANT_TABLES, writeBlock } from './moveLib.js';

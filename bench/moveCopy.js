@@ -9,7 +9,7 @@
 // Env: BENCH_MOVE_ROWS (rows per table, default 500000), BENCH_MOVE_ROUNDS (default 5).
 import { performance } from 'node:perf_hooks';
 import pg from 'pg';
-import { ANALYZE_MIN_ROWS } from '../control-plane/dist/features/moves/tenant/copyOrgTable.js';
+import { ANALYZE_MIN_ROWS } from '../control-plane/dist/features/moves/tenant/copyScopeTable.js';
 import { createTenantMover } from '../control-plane/dist/features/moves/tenant/PgTenantMover.js';
 import { createLogger } from '../control-plane/dist/logger.js';
 import { createTestDatabase, startTestPostgres } from '../embedded/dist/index.js';

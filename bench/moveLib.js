@@ -5,7 +5,7 @@
 import { spawn } from 'node:child_process';
 import { performance } from 'node:perf_hooks';
 import pg from 'pg';
-import { ANALYZE_MIN_ROWS } from '../control-plane/dist/features/moves/tenant/copyOrgTable.js';
+import { ANALYZE_MIN_ROWS } from '../control-plane/dist/features/moves/tenant/copyScopeTable.js';
 import { percentile } from './lib.js';
 
 /**

@@ -5,7 +5,7 @@
 import { createTestDatabase } from '@orgplane/embedded';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import { ANALYZE_MIN_ROWS } from '../../src/features/moves/tenant/copyOrgTable.js';
+import { ANALYZE_MIN_ROWS } from '../../src/features/moves/tenant/copyScopeTable.js';
 import { orgScope } from '../../src/features/moves/tenant/MoveScope.js';
 import { createTenantMover } from '../../src/features/moves/tenant/PgTenantMover.js';
 import type { CutoverHooks, TableVerification, TenantMover } from '../../src/features/moves/tenant/TenantMover.js';

@@ -23,7 +23,7 @@ import { inTransaction } from '../../../db/Database.js';
 import { ReplayMismatchError, TenantMoveStateError } from '../../../errors.js';
 import { ClusterSide } from './ClusterSide.js';
 import { dropChanges, type KeySet, pendingChanges, replayBatch } from './changeReplay.js';
-import { copyScopeTable } from './copyOrgTable.js';
+import { copyScopeTable } from './copyScopeTable.js';
 import { checkScope, type MoveScope, scopeLabel, scopeLog, scopeWhere } from './MoveScope.js';
 import {
   deleteScopeRows,
@@ -229,25 +229,27 @@ class PgTenantMover implements TenantMover {
     const { rows } = await this.source.pool.query<{ lsn: string }>('SELECT pg_current_wal_lsn()::text AS lsn');
     const lsn = rows[0]!.lsn;
     const until = Date.now() + REPLICA_CATCH_UP_WAIT_MS;
-    const candidates = [...this.replicas];
-    while (candidates.length > 0) {
-      for (const [i, replica] of [...candidates.entries()].reverse()) {
-        try {
-          const { rows: r } = await replica.pool.query<{ ok: boolean | null }>('SELECT pg_last_wal_replay_lsn() >= $1::pg_lsn AS ok', [
-            lsn,
-          ]);
-          if (r[0]?.ok === true) return replica;
-          // Not a replica at all (promoted, or misconfigured): never read the copy from it.
-          if (r[0]?.ok === null) candidates.splice(i, 1);
-        } catch (err) {
-          this.options.log.warn({ err: (err as Error).message }, 'a replica of the source did not answer; not reading the copy from it');
-          candidates.splice(i, 1);
-        }
-      }
-      if (Date.now() >= until) break;
+    let candidates = [...this.replicas];
+    for (;;) {
+      const answers = await Promise.all(candidates.map((replica) => this.replayedPast(replica, lsn)));
+      const ready = answers.indexOf('yes');
+      if (ready >= 0) return candidates[ready]!;
+      candidates = candidates.filter((_, i) => answers[i] === 'behind');
+      if (candidates.length === 0 || Date.now() >= until) return null;
       await sleep(50);
     }
-    return null;
+  }
+
+  /** 'unusable': not a replica at all (promoted, misconfigured) or not answering; never read the copy from it. */
+  private async replayedPast(replica: ClusterSide, lsn: string): Promise<'yes' | 'behind' | 'unusable'> {
+    try {
+      const { rows } = await replica.pool.query<{ ok: boolean | null }>('SELECT pg_last_wal_replay_lsn() >= $1::pg_lsn AS ok', [lsn]);
+      const ok = rows[0]?.ok ?? null;
+      return ok === null ? 'unusable' : ok ? 'yes' : 'behind';
+    } catch (err) {
+      this.options.log.warn({ err: (err as Error).message }, 'a replica of the source did not answer; not reading the copy from it');
+      return 'unusable';
+    }
   }
 
   copyTable(table: TenantTable, onProgress: (p: CopyProgress) => void): Promise<TableCopyResult> {

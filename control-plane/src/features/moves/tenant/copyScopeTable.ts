@@ -154,7 +154,7 @@ export async function copyScopeTable(options: CopyOptions): Promise<TableCopyRes
     const copiedAt = await Promise.all(
       slices.map(async (slice, i) => {
         const counts = perSlice[i]!;
-        if (options.reader && options.reader !== source) {
+        if (options.reader) {
           try {
             return await copyStream(options.reader, target, table, slice, counts);
           } catch (err) {
