@@ -2,6 +2,7 @@
 // that control plane's API directly: the CLI suites that do not need a whole lab share it.
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { buildApp, type ControlPlane, createLogger, loadConfig } from '@orgplane/control-plane';
 import { execa } from 'execa';
 import pg from 'pg';
 import { expect } from 'vitest';
@@ -105,4 +106,14 @@ export async function rowsOf(url: string, queries: Record<string, string>): Prom
   } finally {
     await client.end();
   }
+}
+
+/**
+ * A control plane in this process on `controlDb`, listening on a free port, with no move
+ * executor (the CLI's tests look at what commands ask for, not at moves running).
+ */
+export async function startControlPlane(controlDb: string): Promise<{ cp: ControlPlane; url: string }> {
+  const config = loadConfig({ ORGPLANE_DATABASE_URL: controlDb, ORGPLANE_LOG_LEVEL: 'warn', ORGPLANE_MOVE_EXECUTOR: 'off' });
+  const cp = await buildApp(config, { logger: createLogger(config) });
+  return { cp, url: await cp.app.listen({ host: '127.0.0.1', port: 0 }) };
 }

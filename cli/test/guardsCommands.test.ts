@@ -5,12 +5,12 @@
 import { chmod, mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { buildApp, type ControlPlane, createApiToken, createLogger, loadConfig } from '@orgplane/control-plane';
+import { type ControlPlane, createApiToken } from '@orgplane/control-plane';
 import { createTestDatabase } from '@orgplane/embedded';
 import { ORG_ID_MAX } from '@orgplane/runtime/wire';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { seedOrgs } from '../src/lab/seed.js';
-import { cliHarness, rowsOf } from './cliHarness.js';
+import { cliHarness, rowsOf, startControlPlane } from './cliHarness.js';
 
 let cp: ControlPlane;
 let url: string;
@@ -37,9 +37,7 @@ beforeAll(async () => {
   await seedOrgs(tenant, 1, 20);
   const admin = (await createApiToken(controlDb, { name: 'cli-admin', scope: 'admin' })).token;
   operator = (await createApiToken(controlDb, { name: 'cli-operator', scope: 'operator' })).token;
-  const config = loadConfig({ ORGPLANE_DATABASE_URL: controlDb, ORGPLANE_LOG_LEVEL: 'warn', ORGPLANE_MOVE_EXECUTOR: 'off' });
-  cp = await buildApp(config, { logger: createLogger(config) });
-  url = await cp.app.listen({ host: '127.0.0.1', port: 0 });
+  ({ cp, url } = await startControlPlane(controlDb));
   const asAdmin = cliHarness(() => ({ dir, url, token: admin })).api;
   expect((await asAdmin('POST', '/v1/clusters', { id: 'primary-1', primary: { url: tenant } })).status).toBe(201);
   expect((await asAdmin('PUT', '/v1/shard-map/ranges', { ranges: [{ lo: 0, hi: ORG_ID_MAX, clusterId: 'primary-1' }] })).status).toBe(200);

@@ -4,10 +4,10 @@
 import { chmod, mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { buildApp, type ControlPlane, createApiToken, createLogger, loadConfig } from '@orgplane/control-plane';
+import { type ControlPlane, createApiToken } from '@orgplane/control-plane';
 import { createTestDatabase } from '@orgplane/embedded';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import { cliHarness, rowsOf } from './cliHarness.js';
+import { cliHarness, rowsOf, startControlPlane } from './cliHarness.js';
 
 let cp: ControlPlane;
 let url: string;
@@ -31,9 +31,7 @@ function snapshot(): Promise<unknown> {
 beforeAll(async () => {
   controlDb = await createTestDatabase(inject('pgAdminUrl'), 'control-plane');
   admin = (await createApiToken(controlDb, { name: 'cli-admin', scope: 'admin' })).token;
-  const config = loadConfig({ ORGPLANE_DATABASE_URL: controlDb, ORGPLANE_LOG_LEVEL: 'warn', ORGPLANE_MOVE_EXECUTOR: 'off' });
-  cp = await buildApp(config, { logger: createLogger(config) });
-  url = await cp.app.listen({ host: '127.0.0.1', port: 0 });
+  ({ cp, url } = await startControlPlane(controlDb));
   dir = await mkdtemp(path.join(tmpdir(), 'orgplane-replicas-cli-'));
   await chmod(dir, 0o755);
 }, 120_000);

@@ -5,12 +5,12 @@
 import { chmod, mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { buildApp, type ControlPlane, createApiToken, createLogger, loadConfig } from '@orgplane/control-plane';
+import { type ControlPlane, createApiToken } from '@orgplane/control-plane';
 import { createTestDatabase } from '@orgplane/embedded';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { ExitCode } from '../src/errors.js';
-import { cliHarness, rowsOf } from './cliHarness.js';
+import { cliHarness, rowsOf, startControlPlane } from './cliHarness.js';
 
 const ORG_ID_MAX = Number.MAX_SAFE_INTEGER;
 /** Nothing listens here: a command that sent a request would fail CONTROL_PLANE_UNREACHABLE. */
@@ -47,9 +47,7 @@ async function seed(tenantUrl: string, orgIds: number[]): Promise<void> {
 beforeAll(async () => {
   controlDb = await createTestDatabase(inject('pgAdminUrl'), 'control-plane');
   admin = (await createApiToken(controlDb, { name: 'cli-admin', scope: 'admin' })).token;
-  const config = loadConfig({ ORGPLANE_DATABASE_URL: controlDb, ORGPLANE_LOG_LEVEL: 'warn', ORGPLANE_MOVE_EXECUTOR: 'off' });
-  cp = await buildApp(config, { logger: createLogger(config) });
-  url = await cp.app.listen({ host: '127.0.0.1', port: 0 });
+  ({ cp, url } = await startControlPlane(controlDb));
   dir = await mkdtemp(path.join(tmpdir(), 'orgplane-shards-move-cli-'));
   await chmod(dir, 0o755);
   const tenants: Record<string, string> = {};
